@@ -1,0 +1,121 @@
+//! The V8 heap snapshot as a columnar graph.
+//!
+//! Nodes and edges live in struct-of-arrays vectors indexed by `u32` ordinals, as DevTools keeps
+//! them in flat typed arrays. Edges are stored in CSR form: the edges of node `n` are
+//! `first_edge[n]..first_edge[n + 1]`, and `edge_to` holds target node *ordinals* (the file holds
+//! node array indexes; the loader divides them by the node field count once).
+
+pub mod class;
+mod error;
+pub mod meta;
+mod numbers;
+mod parse;
+mod reader;
+mod strings;
+
+pub use error::{LoadError, LoadErrorKind};
+pub use meta::{EdgeKind, Meta, NodeKind};
+pub use parse::{LoadOptions, Progress, load, load_bytes};
+pub use strings::Strings;
+
+/// A source location of a node (from the snapshot's `locations` section).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub node: u32,
+    pub script_id: u32,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// One loaded snapshot. Every vector named `node_*` has `node_count()` entries, every `edge_*`
+/// vector `edge_count()` entries.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// File name (no directory) the snapshot was read from, for messages and reports.
+    pub file_name: String,
+    /// Size of the file on disk in bytes (compressed size for `.gz`).
+    pub file_bytes: u64,
+    pub meta: Meta,
+    /// Raw node type index into `meta.node_types`; `meta.node_kind(t)` maps it to a [`NodeKind`].
+    pub node_type: Vec<u8>,
+    /// String table index of the node's name.
+    pub node_name: Vec<u32>,
+    /// V8's object id, stable across snapshots of one process.
+    pub node_id: Vec<u32>,
+    pub node_self_size: Vec<u32>,
+    /// DOM link state (0 unknown, 1 attached, 2 detached); empty when the file has no such field.
+    pub node_detachedness: Vec<u8>,
+    /// `node_count() + 1` entries: edges of node `n` are `first_edge[n]..first_edge[n + 1]`.
+    pub first_edge: Vec<u32>,
+    /// Raw edge type index into `meta.edge_types`; `meta.edge_kind(t)` maps it to an [`EdgeKind`].
+    pub edge_type: Vec<u8>,
+    /// String table index for named edges, the element index for `element`/`hidden` edges.
+    pub edge_name: Vec<u32>,
+    /// Target node ordinal.
+    pub edge_to: Vec<u32>,
+    pub strings: Strings,
+    /// Sorted by node ordinal; at most one per node.
+    pub locations: Vec<Location>,
+    /// Ordinal of the root node (`snapshot.root_index` in the header, else 0).
+    pub root: u32,
+}
+
+impl Snapshot {
+    pub fn node_count(&self) -> usize {
+        self.node_type.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.edge_type.len()
+    }
+
+    pub fn node_kind(&self, node: u32) -> NodeKind {
+        self.meta.node_kind(self.node_type[node as usize])
+    }
+
+    pub fn edge_kind(&self, edge: u32) -> EdgeKind {
+        self.meta.edge_kind(self.edge_type[edge as usize])
+    }
+
+    /// The node's name from the string table.
+    pub fn node_name(&self, node: u32) -> &str {
+        self.strings.get(self.node_name[node as usize])
+    }
+
+    /// Edge indexes of `node`'s outgoing edges.
+    pub fn edges(&self, node: u32) -> std::ops::Range<u32> {
+        self.first_edge[node as usize]..self.first_edge[node as usize + 1]
+    }
+
+    /// Detachedness of a node (0 when the file does not record it).
+    pub fn detachedness(&self, node: u32) -> u8 {
+        self.node_detachedness
+            .get(node as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The edge's name as DevTools prints it: the string for named edges, the decimal index for
+    /// `element` and `hidden` edges.
+    pub fn edge_name(&self, edge: u32) -> std::borrow::Cow<'_, str> {
+        let raw = self.edge_name[edge as usize];
+        if self.edge_kind(edge).has_string_name() {
+            std::borrow::Cow::Borrowed(self.strings.get(raw))
+        } else {
+            std::borrow::Cow::Owned(raw.to_string())
+        }
+    }
+
+    /// The location of a node, if the snapshot recorded one.
+    pub fn location(&self, node: u32) -> Option<Location> {
+        self.locations
+            .binary_search_by_key(&node, |l| l.node)
+            .ok()
+            .map(|i| self.locations[i])
+    }
+
+    /// Ordinal of the node with V8 id `id` (linear scan; callers needing many look-ups build a map).
+    pub fn node_for_id(&self, id: u32) -> Option<u32> {
+        self.node_id.iter().position(|&x| x == id).map(|i| i as u32)
+    }
+}
