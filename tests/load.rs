@@ -1,0 +1,180 @@
+//! The loader on real snapshots and on every broken file.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use heapdiff::snapshot::{self, LoadErrorKind};
+
+#[test]
+fn loads_every_fixture_with_the_counts_devtools_reports() {
+    for name in common::summary_fixtures() {
+        let snap = common::load(&name);
+        let reference = common::reference(&name.replace(".heapsnapshot", ".summary.json"));
+        let info = &reference["snapshot"];
+        assert_eq!(
+            snap.node_count() as u64,
+            info["nodeCount"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            snap.edge_count() as u64,
+            info["edgeCount"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(snap.root, 0, "{name}");
+        assert_eq!(snap.first_edge.len(), snap.node_count() + 1);
+        assert!(
+            snap.edge_to
+                .iter()
+                .all(|&t| (t as usize) < snap.node_count())
+        );
+    }
+}
+
+#[test]
+fn tiny_by_hand() {
+    let plain = snapshot::load(
+        &common::data_dir().join("tiny.heapsnapshot"),
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(plain.file_name, "tiny.heapsnapshot");
+    assert_eq!(plain.node_count(), 8);
+    assert_eq!(plain.node_name(2), "Foo");
+    assert_eq!(plain.node_id[2], 5);
+    assert_eq!(plain.node_self_size[2], 32);
+    // Foo has three edges: property bar -> Bar, property name -> 'hello', property cb -> closure.
+    let names: Vec<String> = plain
+        .edges(2)
+        .map(|e| plain.edge_name(e).into_owned())
+        .collect();
+    assert_eq!(names, ["bar", "name", "cb"]);
+    assert_eq!(plain.edge_to[plain.edges(2).start as usize], 3);
+    let gz = common::load("tiny.heapsnapshot");
+    assert_eq!(gz.node_id, plain.node_id);
+    assert_eq!(gz.edge_to, plain.edge_to);
+    assert_eq!(gz.file_name, "tiny.heapsnapshot.gz");
+}
+
+#[test]
+fn chromium_layout_loads_detachedness() {
+    let snap = common::load("detached-dom.after.heapsnapshot");
+    assert!(snap.meta.node_fields.iter().any(|f| f == "detachedness"));
+    assert!(!snap.meta.node_fields.iter().any(|f| f == "trace_node_id"));
+    assert_eq!(snap.node_detachedness.len(), snap.node_count());
+    assert!(
+        snap.node_detachedness.contains(&2),
+        "detached nodes are recorded"
+    );
+}
+
+#[test]
+fn gzip_and_plain_give_the_same_graph() {
+    let Some(shared) = common::shared_fixtures() else {
+        return;
+    };
+    let plain = snapshot::load(
+        &shared.join("listener-closure.after.heapsnapshot"),
+        &Default::default(),
+    )
+    .unwrap();
+    let gz = snapshot::load(
+        &shared.join("listener-closure.after.heapsnapshot.gz"),
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(plain.node_id, gz.node_id);
+    assert_eq!(plain.edge_name, gz.edge_name);
+    assert_eq!(plain.strings.len(), gz.strings.len());
+}
+
+#[test]
+fn every_broken_file_is_refused_quickly_with_its_defect() {
+    let expect: &[(&str, &str)] = &[
+        ("bad-numbers.heapsnapshot", "bad number in \"nodes\""),
+        (
+            "edge-misaligned.heapsnapshot",
+            "not a multiple of the 7 node fields",
+        ),
+        ("edge-out-of-range.heapsnapshot", "past the last node"),
+        ("edges-short.heapsnapshot", "edges"),
+        ("empty.heapsnapshot", "empty"),
+        ("no-node-fields.heapsnapshot", "node_fields"),
+        (
+            "node-count-lies.heapsnapshot",
+            "header says 2147483648 nodes but the file has 8",
+        ),
+        (
+            "nodes-not-multiple-of-fields.heapsnapshot",
+            "not a multiple of its 7 fields",
+        ),
+        ("not-a-snapshot.heapsnapshot", "not a heap snapshot"),
+        ("not-json.heapsnapshot", "not a heap snapshot"),
+        (
+            "string-index-out-of-range.heapsnapshot",
+            "past the end of the 16 strings",
+        ),
+        (
+            "truncated.heapsnapshot",
+            "unexpected end of file inside \"nodes\"",
+        ),
+        ("truncated.heapsnapshot.gz", "unexpected end of file"),
+        ("unknown-node-type.heapsnapshot", "unknown node type 99"),
+    ];
+    let dir = common::data_dir().join("broken");
+    let count = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(
+        count,
+        expect.len(),
+        "every broken fixture has an expectation"
+    );
+    for (file, needle) in expect {
+        let start = Instant::now();
+        let err = snapshot::load(&dir.join(file), &Default::default()).expect_err(file);
+        let message = err.to_string();
+        assert!(message.starts_with(&format!("{file}: ")), "{message}");
+        assert!(message.contains(needle), "{file}: {message}");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{file} took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn missing_file_is_an_io_error_naming_it() {
+    let err =
+        snapshot::load(Path::new("no/such/file.heapsnapshot"), &Default::default()).unwrap_err();
+    assert!(matches!(err.kind, LoadErrorKind::Io(_)));
+    assert!(
+        err.to_string()
+            .starts_with("file.heapsnapshot: cannot read")
+    );
+}
+
+#[test]
+fn cancel_stops_a_load() {
+    let cancel = std::sync::atomic::AtomicBool::new(true);
+    let options = snapshot::LoadOptions {
+        cancel: Some(&cancel),
+        ..Default::default()
+    };
+    let err =
+        snapshot::load(&common::fixture("ssr-di-leak.after.heapsnapshot"), &options).unwrap_err();
+    assert!(err.is_cancelled());
+}
+
+#[test]
+fn progress_reaches_the_end() {
+    let last = std::sync::Mutex::new(0.0f32);
+    let progress = |p: snapshot::Progress| *last.lock().unwrap() = p.fraction;
+    let options = snapshot::LoadOptions {
+        progress: Some(&progress),
+        ..Default::default()
+    };
+    snapshot::load(&common::fixture("ssr-di-leak.after.heapsnapshot"), &options).unwrap();
+    assert!(*last.lock().unwrap() > 0.9);
+}
