@@ -1,0 +1,194 @@
+//! Graph analysis of one snapshot, with DevTools' rules: the retainer index, distances from the
+//! root, the dominator tree and retained sizes, and the Retainers pane ([`paths`]).
+//!
+//! Every phase works on flat `u32` vectors indexed by node ordinal or edge index and is
+//! iterative; the parts that split cleanly (retainer counting and scattering, essential edges)
+//! run on rayon.
+
+pub mod distance;
+pub mod dominators;
+pub mod paths;
+pub mod retained;
+pub mod retainers;
+mod weakmap;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::snapshot::Snapshot;
+
+pub use distance::{BASE_SYSTEM_DISTANCE, BASE_UNREACHABLE_DISTANCE, NO_DISTANCE};
+pub use retainers::{EdgeSources, Retainers};
+
+/// The analysis of one snapshot. Vectors named after nodes have `node_count` entries.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// `node_count + 1` entries: the retaining edges of node `n` are
+    /// `retaining_edge[first_retainer[n]..first_retainer[n + 1]]`.
+    pub first_retainer: Vec<u32>,
+    /// Edge indexes grouped by target node, ascending within a node. The source node of an edge
+    /// is [`Analysis::edge_source`].
+    pub retaining_edge: Vec<u32>,
+    /// Sampled index for edge → source node look-ups (1/8 byte per edge).
+    pub edge_sources: EdgeSources,
+    /// DevTools' `nodeDistances`: BFS depth from the user roots; 100,000,000 + depth for nodes
+    /// reached only through other roots; −5 when unreachable.
+    pub distance: Vec<i32>,
+    /// Immediate dominator ordinal; the root dominates itself.
+    pub dominator: Vec<u32>,
+    /// Retained size: the node's shallow size plus the retained sizes of the nodes it immediately
+    /// dominates.
+    pub retained_size: Vec<u64>,
+}
+
+impl Analysis {
+    /// The reverse-edge index as a borrowed view.
+    pub fn retainers<'a>(&'a self, snap: &'a Snapshot) -> Retainers<'a> {
+        Retainers {
+            first_retainer: &self.first_retainer,
+            retaining_edge: &self.retaining_edge,
+            sources: &self.edge_sources,
+            first_edge: &snap.first_edge,
+        }
+    }
+
+    /// The retaining edges of `node`, ascending by edge index.
+    pub fn retaining_edges(&self, node: u32) -> &[u32] {
+        let a = self.first_retainer[node as usize] as usize;
+        let b = self.first_retainer[node as usize + 1] as usize;
+        &self.retaining_edge[a..b]
+    }
+
+    /// The node that owns `edge` (its source).
+    pub fn edge_source(&self, snap: &Snapshot, edge: u32) -> u32 {
+        self.edge_sources.source(&snap.first_edge, edge)
+    }
+
+    /// The numbers the Summary needs.
+    pub fn view(&self) -> crate::summary::AnalysisView<'_> {
+        crate::summary::AnalysisView {
+            distance: &self.distance,
+            retained_size: &self.retained_size,
+            dominator: &self.dominator,
+        }
+    }
+
+    /// Bytes held by the analysis vectors.
+    pub fn heap_bytes(&self) -> usize {
+        (self.first_retainer.capacity() + self.retaining_edge.capacity()) * 4
+            + self.edge_sources.heap_bytes()
+            + self.distance.capacity() * 4
+            + self.dominator.capacity() * 4
+            + self.retained_size.capacity() * 8
+    }
+}
+
+/// Checks the invariants every phase relies on (the loader guarantees them; hand-built
+/// snapshots may not): CSR offsets of the right length, ascending and ending at the edge count,
+/// edge targets and the root in range, and counts that fit `u32`.
+pub fn check_consistent(snap: &Snapshot) -> Result<(), String> {
+    let n = snap.node_count();
+    let e = snap.edge_count();
+    if n >= u32::MAX as usize || e >= u32::MAX as usize {
+        return Err(format!(
+            "{n} nodes / {e} edges exceed the u32 ordinal range"
+        ));
+    }
+    if snap.first_edge.len() != n + 1 {
+        return Err(format!(
+            "first_edge has {} entries for {n} nodes",
+            snap.first_edge.len()
+        ));
+    }
+    if snap.first_edge[0] != 0 || snap.first_edge[n] as usize != e {
+        return Err("first_edge does not span the edges".into());
+    }
+    if snap.first_edge.windows(2).any(|w| w[0] > w[1]) {
+        return Err("first_edge is not ascending".into());
+    }
+    if snap.edge_to.len() != e || snap.edge_name.len() != e {
+        return Err("edge vectors differ in length".into());
+    }
+    if snap.node_name.len() != n || snap.node_id.len() != n {
+        return Err("node vectors differ in length".into());
+    }
+    if snap.edge_to.iter().any(|&t| t as usize >= n) {
+        return Err("an edge points past the last node".into());
+    }
+    if n > 0 && snap.root as usize >= n {
+        return Err(format!("root {} is not a node", snap.root));
+    }
+    Ok(())
+}
+
+/// Runs every phase. `self_sizes` are the shallow sizes DevTools uses for retained sizes: after
+/// its `calculateShallowSizes` moved owned arrays' and hidden nodes' sizes to their owners.
+///
+/// Returns `None` when `cancel` is set (checked between phases and every million nodes) or when
+/// the snapshot breaks the invariants of [`check_consistent`] (the loader never produces one).
+pub fn analyze(
+    snap: &Snapshot,
+    self_sizes: &[u32],
+    progress: &mut dyn FnMut(&str, f32),
+    cancel: &AtomicBool,
+) -> Option<Analysis> {
+    let cancelled = || cancel.load(Ordering::Relaxed);
+    if let Err(why) = check_consistent(snap) {
+        debug_assert!(false, "inconsistent snapshot: {why}");
+        return None;
+    }
+
+    progress("building retainers", 0.0);
+    let index = retainers::build(snap);
+    progress("building retainers", 1.0);
+    if cancelled() {
+        return None;
+    }
+
+    let weakmaps = weakmap::WeakMapNames::new(snap);
+    progress("calculating distances", 0.0);
+    let distance = distance::compute(snap, &weakmaps, progress, cancel)?;
+    progress("calculating distances", 1.0);
+    if cancelled() {
+        return None;
+    }
+
+    progress("marking essential edges", 0.0);
+    let page = dominators::page_owned(snap);
+    let essential = dominators::essential_edges(snap, &weakmaps, &page);
+    drop(page);
+    drop(weakmaps);
+    progress("marking essential edges", 1.0);
+    if cancelled() {
+        return None;
+    }
+
+    let view = Retainers {
+        first_retainer: &index.first_retainer,
+        retaining_edge: &index.retaining_edge,
+        sources: &index.sources,
+        first_edge: &snap.first_edge,
+    };
+    let doms = dominators::compute(snap, view, &essential, progress, cancel)?;
+    drop(essential);
+    if cancelled() {
+        return None;
+    }
+
+    progress("calculating retained sizes", 0.0);
+    let retained_size = retained::compute(&doms.dominator, &doms.preorder, self_sizes);
+    progress("calculating retained sizes", 1.0);
+
+    let retainers::RetainerIndex {
+        first_retainer,
+        retaining_edge,
+        sources,
+    } = index;
+    Some(Analysis {
+        first_retainer,
+        retaining_edge,
+        edge_sources: sources,
+        distance,
+        dominator: doms.dominator,
+        retained_size,
+    })
+}

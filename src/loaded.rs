@@ -1,0 +1,102 @@
+//! One snapshot, loaded and analysed: what every view and command starts from.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use crate::analysis::{self, Analysis};
+use crate::snapshot::class::{self, Classes, InterfaceDefinition};
+use crate::snapshot::{self, LoadError, LoadErrorKind, LoadOptions, Progress, Snapshot};
+use crate::summary::{self, ClassRow};
+
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    /// DevTools' shallow sizes (after its size moves), per node ordinal.
+    pub shallow: Vec<u32>,
+    pub classes: Classes,
+    pub analysis: Analysis,
+}
+
+/// Progress and cancel hooks for the whole pipeline (load, then analysis).
+#[derive(Default, Clone, Copy)]
+pub struct Hooks<'a> {
+    pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl Loaded {
+    /// Loads and analyses `path`. `definitions` are the interface definitions to name plain
+    /// objects with (a Comparison applies the after snapshot's to both); None infers this
+    /// snapshot's own, as the Summary does.
+    pub fn open(
+        path: &Path,
+        hooks: Hooks,
+        definitions: Option<&[InterfaceDefinition]>,
+    ) -> Result<Loaded, LoadError> {
+        let options = LoadOptions {
+            progress: hooks.progress,
+            cancel: hooks.cancel,
+        };
+        let snapshot = snapshot::load(path, &options)?;
+        Loaded::analyze(snapshot, hooks, definitions)
+    }
+
+    pub fn analyze(
+        snapshot: Snapshot,
+        hooks: Hooks,
+        definitions: Option<&[InterfaceDefinition]>,
+    ) -> Result<Loaded, LoadError> {
+        let report = |phase: &'static str, fraction: f32| {
+            if let Some(p) = hooks.progress {
+                p(Progress { phase, fraction });
+            }
+        };
+        report("naming classes", 0.0);
+        let (shallow, classes) = rayon::join(
+            || class::shallow_sizes(&snapshot),
+            || class::classify(&snapshot, definitions),
+        );
+        let never = AtomicBool::new(false);
+        let cancel = hooks.cancel.unwrap_or(&never);
+        let mut progress = |phase: &str, fraction: f32| report(phase_name(phase), fraction);
+        let analysis = analysis::analyze(&snapshot, &shallow, &mut progress, cancel)
+            .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
+        Ok(Loaded {
+            snapshot,
+            shallow,
+            classes,
+            analysis,
+        })
+    }
+
+    /// The Summary view rows.
+    pub fn summary(&self) -> Vec<ClassRow> {
+        summary::summarize(
+            &self.snapshot,
+            &self.classes,
+            &self.shallow,
+            Some(&self.analysis.view()),
+        )
+    }
+
+    /// Sum of all self sizes, as DevTools' `totalSize`.
+    pub fn total_size(&self) -> u64 {
+        self.snapshot.node_self_size.iter().map(|&s| s as u64).sum()
+    }
+}
+
+/// Progress phases are `&'static str` so the UI can show them without allocating per frame.
+fn phase_name(phase: &str) -> &'static str {
+    const KNOWN: [&str; 6] = [
+        "building retainers",
+        "calculating distances",
+        "marking essential edges",
+        "building dominator tree",
+        "calculating retained sizes",
+        "building dominated nodes",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == phase)
+        .copied()
+        .unwrap_or("analysing")
+}

@@ -1,0 +1,577 @@
+//! Graph analysis (retainers, distances, dominators, retained sizes, Retainers pane) pinned to
+//! DevTools: the fixture tests compare with the oracle's references in
+//! `../shared/fixtures/reference/`; the hand-built graphs check one rule each; the chain test
+//! checks that nothing recurses.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use heapdiff::analysis::paths::{self, Naming, PaneLimits, RetainerList};
+use heapdiff::analysis::{Analysis, NO_DISTANCE, analyze};
+use heapdiff::snapshot::class::{classify, display_name, shallow_sizes};
+use heapdiff::snapshot::{LoadOptions, Meta, Snapshot, Strings};
+use heapdiff::summary::summarize;
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+fn fixture(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let plain = dir.join("../shared/fixtures").join(name);
+    if plain.exists() {
+        return plain;
+    }
+    dir.join("tests/data").join(format!("{name}.gz"))
+}
+
+fn reference(name: &str) -> Option<Value> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for base in ["../shared/fixtures/reference", "tests/data/reference"] {
+        let p = dir.join(base).join(name);
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            return serde_json::from_str(&text).ok();
+        }
+    }
+    None
+}
+
+fn run(snap: &Snapshot, sizes: &[u32]) -> Analysis {
+    let cancel = AtomicBool::new(false);
+    analyze(snap, sizes, &mut |_, _| {}, &cancel).expect("analysis of a consistent snapshot")
+}
+
+const NODE_TYPES: [&str; 10] = [
+    "hidden",
+    "array",
+    "string",
+    "object",
+    "code",
+    "closure",
+    "regexp",
+    "number",
+    "native",
+    "synthetic",
+];
+const EDGE_TYPES: [&str; 7] = [
+    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
+];
+
+fn type_index(list: &[&str], name: &str) -> u8 {
+    list.iter().position(|t| *t == name).expect("known type") as u8
+}
+
+/// A hand-built snapshot: `nodes` are (type, name, self size), node 0 is the root; `edges` are
+/// (from, type, name, to) and may come in any order.
+fn build(nodes: &[(&str, &str, u32)], edges: &[(u32, &str, &str, u32)]) -> Snapshot {
+    let mut strings: Vec<String> = vec![String::new()];
+    let mut intern = |s: &str| -> u32 {
+        match strings.iter().position(|x| x == s) {
+            Some(i) => i as u32,
+            None => {
+                strings.push(s.to_string());
+                (strings.len() - 1) as u32
+            }
+        }
+    };
+    let mut snap = Snapshot {
+        meta: Meta::new(
+            vec![],
+            NODE_TYPES.iter().map(|s| s.to_string()).collect(),
+            vec![],
+            EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
+            vec![],
+        ),
+        ..Snapshot::default()
+    };
+    for (i, &(t, name, size)) in nodes.iter().enumerate() {
+        snap.node_type.push(type_index(&NODE_TYPES, t));
+        snap.node_name.push(intern(name));
+        snap.node_id.push(1 + 2 * i as u32);
+        snap.node_self_size.push(size);
+    }
+    let mut sorted: Vec<(usize, &(u32, &str, &str, u32))> = edges.iter().enumerate().collect();
+    sorted.sort_by_key(|(i, e)| (e.0, *i));
+    snap.first_edge = vec![0; nodes.len() + 1];
+    for (_, &(from, t, name, to)) in &sorted {
+        snap.first_edge[from as usize + 1] += 1;
+        snap.edge_type.push(type_index(&EDGE_TYPES, t));
+        snap.edge_name.push(if t == "element" || t == "hidden" {
+            name.parse().expect("index")
+        } else {
+            intern(name)
+        });
+        snap.edge_to.push(to);
+    }
+    for i in 0..nodes.len() {
+        snap.first_edge[i + 1] += snap.first_edge[i];
+    }
+    snap.strings = strings.into_iter().collect::<Strings>();
+    snap
+}
+
+fn raw_name(snap: &Snapshot) -> impl Fn(u32) -> String + '_ {
+    move |n| snap.node_name(n).to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures against the DevTools references
+// ---------------------------------------------------------------------------------------------
+
+/// Every Summary row's `distance` (minimum over the class) and `maxRet` (from retained sizes and
+/// the dominator tree) equal DevTools'.
+fn check_summary(file: &str) {
+    let path = fixture(file);
+    let Some(reference) = reference(&format!(
+        "{}.summary.json",
+        file.trim_end_matches(".heapsnapshot")
+    )) else {
+        eprintln!("skipping {file}: no reference");
+        return;
+    };
+    let snap = heapdiff::snapshot::load(&path, &LoadOptions::default()).expect("fixture loads");
+    let sizes = shallow_sizes(&snap);
+    let analysis = run(&snap, &sizes);
+    assert_eq!(
+        analysis.retained_size[snap.root as usize],
+        reference["snapshot"]["totalSize"]
+            .as_u64()
+            .expect("totalSize"),
+        "{file}: root retained size"
+    );
+    let classes = classify(&snap, None);
+    let rows = summarize(&snap, &classes, &sizes, Some(&analysis.view()));
+    let by_key: std::collections::HashMap<&str, _> =
+        rows.iter().map(|r| (r.class_key.as_str(), r)).collect();
+    let expected = reference["classes"].as_array().expect("classes");
+    let mut mismatches = Vec::new();
+    for e in expected {
+        let key = e["classKey"].as_str().expect("classKey");
+        let Some(row) = by_key.get(key) else {
+            mismatches.push(format!("missing {key}"));
+            continue;
+        };
+        let ret = e["maxRet"].as_u64();
+        let dist = e["distance"].as_i64();
+        if row.retained_size != ret || row.distance != dist {
+            mismatches.push(format!(
+                "{key}: maxRet {:?} vs {:?}, distance {:?} vs {:?}",
+                row.retained_size, ret, row.distance, dist
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{file}: {} of {} rows differ:\n{}",
+        mismatches.len(),
+        expected.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn tiny_matches_devtools() {
+    check_summary("tiny.heapsnapshot");
+}
+
+#[test]
+fn fixtures_match_devtools_summaries() {
+    for file in [
+        "ssr-di-leak.after.heapsnapshot",
+        "ssr-di-leak.before.heapsnapshot",
+        "listener-closure.after.heapsnapshot",
+        "listener-closure.before.heapsnapshot",
+        "no-leak-control.after.heapsnapshot",
+        "no-leak-control.before.heapsnapshot",
+        "cache-growth.after.heapsnapshot",
+        "cache-growth.before.heapsnapshot",
+        "detached-dom.after.heapsnapshot",
+        "detached-dom.before.heapsnapshot",
+        "weird-strings.heapsnapshot",
+    ] {
+        if fixture(file).exists() {
+            check_summary(file);
+        } else {
+            eprintln!("skipping {file}: not present");
+        }
+    }
+}
+
+/// Compares our pane rows with the oracle's `retainers` items, level by level.
+fn compare_pane(
+    ours: &RetainerList,
+    theirs: &Value,
+    edge_fields: u64,
+    path: &str,
+    errors: &mut Vec<String>,
+) {
+    let total = theirs["totalLength"].as_u64().unwrap_or(0) as usize;
+    if ours.total != total {
+        errors.push(format!("{path}: total {} vs {total}", ours.total));
+    }
+    let items = theirs["items"].as_array().cloned().unwrap_or_default();
+    if ours.rows.len() != items.len() {
+        errors.push(format!(
+            "{path}: {} rows vs {}",
+            ours.rows.len(),
+            items.len()
+        ));
+    }
+    for (i, (row, item)) in ours.rows.iter().zip(&items).enumerate() {
+        let here = format!("{path}/{i}");
+        let r = &item["retainer"];
+        let expect = (
+            item["edgeType"].as_str().unwrap_or(""),
+            item["edgeName"].as_str().unwrap_or(""),
+            item["edgeIndex"].as_u64().unwrap_or(0),
+            r["id"].as_u64().unwrap_or(0),
+            r["name"].as_str().unwrap_or(""),
+            r["className"].as_str().unwrap_or(""),
+            r["type"].as_str().unwrap_or(""),
+            r["selfSize"].as_u64().unwrap_or(0),
+            r["retainedSize"].as_u64().unwrap_or(0),
+            r["distance"].as_i64().unwrap_or(0),
+            item["cycled"].as_bool().unwrap_or(false),
+        );
+        let got = (
+            row.edge_type.as_str(),
+            row.edge_name.as_str(),
+            u64::from(row.edge_index) * edge_fields,
+            u64::from(row.node.id),
+            row.node.name.as_str(),
+            row.node.class_name.as_deref().unwrap_or(""),
+            row.node.node_type.as_str(),
+            u64::from(row.node.self_size),
+            row.node.retained_size,
+            i64::from(row.node.distance),
+            row.cycled,
+        );
+        if got != expect {
+            errors.push(format!("{here}: {got:?}\n   vs {expect:?}"));
+            continue;
+        }
+        match (&row.retainers, item.get("retainers")) {
+            (Some(list), Some(sub)) => compare_pane(list, sub, edge_fields, &here, errors),
+            (None, None) => {}
+            (a, b) => errors.push(format!(
+                "{here}: expanded {} vs {}",
+                a.is_some(),
+                b.is_some()
+            )),
+        }
+    }
+}
+
+#[test]
+fn ssr_di_leak_retainers_match_devtools() {
+    let file = "ssr-di-leak.after.heapsnapshot";
+    let Some(reference) = reference("ssr-di-leak.after.retainers-ChildContainer.json") else {
+        eprintln!("skipping: no retainers reference");
+        return;
+    };
+    let snap =
+        heapdiff::snapshot::load(&fixture(file), &LoadOptions::default()).expect("fixture loads");
+    let sizes = shallow_sizes(&snap);
+    let analysis = run(&snap, &sizes);
+    let classes = classify(&snap, None);
+    let dom = if classes.dom_state.is_empty() {
+        None
+    } else {
+        Some(classes.dom_state.as_slice())
+    };
+    let name = |n: u32| display_name(&snap, dom, n).into_owned();
+    let class_name = |n: u32| classes.name_of(n).to_string();
+    let naming = Naming {
+        name: &name,
+        class_name: Some(&class_name),
+    };
+
+    let id = reference["node"]["id"].as_u64().expect("node id") as u32;
+    let node = snap.node_for_id(id).expect("node present");
+    assert_eq!(
+        analysis.retained_size[node as usize],
+        reference["node"]["retainedSize"].as_u64().unwrap()
+    );
+    assert_eq!(
+        i64::from(analysis.distance[node as usize]),
+        reference["node"]["distance"].as_i64().unwrap()
+    );
+
+    // Dominator chain: same nodes, same retained sizes.
+    let chain = paths::dominator_chain(&snap, &analysis, node);
+    let expected: Vec<(u64, u64)> = reference["dominatorChain"]
+        .as_array()
+        .expect("chain")
+        .iter()
+        .map(|d| {
+            (
+                d["nodeId"].as_u64().unwrap(),
+                d["retainedSize"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let got: Vec<(u64, u64)> = chain
+        .iter()
+        .map(|&n| {
+            (
+                u64::from(snap.node_id[n as usize]),
+                analysis.retained_size[n as usize],
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+
+    // The pane, 8 levels deep, 25 rows per node as the oracle shows.
+    let tree = paths::retainer_tree(
+        &snap,
+        &analysis,
+        &sizes,
+        &naming,
+        node,
+        PaneLimits {
+            depth: 8,
+            per_node: 25,
+            max_rows: 1_000_000,
+        },
+    );
+    let mut errors = Vec::new();
+    compare_pane(
+        &tree,
+        &reference["retainers"],
+        snap.meta.edge_fields.len().max(3) as u64,
+        "",
+        &mut errors,
+    );
+    assert!(
+        errors.is_empty(),
+        "{} differences:\n{}",
+        errors.len(),
+        errors
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+
+    // The shortest path follows the first retaining path DevTools draws.
+    let path = paths::shortest_path_to_root(&snap, &analysis, node, &name);
+    assert_eq!(path.len() as i32, analysis.distance[node as usize] - 1);
+    let mut level = &reference["retainingPaths"]["paths"][0];
+    for &(edge, src) in path.iter().take(5) {
+        assert_eq!(
+            u64::from(snap.node_id[src as usize]),
+            level["nodeId"].as_u64().unwrap()
+        );
+        assert_eq!(u64::from(edge) * 3, level["edgeIndex"].as_u64().unwrap());
+        level = &level["children"][0];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hand-built graphs: one DevTools rule each
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn distances_follow_user_roots_first() {
+    // root -shortcut-> window -> a -> b; root -element-> (GC roots) -> c; b is also reached
+    // from c; d is unreachable; e is reached only weakly.
+    let snap = build(
+        &[
+            ("synthetic", "", 0),
+            ("object", "Window", 10),
+            ("object", "A", 10),
+            ("object", "B", 10),
+            ("synthetic", "(GC roots)", 0),
+            ("object", "C", 10),
+            ("object", "D", 10),
+            ("object", "E", 10),
+        ],
+        &[
+            (0, "shortcut", "w", 1),
+            (0, "element", "1", 4),
+            (1, "property", "a", 2),
+            (2, "property", "b", 3),
+            (4, "element", "1", 5),
+            (5, "property", "b", 3),
+            (2, "weak", "e", 7),
+        ],
+    );
+    let sizes = snap.node_self_size.clone();
+    let a = run(&snap, &sizes);
+    assert_eq!(
+        a.distance,
+        vec![
+            100_000_000,
+            1,
+            2,
+            3,
+            100_000_001,
+            100_000_002,
+            NO_DISTANCE,
+            NO_DISTANCE
+        ]
+    );
+    // d and e hang off the root in the dominator tree; b has two retainers.
+    assert_eq!(a.dominator, vec![0, 0, 1, 0, 0, 4, 0, 0]);
+    assert_eq!(a.retained_size[1], 20);
+    assert_eq!(a.retained_size[0], 70);
+}
+
+#[test]
+fn weakmap_value_gets_the_later_distance_and_the_key_dominates() {
+    // window -> key (distance 2), window -> m -> table (distance 3); the value is retained by an
+    // ephemeron pair from the table and from the key.
+    let table_id = 9; // ids are 1 + 2 * ordinal: ordinal 4.
+    let pair =
+        format!(" / part of key (K @5) -> value (V @11) pair in WeakMap (table @{table_id})");
+    let n1 = format!("1{pair}");
+    let n2 = format!("2{pair}");
+    let snap = build(
+        &[
+            ("synthetic", "", 0),
+            ("object", "Window", 1),
+            ("object", "K", 2),
+            ("object", "WeakMap", 4),
+            ("array", "(table)", 8),
+            ("object", "V", 16),
+        ],
+        &[
+            (0, "shortcut", "w", 1),
+            (1, "property", "key", 2),
+            (1, "property", "m", 3),
+            (3, "internal", "table", 4),
+            (4, "internal", &n1, 5),
+            (2, "internal", &n2, 5),
+        ],
+    );
+    let sizes = snap.node_self_size.clone();
+    let a = run(&snap, &sizes);
+    // BFS meets the key's edge first (distance 3) and skips it; the table's edge sets 4.
+    assert_eq!(a.distance[5], 4);
+    // The table's half is not essential, so the key alone dominates the value.
+    assert_eq!(a.dominator[5], 2);
+    assert_eq!(a.retained_size[2], 18);
+}
+
+#[test]
+fn nodes_with_only_weak_retainers_and_unreachable_cycles_hang_off_the_root() {
+    let snap = build(
+        &[
+            ("synthetic", "", 0),
+            ("object", "A", 1),
+            ("object", "W", 2),
+            ("object", "X", 4),
+            ("object", "Y", 8),
+            ("object", "Z", 16),
+        ],
+        &[
+            (0, "shortcut", "a", 1),
+            (1, "weak", "w", 2),
+            (2, "property", "x", 3),
+            // y <-> z: a cycle nothing else retains.
+            (4, "property", "z", 5),
+            (5, "property", "y", 4),
+        ],
+    );
+    let sizes = snap.node_self_size.clone();
+    let a = run(&snap, &sizes);
+    assert_eq!(a.dominator, vec![0, 0, 0, 2, 0, 0]);
+    assert_eq!(a.retained_size[2], 6);
+    assert_eq!(a.retained_size[0], 31);
+}
+
+#[test]
+fn pane_sorts_by_distance_then_name_and_marks_cycles() {
+    let snap = build(
+        &[
+            ("synthetic", "", 0),
+            ("object", "Win", 1),
+            ("object", "B", 1),
+            ("object", "A", 1),
+            ("object", "T", 1),
+        ],
+        &[
+            (0, "shortcut", "w", 1),
+            (1, "property", "b", 2),
+            (1, "property", "a", 3),
+            (2, "property", "t", 4),
+            (3, "property", "t", 4),
+            (3, "weak", "t2", 4),
+            (4, "property", "back", 3),
+        ],
+    );
+    let sizes = snap.node_self_size.clone();
+    let a = run(&snap, &sizes);
+    let name = raw_name(&snap);
+    let naming = Naming {
+        name: &name,
+        class_name: None,
+    };
+    let tree = paths::retainer_tree(&snap, &a, &sizes, &naming, 4, PaneLimits::default());
+    let names: Vec<&str> = tree.rows.iter().map(|r| r.node.name.as_str()).collect();
+    // A and B both at distance 2: by name; the weak edge is hidden.
+    assert_eq!(names, ["A", "B"]);
+    // Under A: Win (distance 1) first, then T which is the pane's node: cycled.
+    let under_a = tree.rows[0].retainers.as_ref().expect("expanded");
+    let rows: Vec<(&str, bool)> = under_a
+        .rows
+        .iter()
+        .map(|r| (r.node.name.as_str(), r.cycled))
+        .collect();
+    assert_eq!(rows, [("Win", false), ("T", true)]);
+    // The root's edge to Win is not shown.
+    assert_eq!(under_a.rows[0].retainers.as_ref().map(|l| l.total), Some(0));
+    let path = paths::shortest_path_to_root(&snap, &a, 4, &name);
+    assert_eq!(path.iter().map(|&(_, n)| n).collect::<Vec<_>>(), vec![3, 1]);
+    assert_eq!(paths::dominator_chain(&snap, &a, 4), vec![4, 1, 0]);
+}
+
+#[test]
+fn cancel_returns_none() {
+    let snap = build(
+        &[("synthetic", "", 0), ("object", "A", 1)],
+        &[(0, "shortcut", "a", 1)],
+    );
+    let cancel = AtomicBool::new(true);
+    assert!(analyze(&snap, &snap.node_self_size, &mut |_, _| {}, &cancel).is_none());
+}
+
+/// A 10-million-node chain: root -> 1 -> 2 -> … Every phase must be iterative.
+#[test]
+fn ten_million_node_chain() {
+    const N: u32 = 10_000_000;
+    let mut snap = Snapshot {
+        meta: Meta::new(
+            vec![],
+            NODE_TYPES.iter().map(|s| s.to_string()).collect(),
+            vec![],
+            EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
+            vec![],
+        ),
+        ..Snapshot::default()
+    };
+    snap.strings = ["", "", "next", "Node"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Strings>();
+    snap.node_type = vec![type_index(&NODE_TYPES, "object"); N as usize];
+    snap.node_type[0] = type_index(&NODE_TYPES, "synthetic");
+    snap.node_name = vec![3; N as usize];
+    snap.node_id = (0..N).map(|i| 2 * i + 1).collect();
+    snap.node_self_size = vec![1; N as usize];
+    snap.first_edge = (0..=N).map(|i| i.min(N - 1)).collect();
+    snap.edge_type = vec![type_index(&EDGE_TYPES, "property"); N as usize - 1];
+    snap.edge_type[0] = type_index(&EDGE_TYPES, "shortcut");
+    snap.edge_name = vec![2; N as usize - 1];
+    snap.edge_to = (1..N).collect();
+    let sizes = std::mem::take(&mut snap.node_self_size);
+    let a = run(&snap, &sizes);
+    let last = (N - 1) as usize;
+    assert_eq!(a.distance[last], last as i32);
+    assert_eq!(a.dominator[last], N - 2);
+    assert_eq!(a.retained_size[1], u64::from(N - 1));
+    assert_eq!(a.retained_size[0], u64::from(N));
+    assert_eq!(paths::dominator_chain(&snap, &a, N - 1).len(), N as usize);
+}

@@ -1,0 +1,612 @@
+//! Class naming, shallow sizes and the Summary rows, pinned to DevTools.
+//!
+//! The hand-built snapshots check one DevTools rule each; the fixture tests compare every row of
+//! every reference summary (`../shared/fixtures/reference/*.summary.json`, written by the DevTools
+//! oracle) with heapdiff's.
+
+use std::path::PathBuf;
+
+use heapdiff::snapshot::class::{
+    self, Classes, InterfaceDefinition, classify, cmp_utf16, format_property_name,
+    infer_interface_definitions, shallow_sizes,
+};
+use heapdiff::snapshot::{LoadOptions, Location, Meta, Snapshot, Strings};
+use heapdiff::summary::{AnalysisView, ClassRow, summarize};
+
+// ---------------------------------------------------------------------------------------------
+// Hand-built snapshots
+// ---------------------------------------------------------------------------------------------
+
+const NODE_TYPES: [&str; 14] = [
+    "hidden",
+    "array",
+    "string",
+    "object",
+    "code",
+    "closure",
+    "regexp",
+    "number",
+    "native",
+    "synthetic",
+    "concatenated string",
+    "sliced string",
+    "symbol",
+    "bigint",
+];
+const EDGE_TYPES: [&str; 7] = [
+    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
+];
+
+/// Builds a snapshot from `(type, name, self_size, edges)` nodes; edges are `(type, name, to)`
+/// where `name` is a string for named edge types and a decimal index otherwise.
+/// `(edge type, name or index, target)`.
+type TestEdge = (u8, u32, u32);
+
+struct Builder {
+    strings: Vec<String>,
+    /// `(node type, name, self size, edges)`.
+    nodes: Vec<(u8, u32, u32, Vec<TestEdge>)>,
+    detachedness: Vec<u8>,
+    locations: Vec<Location>,
+}
+
+fn ty(name: &str) -> u8 {
+    NODE_TYPES
+        .iter()
+        .position(|t| *t == name)
+        .expect("test node type") as u8
+}
+
+fn ety(name: &str) -> u8 {
+    EDGE_TYPES
+        .iter()
+        .position(|t| *t == name)
+        .expect("test edge type") as u8
+}
+
+impl Builder {
+    fn new() -> Builder {
+        let mut b = Builder {
+            strings: Vec::new(),
+            nodes: Vec::new(),
+            detachedness: Vec::new(),
+            locations: Vec::new(),
+        };
+        // Node 0: the synthetic root.
+        b.node("synthetic", "", 0);
+        b
+    }
+
+    fn string(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.strings.iter().position(|x| x == s) {
+            return i as u32;
+        }
+        self.strings.push(s.to_owned());
+        self.strings.len() as u32 - 1
+    }
+
+    fn node(&mut self, node_type: &str, name: &str, self_size: u32) -> u32 {
+        let name = self.string(name);
+        self.nodes
+            .push((ty(node_type), name, self_size, Vec::new()));
+        self.detachedness.push(0);
+        self.nodes.len() as u32 - 1
+    }
+
+    fn edge(&mut self, from: u32, edge_type: &str, name: &str, to: u32) {
+        let t = ety(edge_type);
+        let name = if matches!(edge_type, "element" | "hidden") {
+            name.parse().expect("index edge")
+        } else {
+            self.string(name)
+        };
+        self.nodes[from as usize].3.push((t, name, to));
+    }
+
+    fn build(self) -> Snapshot {
+        let meta = Meta::new(
+            [
+                "type",
+                "name",
+                "id",
+                "self_size",
+                "edge_count",
+                "detachedness",
+            ]
+            .map(String::from)
+            .to_vec(),
+            NODE_TYPES.map(String::from).to_vec(),
+            ["type", "name_or_index", "to_node"]
+                .map(String::from)
+                .to_vec(),
+            EDGE_TYPES.map(String::from).to_vec(),
+            ["object_index", "script_id", "line", "column"]
+                .map(String::from)
+                .to_vec(),
+        );
+        let mut snap = Snapshot {
+            meta,
+            ..Default::default()
+        };
+        let mut first = 0u32;
+        for (i, (t, name, size, edges)) in self.nodes.into_iter().enumerate() {
+            snap.node_type.push(t);
+            snap.node_name.push(name);
+            snap.node_id.push(i as u32 * 2 + 1);
+            snap.node_self_size.push(size);
+            snap.first_edge.push(first);
+            first += edges.len() as u32;
+            for (et, en, to) in edges {
+                snap.edge_type.push(et);
+                snap.edge_name.push(en);
+                snap.edge_to.push(to);
+            }
+        }
+        snap.first_edge.push(first);
+        snap.node_detachedness = self.detachedness;
+        snap.strings = self.strings.into_iter().collect::<Strings>();
+        snap.locations = self.locations;
+        snap
+    }
+}
+
+fn names(snap: &Snapshot, classes: &Classes) -> Vec<String> {
+    (0..snap.node_count() as u32)
+        .map(|n| classes.name_of(n).to_owned())
+        .collect()
+}
+
+#[test]
+fn type_based_class_names() {
+    let mut b = Builder::new();
+    b.node("hidden", "system / Foo", 8);
+    b.node("code", "(code)", 8);
+    b.node("closure", "onClick", 8);
+    b.node("regexp", "/a+/", 8);
+    b.node("string", "hello", 8);
+    b.node("concatenated string", "", 8);
+    b.node("array", "(object elements)", 8);
+    let snap = b.build();
+    let classes = classify(&snap, None);
+    let got = names(&snap, &classes);
+    assert_eq!(
+        &got[1..8],
+        [
+            "(system)",
+            "(compiled code)",
+            "Function",
+            "RegExp",
+            "(string)",
+            "(concatenated string)",
+            "(array)"
+        ]
+    );
+    assert_eq!(classes.key_of(3), ",Function");
+}
+
+#[test]
+fn dom_names_and_detached_propagation() {
+    let mut b = Builder::new();
+    let attached_doc = b.node("native", "HTMLDocument", 8);
+    let attached_div = b.node("native", "<div id=\"a\" class=\"x\">", 8);
+    let detached_div = b.node("native", "<div id=\"b\">", 8);
+    let child = b.node("native", "<span>", 8);
+    let text = b.node("native", "Text", 8);
+    let js = b.node("object", "HTMLDivElement", 8);
+    let behind_js = b.node("native", "InternalThing", 8);
+    let weak_only = b.node("native", "WeakOnly", 8);
+    b.edge(0, "element", "1", attached_doc);
+    b.edge(0, "element", "2", detached_div);
+    b.edge(attached_doc, "internal", "child", attached_div);
+    b.edge(detached_div, "internal", "child", child);
+    b.edge(child, "internal", "child", text);
+    b.edge(detached_div, "property", "wrapper", js);
+    b.edge(js, "internal", "x", behind_js);
+    b.edge(detached_div, "weak", "w", weak_only);
+    b.detachedness[attached_doc as usize] = 1;
+    b.detachedness[detached_div as usize] = 2;
+    let snap = b.build();
+    let classes = classify(&snap, None);
+    assert_eq!(classes.name_of(attached_doc), "HTMLDocument");
+    assert_eq!(classes.name_of(attached_div), "<div>");
+    assert_eq!(classes.name_of(detached_div), "Detached <div>");
+    assert_eq!(classes.name_of(child), "Detached <span>");
+    assert_eq!(classes.name_of(text), "Detached Text");
+    // Propagation stops at JavaScript objects and weak edges.
+    assert_eq!(classes.name_of(js), "HTMLDivElement");
+    assert_eq!(classes.name_of(behind_js), "InternalThing");
+    assert_eq!(classes.name_of(weak_only), "WeakOnly");
+    assert_eq!(classes.key_of(detached_div), ",Detached <div>");
+    assert_eq!(classes.dom_state[text as usize], class::DOM_DETACHED);
+}
+
+#[test]
+fn attached_wins_over_detached() {
+    let mut b = Builder::new();
+    let a = b.node("native", "A", 8);
+    let d = b.node("native", "D", 8);
+    let shared = b.node("native", "Shared", 8);
+    b.edge(0, "element", "1", a);
+    b.edge(a, "internal", "x", shared);
+    b.edge(d, "internal", "x", shared);
+    b.detachedness[a as usize] = 1;
+    b.detachedness[d as usize] = 2;
+    let snap = b.build();
+    let classes = classify(&snap, None);
+    assert_eq!(classes.name_of(shared), "Shared");
+    assert_eq!(classes.name_of(d), "Detached D");
+}
+
+#[test]
+fn interface_definitions_name_plain_objects() {
+    let mut b = Builder::new();
+    let mut objects = Vec::new();
+    for i in 0..3 {
+        let o = b.node("object", "Object", 16);
+        b.edge(0, "element", &i.to_string(), o);
+        b.edge(o, "property", "host", 0);
+        b.edge(o, "property", "__proto__", 0);
+        b.edge(o, "property", "port", 0);
+        b.edge(o, "internal", "map", 0);
+        objects.push(o);
+    }
+    // Same properties in another order: matches the same definition.
+    let reordered = b.node("object", "Object", 16);
+    b.edge(reordered, "property", "port", 0);
+    b.edge(reordered, "property", "host", 0);
+    // More properties: still matches the best (longest) definition contained in it.
+    let superset = b.node("object", "Object", 16);
+    b.edge(superset, "property", "host", 0);
+    b.edge(superset, "property", "port", 0);
+    b.edge(superset, "property", "extra", 0);
+    // A lone shape does not get a definition.
+    let lone = b.node("object", "Object", 16);
+    b.edge(lone, "property", "a,b", 0);
+    let empty = b.node("object", "Object", 16);
+    let snap = b.build();
+
+    let defs = infer_interface_definitions(&snap);
+    assert_eq!(
+        defs,
+        vec![InterfaceDefinition {
+            name: "{host, port}".into(),
+            properties: vec!["host".into(), "port".into()]
+        }]
+    );
+    let classes = classify(&snap, None);
+    for o in objects.iter().chain([&reordered, &superset]) {
+        assert_eq!(classes.name_of(*o), "{host, port}");
+    }
+    assert_eq!(classes.name_of(lone), "Object");
+    assert_eq!(classes.name_of(empty), "Object");
+    // The display name lists the properties themselves.
+    assert_eq!(class::display_name(&snap, None, lone), "{\"a,b\"}");
+    assert_eq!(
+        class::display_name(&snap, None, superset),
+        "{host, port, extra}"
+    );
+
+    // A diff applies the target's definitions to the base.
+    let target_defs = vec![InterfaceDefinition {
+        name: "{host}".into(),
+        properties: vec!["host".into()],
+    }];
+    let base_view = classify(&snap, Some(&target_defs));
+    assert_eq!(base_view.name_of(objects[0]), "{host}");
+    assert_eq!(base_view.name_of(lone), "Object");
+}
+
+#[test]
+fn property_names_are_escaped_like_json() {
+    assert_eq!(format_property_name("plain"), "plain");
+    assert_eq!(format_property_name("a,b"), "\"a,b\"");
+    assert_eq!(
+        format_property_name("say \"hi\"\n{"),
+        "\"say \\\"hi\\\"\\n{\""
+    );
+    assert_eq!(format_property_name("x'\u{1}"), "\"x'\\u0001\"");
+}
+
+#[test]
+fn strings_compare_in_utf16_order() {
+    use std::cmp::Ordering::*;
+    assert_eq!(cmp_utf16("a", "b"), Less);
+    assert_eq!(cmp_utf16("ab", "a"), Greater);
+    // U+FF01 sorts after U+1F600 in UTF-16 (0xFF01 > 0xD83D), before it in code points.
+    assert_eq!(cmp_utf16("\u{FF01}", "\u{1F600}"), Greater);
+    assert_eq!(cmp_utf16("é", "e"), Greater);
+}
+
+#[test]
+fn location_splits_object_classes() {
+    let mut b = Builder::new();
+    let w1 = b.node("object", "Widget", 16);
+    let w2 = b.node("object", "Widget", 16);
+    let w3 = b.node("object", "Widget", 16);
+    let f = b.node("closure", "make", 16);
+    b.locations = vec![
+        Location {
+            node: w1,
+            script_id: 3,
+            line: 9,
+            column: 13,
+        },
+        Location {
+            node: w2,
+            script_id: 3,
+            line: 9,
+            column: 13,
+        },
+        Location {
+            node: f,
+            script_id: 3,
+            line: 1,
+            column: 0,
+        },
+    ];
+    let snap = b.build();
+    let classes = classify(&snap, None);
+    assert_eq!(classes.key_of(w1), "3,9,13,Widget");
+    assert_eq!(classes.class_of[w1 as usize], classes.class_of[w2 as usize]);
+    assert_eq!(classes.key_of(w3), ",Widget");
+    // Closures are never split by location.
+    assert_eq!(classes.key_of(f), ",Function");
+}
+
+#[test]
+fn shallow_sizes_move_to_single_owners() {
+    let mut b = Builder::new();
+    let owner = b.node("object", "Owner", 16);
+    let elements = b.node("array", "(object elements)", 100);
+    let shared_array = b.node("array", "(shared)", 50);
+    let other = b.node("object", "Other", 16);
+    let nested = b.node("hidden", "system / Nested", 10);
+    let weakly_shared = b.node("array", "(weak)", 30);
+    let synth = b.node("synthetic", "(GC roots)", 0);
+    let synth_array = b.node("array", "(synthetic owned)", 7);
+    b.edge(0, "element", "1", owner);
+    b.edge(0, "element", "2", other);
+    b.edge(0, "element", "3", synth);
+    b.edge(owner, "internal", "elements", elements);
+    b.edge(elements, "internal", "0", nested);
+    b.edge(owner, "internal", "a", shared_array);
+    b.edge(other, "internal", "a", shared_array);
+    b.edge(owner, "internal", "w", weakly_shared);
+    b.edge(other, "weak", "w", weakly_shared);
+    b.edge(synth, "internal", "x", synth_array);
+    let snap = b.build();
+    let sizes = shallow_sizes(&snap);
+    assert_eq!(sizes[owner as usize], 16 + 100 + 10 + 30);
+    assert_eq!(sizes[elements as usize], 0);
+    assert_eq!(sizes[nested as usize], 0);
+    assert_eq!(sizes[shared_array as usize], 50);
+    assert_eq!(sizes[weakly_shared as usize], 0);
+    assert_eq!(
+        sizes[synth_array as usize], 7,
+        "synthetic owners keep nothing"
+    );
+}
+
+#[test]
+fn no_moves_without_user_roots() {
+    let mut b = Builder::new();
+    let gc = b.node("synthetic", "(GC roots)", 0);
+    let o = b.node("object", "O", 16);
+    let a = b.node("array", "(elements)", 8);
+    b.edge(0, "element", "1", gc);
+    b.edge(gc, "element", "1", o);
+    b.edge(o, "internal", "e", a);
+    let snap = b.build();
+    assert_eq!(shallow_sizes(&snap), snap.node_self_size);
+}
+
+#[test]
+fn summary_skips_empty_nodes_and_resolves_key_collisions() {
+    let mut b = Builder::new();
+    // An object literally named "Function" and a closure: two DevTools classes, one public key;
+    // the one whose first counted node comes last wins.
+    let obj_function = b.node("object", "Function", 10);
+    let closure = b.node("closure", "f", 20);
+    let empty = b.node("object", "Empty", 0);
+    let foo = b.node("object", "Foo", 5);
+    let foo2 = b.node("object", "Foo", 7);
+    b.edge(0, "element", "1", obj_function);
+    b.edge(0, "element", "2", closure);
+    b.edge(0, "element", "3", empty);
+    b.edge(0, "element", "4", foo);
+    b.edge(foo, "property", "x", foo2);
+    let snap = b.build();
+    let classes = classify(&snap, None);
+    let shallow = shallow_sizes(&snap);
+    let rows = summarize(&snap, &classes, &shallow, None);
+    let keys: Vec<&str> = rows.iter().map(|r| r.class_key.as_str()).collect();
+    assert_eq!(keys, [",Function", ",Foo"]);
+    assert_eq!(rows[0].count, 1);
+    assert_eq!(
+        rows[0].self_size, 20,
+        "the closure class replaces the object class"
+    );
+    assert_eq!(rows[1].self_size, 12);
+
+    // With an analysis: a Foo dominated by a Foo does not add to the class's retained size.
+    let distance = vec![0, 1, 1, 1, 1, 2];
+    let retained = vec![47, 10, 20, 0, 12, 7];
+    let dominator = vec![0, 0, 0, 0, 0, foo];
+    let view = AnalysisView {
+        distance: &distance,
+        retained_size: &retained,
+        dominator: &dominator,
+    };
+    let rows = summarize(&snap, &classes, &shallow, Some(&view));
+    let foo_row = rows
+        .iter()
+        .find(|r| r.class_key == ",Foo")
+        .expect("Foo row");
+    assert_eq!(foo_row.retained_size, Some(12));
+    assert_eq!(foo_row.distance, Some(1));
+    let _ = (closure, foo2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DevTools reference summaries
+// ---------------------------------------------------------------------------------------------
+
+const FIXTURES: [&str; 12] = [
+    "tiny",
+    "weird-strings",
+    "detached-dom.before",
+    "detached-dom.after",
+    "listener-closure.before",
+    "listener-closure.after",
+    "no-leak-control.before",
+    "no-leak-control.after",
+    "ssr-di-leak.before",
+    "ssr-di-leak.after",
+    "cache-growth.before",
+    "cache-growth.after",
+];
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixture file: the gzipped copy under `tests/data/` when present, else the shared one.
+fn fixture_path(name: &str) -> PathBuf {
+    let gz = manifest_dir()
+        .join("tests/data")
+        .join(format!("{name}.heapsnapshot.gz"));
+    if gz.exists() {
+        return gz;
+    }
+    manifest_dir()
+        .join("../shared/fixtures")
+        .join(format!("{name}.heapsnapshot"))
+}
+
+fn reference(name: &str) -> Vec<serde_json::Value> {
+    let path = manifest_dir()
+        .join("../shared/fixtures/reference")
+        .join(format!("{name}.summary.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("reference JSON");
+    json["classes"].as_array().expect("classes").clone()
+}
+
+/// Compares heapdiff's rows with DevTools' reference rows: every class key, name, count and self
+/// size; retained size (`maxRet`) and distance too when the rows came with an analysis. Returns
+/// the mismatches as readable lines.
+pub fn compare_with_reference(name: &str, rows: &[ClassRow]) -> Vec<String> {
+    let expected = reference(name);
+    let mut problems = Vec::new();
+    let by_key: std::collections::HashMap<&str, &ClassRow> =
+        rows.iter().map(|r| (r.class_key.as_str(), r)).collect();
+    if by_key.len() != rows.len() {
+        problems.push(format!("{name}: duplicate class keys in heapdiff's rows"));
+    }
+    for e in &expected {
+        let key = e["classKey"].as_str().unwrap_or_default();
+        let Some(row) = by_key.get(key) else {
+            problems.push(format!("{name}: missing class {key:?}"));
+            continue;
+        };
+        let mut check = |what: &str, got: Option<i64>, want: Option<i64>| {
+            if got != want {
+                problems.push(format!(
+                    "{name}: {key:?} {what}: heapdiff {got:?}, DevTools {want:?}"
+                ));
+            }
+        };
+        check("count", Some(row.count as i64), e["count"].as_i64());
+        check("self", Some(row.self_size as i64), e["self"].as_i64());
+        if row.retained_size.is_some() {
+            check(
+                "maxRet",
+                row.retained_size.map(|r| r as i64),
+                e["maxRet"].as_f64().map(|r| r as i64),
+            );
+        }
+        if row.distance.is_some() {
+            check("distance", row.distance, e["distance"].as_i64());
+        }
+        if row.name != e["name"].as_str().unwrap_or_default() {
+            problems.push(format!(
+                "{name}: {key:?} name {:?} vs {:?}",
+                row.name, e["name"]
+            ));
+        }
+    }
+    let expected_keys: std::collections::HashSet<&str> = expected
+        .iter()
+        .filter_map(|e| e["classKey"].as_str())
+        .collect();
+    for row in rows {
+        if !expected_keys.contains(row.class_key.as_str()) {
+            problems.push(format!(
+                "{name}: extra class {:?} (count {})",
+                row.class_key, row.count
+            ));
+        }
+    }
+    // Row order, when retained sizes are known, is the reference's (maxRet desc, key).
+    if rows.iter().all(|r| r.retained_size.is_some()) && problems.is_empty() {
+        let got: Vec<&str> = rows.iter().map(|r| r.class_key.as_str()).collect();
+        let want: Vec<&str> = expected
+            .iter()
+            .filter_map(|e| e["classKey"].as_str())
+            .collect();
+        if got != want {
+            problems.push(format!("{name}: row order differs"));
+        }
+    }
+    problems
+}
+
+fn summary_rows(name: &str) -> Vec<ClassRow> {
+    let path = fixture_path(name);
+    let snap = heapdiff::snapshot::load(&path, &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let classes = classify(&snap, None);
+    let shallow = shallow_sizes(&snap);
+    summarize(&snap, &classes, &shallow, None)
+}
+
+/// The full rows (retained size and distance from `heapdiff::analysis`), with their order.
+fn analyzed_summary_rows(name: &str) -> Vec<ClassRow> {
+    let path = fixture_path(name);
+    let snap = heapdiff::snapshot::load(&path, &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let classes = classify(&snap, None);
+    let shallow = shallow_sizes(&snap);
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let analysis = heapdiff::analysis::analyze(&snap, &shallow, &mut |_, _| {}, &cancel)
+        .unwrap_or_else(|| panic!("{name}: analysis failed"));
+    summarize(&snap, &classes, &shallow, Some(&analysis.view()))
+}
+
+#[test]
+fn every_reference_summary_matches_devtools_with_retained_sizes() {
+    let mut problems = Vec::new();
+    for name in FIXTURES {
+        problems.extend(compare_with_reference(name, &analyzed_summary_rows(name)));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} mismatches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_reference_summary_matches_devtools() {
+    let mut problems = Vec::new();
+    for name in FIXTURES {
+        problems.extend(compare_with_reference(name, &summary_rows(name)));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} mismatches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
