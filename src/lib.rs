@@ -5,9 +5,13 @@
 //! the CLI (`cli`) and, later, the app drive it.
 
 pub mod analysis;
+pub mod app;
 pub mod cli;
+pub mod cli_diff;
+pub mod diff;
 pub mod format;
 pub mod loaded;
+pub mod report;
 pub mod retainers_view;
 pub mod snapshot;
 pub mod summary;

@@ -6,10 +6,14 @@ fn main() {
     let code = match args.command {
         Some(command) => cli::run(command),
         None => {
-            // The window arrives with the app issue; until then the bare command explains itself.
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            cli::EXIT_BAD_INPUT
+            let options = heapdiff::app::StartupOptions::from_files(args.files, args.final_);
+            match heapdiff::app::run(options) {
+                Ok(()) => cli::EXIT_OK,
+                Err(e) => {
+                    eprintln!("heapdiff: cannot open the window: {e}");
+                    cli::EXIT_BAD_INPUT
+                }
+            }
         }
     };
     std::process::exit(code);

@@ -99,15 +99,14 @@ impl<'a> Filter<'a> {
             }
             SourceRule::None => {}
         }
-        if kind == EdgeKind::Internal {
-            if let Some(m) = self.weakmaps.edge(snap, edge) {
-                // The first edge of a pair is skipped; the second one (seen later in BFS order,
-                // hence at a greater or equal distance) sets the distance (crbug.com/1290800).
-                if !self.pending.remove(m.duplicated_part) {
-                    self.pending.insert(m.duplicated_part);
-                    return false;
-                }
-            }
+        // The first edge of a WeakMap pair is skipped; the second one (seen later in BFS order,
+        // hence at a greater or equal distance) sets the distance (crbug.com/1290800).
+        if kind == EdgeKind::Internal
+            && let Some(m) = self.weakmaps.edge(snap, edge)
+            && !self.pending.remove(m.duplicated_part)
+        {
+            self.pending.insert(m.duplicated_part);
+            return false;
         }
         true
     }
@@ -188,7 +187,7 @@ fn bfs(
         let node = queue[head];
         head += 1;
         *visited += 1;
-        if *visited % (1 << 20) == 0 {
+        if (*visited).is_multiple_of(1 << 20) {
             if cancel.load(Ordering::Relaxed) {
                 return None;
             }

@@ -295,7 +295,7 @@ pub fn compute(
     let root_semi = semi[root as usize];
 
     for i in (2..=count as usize).rev() {
-        if i % (1 << 20) == 0 {
+        if i.is_multiple_of(1 << 20) {
             if cancel.load(Ordering::Relaxed) {
                 return None;
             }

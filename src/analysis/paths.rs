@@ -104,10 +104,10 @@ pub fn edge_display_name(snap: &Snapshot, edge: u32) -> String {
         return raw.to_string();
     }
     let s = snap.strings.get(raw);
-    if kind == EdgeKind::Shortcut {
-        if let Some(n) = js_parse_int(s) {
-            return n.to_string();
-        }
+    if kind == EdgeKind::Shortcut
+        && let Some(n) = js_parse_int(s)
+    {
+        return n.to_string();
     }
     s.to_string()
 }

@@ -487,14 +487,8 @@ type Match = Option<(usize, u32)>;
 fn better(a: Match, b: Match) -> Match {
     match (a, b) {
         (_, None) => a,
-        (None, Some((bc, _))) => {
-            if bc > 0 {
-                b
-            } else {
-                // Equal property counts: the fallback's position is infinite, so `b` wins.
-                b
-            }
-        }
+        // The fallback has no properties and an infinite position: any definition beats it.
+        (None, Some(_)) => b,
         (Some((ac, ai)), Some((bc, bi))) => {
             if ac > bc {
                 a

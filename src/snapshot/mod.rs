@@ -6,6 +6,7 @@
 //! node array indexes; the loader divides them by the node field count once).
 
 pub mod class;
+mod columns;
 mod error;
 pub mod meta;
 mod numbers;

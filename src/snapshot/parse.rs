@@ -14,9 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::Deserialize;
 
+use super::columns::{EdgeColumns, EdgeField, NodeColumns, NodeField};
 use super::error::{LoadError, LoadErrorKind};
 use super::meta::Meta;
-use super::numbers::{self, PieceError};
+use super::numbers::{self, Columns, PieceError, Values};
 use super::reader::Reader;
 use super::strings::Strings;
 use super::{Location, Snapshot};
@@ -118,30 +119,10 @@ struct RawMeta {
     location_fields: Vec<String>,
 }
 
-/// What each node field is used for.
-#[derive(Clone, Copy, PartialEq)]
-enum NodeField {
-    Type,
-    Name,
-    Id,
-    SelfSize,
-    EdgeCount,
-    Detachedness,
-    Ignored,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum EdgeField {
-    Type,
-    Name,
-    To,
-    Ignored,
-}
-
 /// Resolved layout: which column each position of a record feeds.
 struct Layout {
-    node_fields: Vec<NodeField>,
-    edge_fields: Vec<EdgeField>,
+    node_fields: Arc<[NodeField]>,
+    edge_fields: Arc<[EdgeField]>,
     location_fields: Vec<usize>, // positions of object_index, script_id, line, column
     has_detachedness: bool,
 }
@@ -152,12 +133,11 @@ struct Builder<'a> {
     options: &'a LoadOptions<'a>,
     header: Option<(Header, Layout, Meta)>,
     snap: Snapshot,
-    /// Per node edge count while loading; becomes `first_edge`.
+    nodes: Option<NodeColumns>,
+    edges: Option<EdgeColumns>,
     node_values: u64,
     edge_values: u64,
     location_values: Vec<u64>,
-    seen_nodes: bool,
-    seen_edges: bool,
     seen_strings: bool,
 }
 
@@ -173,11 +153,11 @@ fn parse(
         options,
         header: None,
         snap: Snapshot::default(),
+        nodes: None,
+        edges: None,
         node_values: 0,
         edge_values: 0,
         location_values: Vec::new(),
-        seen_nodes: false,
-        seen_edges: false,
         seen_strings: false,
     };
     match r.peek()? {
@@ -489,14 +469,14 @@ impl Builder<'_> {
         }
     }
 
-    /// Reads a number array block by block, handing each block's values to `sink`.
-    fn read_number_array(
-        &mut self,
+    /// Reads a number array block by block into `columns`; returns how many values it held.
+    fn read_number_array<C: Columns>(
+        &self,
         r: &mut Reader,
         section: &'static str,
         phase: &'static str,
-        mut sink: impl FnMut(&mut Self, &[u64], u64) -> Result<(), LoadErrorKind>,
-    ) -> Result<(), LoadErrorKind> {
+        columns: &mut C,
+    ) -> Result<u64, LoadErrorKind> {
         match r.peek()? {
             Some(b'[') => r.bump(),
             None => return Err(truncated(r, section)),
@@ -507,6 +487,8 @@ impl Builder<'_> {
                 ));
             }
         }
+        let mut scratch = Vec::new();
+        let mut values = 0u64;
         loop {
             self.check_cancel()?;
             if r.pos >= r.end && !r.fill()? {
@@ -527,119 +509,67 @@ impl Builder<'_> {
                 },
             };
             let base = r.offset();
-            let values = numbers::parse_block(&window[..text_len], last).map_err(
-                |PieceError { at, what }| LoadErrorKind::BadNumber {
-                    section: section.to_string(),
-                    offset: base + at as u64,
-                    what,
-                },
-            )?;
+            values +=
+                numbers::parse_block(&window[..text_len], last, values, columns, &mut scratch)
+                    .map_err(|PieceError { at, what }| LoadErrorKind::BadNumber {
+                        section: section.to_string(),
+                        offset: base + at as u64,
+                        what,
+                    })?;
             r.pos += text_len + usize::from(last);
-            sink(self, &values, base)?;
             self.report(r, phase);
             if last {
-                return Ok(());
+                return Ok(values);
             }
+        }
+    }
+
+    /// An upper bound for a header count that the file could really hold (each value takes at
+    /// least two bytes), so a lying header cannot make us reserve memory the file does not back.
+    fn plausible(&self, header: Option<u64>, fields: usize) -> usize {
+        let most = self.file_bytes / (2 * fields as u64).max(1);
+        // A gzip file can hold far more than its size; reserve nothing rather than guess.
+        let compressed = self.file_bytes > 0 && header.is_some_and(|h| h > most);
+        if compressed {
+            0
+        } else {
+            header.unwrap_or(0).min(most) as usize
         }
     }
 
     fn read_nodes(&mut self, r: &mut Reader) -> Result<(), LoadErrorKind> {
-        let fields = self.layout("nodes")?.node_fields.clone();
-        let has_det = self.layout("nodes")?.has_detachedness;
-        if self.seen_nodes {
+        let layout = self.layout("nodes")?;
+        let mut columns = NodeColumns::new(layout.node_fields.clone());
+        let width = layout.node_fields.len();
+        if self.nodes.is_some() {
             return Err(LoadErrorKind::NotSnapshot("\"nodes\" appears twice".into()));
         }
-        self.seen_nodes = true;
-        let n = fields.len();
-        self.read_number_array(r, "nodes", "reading nodes", |b, values, _| {
-            let s = &mut b.snap;
-            let mut k = (b.node_values % n as u64) as usize;
-            for &v in values {
-                let node = b.node_values / n as u64;
-                let too_big = |what: &str| LoadErrorKind::BadNode {
-                    node,
-                    what: format!("{what} {v} is out of range"),
-                };
-                match fields[k] {
-                    NodeField::Type => s
-                        .node_type
-                        .push(u8::try_from(v).map_err(|_| too_big("type"))?),
-                    NodeField::Name => s
-                        .node_name
-                        .push(u32::try_from(v).map_err(|_| too_big("name"))?),
-                    NodeField::Id => s.node_id.push(u32::try_from(v).map_err(|_| too_big("id"))?),
-                    NodeField::SelfSize => s
-                        .node_self_size
-                        .push(u32::try_from(v).map_err(|_| too_big("self_size"))?),
-                    NodeField::EdgeCount => s
-                        .first_edge
-                        .push(u32::try_from(v).map_err(|_| too_big("edge_count"))?),
-                    NodeField::Detachedness if has_det => s
-                        .node_detachedness
-                        .push(u8::try_from(v).map_err(|_| too_big("detachedness"))?),
-                    _ => {}
-                }
-                b.node_values += 1;
-                k += 1;
-                if k == n {
-                    k = 0;
-                }
-            }
-            Ok(())
-        })
+        let header = self.header.as_ref().and_then(|h| h.0.node_count);
+        columns.reserve(self.plausible(header, width));
+        self.node_values = self.read_number_array(r, "nodes", "reading nodes", &mut columns)?;
+        self.nodes = Some(columns);
+        Ok(())
     }
 
     fn read_edges(&mut self, r: &mut Reader) -> Result<(), LoadErrorKind> {
-        let fields = self.layout("edges")?.edge_fields.clone();
-        let node_fields = self.layout("edges")?.node_fields.len() as u64;
-        if self.seen_edges {
+        let layout = self.layout("edges")?;
+        let mut columns = EdgeColumns::new(layout.edge_fields.clone(), layout.node_fields.len());
+        let width = layout.edge_fields.len();
+        if self.edges.is_some() {
             return Err(LoadErrorKind::NotSnapshot("\"edges\" appears twice".into()));
         }
-        self.seen_edges = true;
-        let n = fields.len();
-        self.read_number_array(r, "edges", "reading edges", |b, values, _| {
-            let s = &mut b.snap;
-            let mut k = (b.edge_values % n as u64) as usize;
-            for &v in values {
-                let edge = b.edge_values / n as u64;
-                let bad = |what: String| LoadErrorKind::BadEdge { edge, what };
-                match fields[k] {
-                    EdgeField::Type => s.edge_type.push(
-                        u8::try_from(v).map_err(|_| bad(format!("type {v} is out of range")))?,
-                    ),
-                    EdgeField::Name => s.edge_name.push(
-                        u32::try_from(v).map_err(|_| bad(format!("name {v} is out of range")))?,
-                    ),
-                    EdgeField::To => {
-                        if v % node_fields != 0 {
-                            return Err(bad(format!(
-                                "to_node {v} is not a multiple of the {node_fields} node fields"
-                            )));
-                        }
-                        let ordinal = u32::try_from(v / node_fields)
-                            .map_err(|_| bad(format!("to_node {v} is out of range")))?;
-                        s.edge_to.push(ordinal);
-                    }
-                    EdgeField::Ignored => {}
-                }
-                b.edge_values += 1;
-                k += 1;
-                if k == n {
-                    k = 0;
-                }
-            }
-            Ok(())
-        })
+        let header = self.header.as_ref().and_then(|h| h.0.edge_count);
+        columns.reserve(self.plausible(header, width));
+        self.edge_values = self.read_number_array(r, "edges", "reading edges", &mut columns)?;
+        self.edges = Some(columns);
+        Ok(())
     }
 
     fn read_locations(&mut self, r: &mut Reader) -> Result<(), LoadErrorKind> {
         let _ = self.layout("locations")?;
-        let mut all = std::mem::take(&mut self.location_values);
-        self.read_number_array(r, "locations", "reading locations", |_, values, _| {
-            all.extend_from_slice(values);
-            Ok(())
-        })?;
-        self.location_values = all;
+        let mut values = Values(std::mem::take(&mut self.location_values));
+        self.read_number_array(r, "locations", "reading locations", &mut values)?;
+        self.location_values = values.0;
         Ok(())
     }
 
@@ -714,25 +644,27 @@ impl Builder<'_> {
         let Some((header, layout, _)) = self.header.take() else {
             return Err(LoadErrorKind::NotSnapshot("no \"snapshot\" header".into()));
         };
-        for (seen, what) in [
-            (self.seen_nodes, "nodes"),
-            (self.seen_edges, "edges"),
-            (self.seen_strings, "strings"),
-        ] {
-            if !seen {
-                return Err(LoadErrorKind::NotSnapshot(format!("no \"{what}\" section")));
-            }
+        let (Some(nodes), Some(edges)) = (self.nodes.take(), self.edges.take()) else {
+            let what = if self.nodes.is_none() {
+                "nodes"
+            } else {
+                "edges"
+            };
+            return Err(LoadErrorKind::NotSnapshot(format!("no \"{what}\" section")));
+        };
+        if !self.seen_strings {
+            return Err(LoadErrorKind::NotSnapshot("no \"strings\" section".into()));
         }
         let nf = layout.node_fields.len();
         let ef = layout.edge_fields.len();
-        if self.node_values % nf as u64 != 0 {
+        if !self.node_values.is_multiple_of(nf as u64) {
             return Err(LoadErrorKind::Misaligned {
                 section: "nodes".into(),
                 len: self.node_values,
                 fields: nf,
             });
         }
-        if self.edge_values % ef as u64 != 0 {
+        if !self.edge_values.is_multiple_of(ef as u64) {
             return Err(LoadErrorKind::Misaligned {
                 section: "edges".into(),
                 len: self.edge_values,
@@ -740,6 +672,15 @@ impl Builder<'_> {
             });
         }
         let s = &mut self.snap;
+        s.node_type = nodes.node_type;
+        s.node_name = nodes.name;
+        s.node_id = nodes.id;
+        s.node_self_size = nodes.self_size;
+        s.first_edge = nodes.edge_count;
+        s.node_detachedness = nodes.detachedness;
+        s.edge_type = edges.edge_type;
+        s.edge_name = edges.name;
+        s.edge_to = edges.to;
         let node_count = (self.node_values / nf as u64) as usize;
         let edge_count = (self.edge_values / ef as u64) as usize;
         if let Some(h) = header.node_count
@@ -852,7 +793,7 @@ impl Builder<'_> {
         let lf = &layout.location_fields;
         if !self.location_values.is_empty() {
             let width = s.meta.location_fields.len();
-            if width == 0 || lf.len() != 4 || self.location_values.len() % width != 0 {
+            if width == 0 || lf.len() != 4 || !self.location_values.len().is_multiple_of(width) {
                 return Err(LoadErrorKind::Misaligned {
                     section: "locations".into(),
                     len: self.location_values.len() as u64,
@@ -943,7 +884,7 @@ fn resolve_layout(raw: &RawMeta) -> Result<(Layout, Meta), LoadErrorKind> {
             "detachedness" => NodeField::Detachedness,
             _ => NodeField::Ignored,
         })
-        .collect::<Vec<_>>();
+        .collect::<Arc<[_]>>();
     let edge_fields = raw
         .edge_fields
         .iter()
@@ -953,7 +894,7 @@ fn resolve_layout(raw: &RawMeta) -> Result<(Layout, Meta), LoadErrorKind> {
             "to_node" => EdgeField::To,
             _ => EdgeField::Ignored,
         })
-        .collect::<Vec<_>>();
+        .collect::<Arc<[_]>>();
     let duplicated = |v: &[String]| {
         let mut s: Vec<&String> = v.iter().collect();
         s.sort();

@@ -1,0 +1,179 @@
+//! Loader and analysis benchmark, side by side with the DevTools oracle on the same files.
+//!
+//! cargo run --release --example bench -- [--oracle] FILE...
+//!
+//! Each file is measured in a fresh child process (so peak RSS is that file's alone): bytes,
+//! nodes, edges, load time and MB/s, analysis time (retainers + distances + dominators +
+//! retained sizes), classes, total, and peak RSS as a multiple of the file size. With
+//! `--oracle`, DevTools' own code (../shared/oracle, `summary`) runs on the same file right
+//! after, and its wall time and peak RSS are printed beside.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use heapdiff::analysis;
+use heapdiff::snapshot::{self, class};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--one") {
+        if let Some(file) = args.get(1) {
+            measure_one(Path::new(file));
+        }
+        return;
+    }
+    let oracle = args.iter().any(|a| a == "--oracle");
+    let files: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    if files.is_empty() {
+        eprintln!("usage: bench [--oracle] FILE...");
+        std::process::exit(2);
+    }
+    println!(
+        "{:<34} {:>9} {:>10} {:>11} {:>8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>6}",
+        "file",
+        "MB",
+        "nodes",
+        "edges",
+        "load s",
+        "MB/s",
+        "analyse s",
+        "class s",
+        "total s",
+        "peak MB",
+        "×file"
+    );
+    let me = std::env::current_exe().expect("own path");
+    for file in files {
+        let (out, _) = run_measured(Command::new(&me).arg("--one").arg(file));
+        print!("{out}");
+        if oracle {
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oracle/devtools-oracle.mjs");
+            let start = Instant::now();
+            let (_, rss) = run_measured(
+                Command::new("node")
+                    .arg("--max-old-space-size=20000")
+                    .arg(&script)
+                    .args(["summary", file, "--quiet"])
+                    .stdout(std::process::Stdio::null()),
+            );
+            let secs = start.elapsed().as_secs_f64();
+            let mb = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+            println!(
+                "{:<34} {:>9.1} {:>10} {:>11} {:>8} {:>9} {:>9} {:>8} {:>8.2} {:>9.0} {:>6.2}",
+                "  DevTools oracle (summary)",
+                mb,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                secs,
+                rss as f64 / 1e6,
+                rss as f64 / 1e6 / mb
+            );
+        }
+    }
+}
+
+/// Runs a child and returns its stdout and peak RSS in bytes (from wait4's rusage).
+fn run_measured(cmd: &mut Command) -> (String, u64) {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.expect("stdout");
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut out).ok();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child, status and usage point to live locals.
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    (out, usage.ru_maxrss as u64 * 1024)
+}
+
+fn measure_one(path: &Path) {
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let start = Instant::now();
+    let snap = match snapshot::load(path, &Default::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("{e}");
+            return;
+        }
+    };
+    let load = start.elapsed().as_secs_f64();
+    if std::env::var_os("BENCH_STAGES").is_some() {
+        eprintln!(
+            "after load: rss {} MB, peak {} MB",
+            rss("VmRSS:") / 1_000_000,
+            rss("VmHWM:") / 1_000_000
+        );
+        eprintln!(
+            "  capacities: node_type {} name {} id {} self {} first_edge {} det {} edge_type {} edge_name {} edge_to {} strings {} ({} strings)",
+            snap.node_type.capacity(),
+            snap.node_name.capacity(),
+            snap.node_id.capacity(),
+            snap.node_self_size.capacity(),
+            snap.first_edge.capacity(),
+            snap.node_detachedness.capacity(),
+            snap.edge_type.capacity(),
+            snap.edge_name.capacity(),
+            snap.edge_to.capacity(),
+            snap.strings.heap_bytes(),
+            snap.strings.len()
+        );
+    }
+    let t = Instant::now();
+    let shallow = class::shallow_sizes(&snap);
+    let classes = class::classify(&snap, None);
+    let classify = t.elapsed().as_secs_f64();
+    if std::env::var_os("BENCH_STAGES").is_some() {
+        eprintln!(
+            "after classes: rss {} MB, peak {} MB",
+            rss("VmRSS:") / 1_000_000,
+            rss("VmHWM:") / 1_000_000
+        );
+    }
+    let t = Instant::now();
+    let cancel = AtomicBool::new(false);
+    let analysis = analysis::analyze(&snap, &shallow, &mut |_, _| {}, &cancel).expect("analysis");
+    let analyse = t.elapsed().as_secs_f64();
+    let total = start.elapsed().as_secs_f64();
+    std::hint::black_box((&analysis, &classes));
+    let peak = rss("VmHWM:");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mb = bytes as f64 / 1e6;
+    println!(
+        "{:<34} {:>9.1} {:>10} {:>11} {:>8.3} {:>9.0} {:>9.3} {:>8.3} {:>8.2} {:>9.0} {:>6.2}",
+        name,
+        mb,
+        snap.node_count(),
+        snap.edge_count(),
+        load,
+        mb / load,
+        analyse,
+        classify,
+        total,
+        peak as f64 / 1e6,
+        peak as f64 / bytes as f64
+    );
+}
+
+/// A size line of /proc/self/status (`VmHWM:` is the peak resident set).
+fn rss(key: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}

@@ -1,0 +1,221 @@
+//! The class table: the Comparison (DevTools' columns) for a pair, the Summary for one
+//! snapshot. Virtualised: only the rows on screen are laid out and formatted.
+
+use eframe::egui;
+use egui::{Align, Color32, Layout, RichText};
+use egui_extras::{Column as TableColumn, TableBuilder};
+
+use crate::format;
+use crate::summary::ClassRow;
+
+use super::command::Command;
+use super::state::{Column, CompareRow, Sort, VisibleRows};
+
+pub const FILTER_ID: &str = "class_filter";
+
+/// Filter box and toggles above the table.
+pub fn toolbar(
+    ui: &mut egui::Ui,
+    filter: &str,
+    hide_internals: bool,
+    suspects_first: Option<bool>,
+    focus: bool,
+    out: &mut Vec<Command>,
+) {
+    ui.horizontal(|ui| {
+        let mut text = filter.to_string();
+        let response = ui.add(
+            egui::TextEdit::singleline(&mut text)
+                .id_salt(FILTER_ID)
+                .hint_text("Filter classes (Ctrl+F)")
+                .desired_width(220.0),
+        );
+        if focus {
+            response.request_focus();
+        }
+        if response.changed() {
+            out.push(Command::SetFilter(text));
+        }
+        let mut hide = hide_internals;
+        if ui
+            .checkbox(&mut hide, "Hide V8 internals")
+            .on_hover_text("Hide (compiled code), (system), (object shape)…")
+            .changed()
+        {
+            out.push(Command::ToggleInternals);
+        }
+        if let Some(first) = suspects_first {
+            let mut first = first;
+            if ui.checkbox(&mut first, "Suspects first").changed() {
+                out.push(Command::ToggleSuspectsFirst);
+            }
+        }
+    });
+}
+
+fn header(ui: &mut egui::Ui, column: Column, sort: Sort, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        if ui
+            .add(egui::Button::new(RichText::new(column.label()).strong()).frame(false))
+            .on_hover_text("Sort; click again to reverse")
+            .clicked()
+        {
+            out.push(Command::SortBy(column));
+        }
+        if sort.column == column {
+            ui.label(if sort.descending { "⏷" } else { "⏶" });
+        }
+    });
+}
+
+fn number(ui: &mut egui::Ui, text: String, color: Option<Color32>) {
+    ui.with_layout(Layout::right_to_left(Align::Center), |ui| match color {
+        Some(c) => ui.colored_label(c, text),
+        None => ui.label(text),
+    });
+}
+
+fn builder(ui: &mut egui::Ui, columns: usize) -> TableBuilder<'_> {
+    TableBuilder::new(ui)
+        .id_salt(("class_table", columns))
+        .striped(true)
+        .resizable(true)
+        .auto_shrink([false, false])
+        .column(TableColumn::initial(260.0).at_least(120.0).clip(true))
+        .columns(TableColumn::initial(105.0).at_least(60.0), columns - 1)
+}
+
+/// The Summary table of one snapshot.
+pub fn summary(
+    ui: &mut egui::Ui,
+    rows: &[ClassRow],
+    visible: &VisibleRows,
+    sort: Sort,
+    selected: Option<&str>,
+    out: &mut Vec<Command>,
+) {
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    builder(ui, Column::SUMMARY.len())
+        .header(22.0, |mut header_row| {
+            for column in Column::SUMMARY {
+                header_row.col(|ui| header(ui, column, sort, out));
+            }
+        })
+        .body(|body| {
+            body.rows(row_height, visible.rows.len(), |mut row| {
+                let Some(class) = visible
+                    .rows
+                    .get(row.index())
+                    .and_then(|&i| rows.get(i as usize))
+                else {
+                    return;
+                };
+                let is_selected = selected == Some(class.class_key.as_str());
+                row.set_selected(is_selected);
+                row.col(|ui| {
+                    if ui
+                        .selectable_label(is_selected, format::one_line(&class.name))
+                        .clicked()
+                    {
+                        out.push(Command::SelectClass(class.class_key.clone()));
+                    }
+                });
+                row.col(|ui| {
+                    number(
+                        ui,
+                        class.distance.map_or("–".into(), |d| d.to_string()),
+                        None,
+                    )
+                });
+                row.col(|ui| number(ui, format::thousands(class.count), None));
+                row.col(|ui| number(ui, format::thousands(class.self_size), None));
+                row.col(|ui| {
+                    number(
+                        ui,
+                        class.retained_size.map_or("–".into(), format::thousands),
+                        None,
+                    )
+                });
+            });
+        });
+}
+
+/// The Comparison table of a pair.
+pub fn comparison(
+    ui: &mut egui::Ui,
+    rows: &[CompareRow],
+    visible: &VisibleRows,
+    sort: Sort,
+    selected: Option<&str>,
+    out: &mut Vec<Command>,
+) {
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    let grow = if ui.visuals().dark_mode {
+        Color32::from_rgb(255, 120, 110)
+    } else {
+        Color32::from_rgb(190, 30, 20)
+    };
+    let shrink = if ui.visuals().dark_mode {
+        Color32::from_rgb(120, 210, 130)
+    } else {
+        Color32::from_rgb(20, 130, 40)
+    };
+    let sign_color = |n: i64| match n {
+        n if n > 0 => Some(grow),
+        n if n < 0 => Some(shrink),
+        _ => None,
+    };
+    builder(ui, Column::COMPARISON.len())
+        .header(22.0, |mut header_row| {
+            for column in Column::COMPARISON {
+                header_row.col(|ui| header(ui, column, sort, out));
+            }
+        })
+        .body(|body| {
+            body.rows(row_height, visible.rows.len(), |mut row| {
+                let Some(class) = visible
+                    .rows
+                    .get(row.index())
+                    .and_then(|&i| rows.get(i as usize))
+                else {
+                    return;
+                };
+                let is_selected = selected == Some(class.class_key.as_str());
+                row.set_selected(is_selected);
+                row.col(|ui| {
+                    ui.horizontal(|ui| {
+                        if class.suspect {
+                            ui.colored_label(grow, "⚠")
+                                .on_hover_text("Suspect: grew and is retained by new objects");
+                        }
+                        if ui
+                            .selectable_label(is_selected, format::one_line(&class.name))
+                            .clicked()
+                        {
+                            out.push(Command::SelectClass(class.class_key.clone()));
+                        }
+                    });
+                });
+                row.col(|ui| number(ui, format::thousands(class.new_count), None));
+                row.col(|ui| number(ui, format::thousands(class.deleted_count), None));
+                row.col(|ui| {
+                    number(
+                        ui,
+                        format::signed_thousands(class.delta_count),
+                        sign_color(class.delta_count),
+                    )
+                });
+                row.col(|ui| number(ui, format::bytes(class.alloc_size), None));
+                row.col(|ui| number(ui, format::bytes(class.freed_size), None));
+                row.col(|ui| {
+                    number(
+                        ui,
+                        format::signed_bytes(class.size_delta),
+                        sign_color(class.size_delta),
+                    )
+                });
+                row.col(|ui| number(ui, format::bytes(class.retained_by_new), None));
+                row.col(|ui| number(ui, format!("{:.1} %", class.heap_percent), None));
+            });
+        });
+}

@@ -1,0 +1,150 @@
+//! The objects of the selected class: new (and deleted) objects in a Comparison, all objects in
+//! a Summary. Virtualised for hundreds of thousands of rows.
+
+use eframe::egui;
+use std::sync::Arc;
+
+use egui::{Align, Layout};
+use egui_extras::{Column as TableColumn, TableBuilder};
+
+use crate::format;
+
+use super::command::Command;
+use super::state::{Instances, LoadedFile, Side};
+
+/// Finds the file an object lives in.
+pub type FileOf<'a> = &'a dyn Fn(Side) -> Option<Arc<LoadedFile>>;
+
+pub fn show(
+    ui: &mut egui::Ui,
+    instances: &Instances,
+    file_of: FileOf<'_>,
+    selected: Option<(Side, u32)>,
+    out: &mut Vec<Command>,
+) {
+    let deleted = instances.objects.len() - instances.new_count.min(instances.objects.len());
+    ui.horizontal(|ui| {
+        ui.strong(format!(
+            "{} objects",
+            format::thousands(instances.objects.len() as u64)
+        ));
+        if deleted > 0 || instances.objects.iter().any(|(s, _)| *s != Side::After) {
+            ui.weak(format!(
+                "({} new, {} deleted)",
+                format::thousands(instances.new_count as u64),
+                format::thousands(deleted as u64)
+            ));
+        }
+    });
+    let files = [
+        file_of(Side::Before),
+        file_of(Side::After),
+        file_of(Side::Final),
+    ];
+    let file = |side: Side| match side {
+        Side::Before => files[0].as_ref(),
+        Side::After => files[1].as_ref(),
+        Side::Final => files[2].as_ref(),
+    };
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    TableBuilder::new(ui)
+        .id_salt("instances")
+        .striped(true)
+        .resizable(true)
+        .auto_shrink([false, false])
+        .column(TableColumn::initial(190.0).at_least(100.0).clip(true))
+        .columns(TableColumn::initial(85.0).at_least(50.0), 3)
+        .column(TableColumn::remainder().at_least(80.0).clip(true))
+        .header(20.0, |mut header| {
+            for name in [
+                "Object",
+                "Self size",
+                "Retained size",
+                "Distance",
+                "Location",
+            ] {
+                header.col(|ui| {
+                    ui.strong(name);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_height, instances.objects.len(), |mut row| {
+                let index = row.index();
+                let Some(&(side, node)) = instances.objects.get(index) else {
+                    return;
+                };
+                let Some(file) = file(side) else { return };
+                let snap = &file.loaded.snapshot;
+                let i = node as usize;
+                if i >= snap.node_count() {
+                    return;
+                }
+                let is_selected = selected == Some((side, node));
+                row.set_selected(is_selected);
+                row.col(|ui| {
+                    let tag = match side {
+                        Side::Before => "− ",
+                        _ if index < instances.new_count => "+ ",
+                        _ => "",
+                    };
+                    let text = format!(
+                        "{tag}{} @{}",
+                        format::one_line(file.loaded.classes.name_of(node)),
+                        snap.node_id[i]
+                    );
+                    if ui.selectable_label(is_selected, text).clicked() {
+                        out.push(Command::SelectObject(side, node));
+                    }
+                });
+                let right = Layout::right_to_left(Align::Center);
+                let shallow = file.loaded.shallow.get(i).copied().unwrap_or(0);
+                row.col(|ui| {
+                    ui.with_layout(right, |ui| ui.label(format::thousands(u64::from(shallow))));
+                });
+                let retained = file.loaded.analysis.retained_size.get(i).copied();
+                row.col(|ui| {
+                    ui.with_layout(right, |ui| {
+                        ui.label(retained.map_or("–".into(), format::thousands))
+                    });
+                });
+                let distance = file.loaded.analysis.distance.get(i).copied();
+                row.col(|ui| {
+                    ui.with_layout(right, |ui| {
+                        ui.label(distance.map_or("–".into(), |d| d.to_string()))
+                    });
+                });
+                row.col(|ui| {
+                    match snap.location(node) {
+                        Some(l) => ui.label(format!(
+                            "script {} line {}:{}",
+                            l.script_id,
+                            l.line + 1,
+                            l.column + 1
+                        )),
+                        None => ui.weak("–"),
+                    };
+                });
+            });
+        });
+}
+
+/// The objects of a class in one snapshot (shallow size > 0, as the Summary counts them),
+/// biggest retained size first. Runs on selection, not per frame.
+pub fn objects_of_class(file: &LoadedFile, class_key: &str, side: Side) -> Vec<(Side, u32)> {
+    let classes = &file.loaded.classes;
+    let wanted: Vec<bool> = classes.keys.iter().map(|k| k == class_key).collect();
+    let mut nodes: Vec<u32> = classes
+        .class_of
+        .iter()
+        .enumerate()
+        .filter(|&(node, &class)| {
+            wanted.get(class as usize).copied().unwrap_or(false)
+                && file.loaded.shallow.get(node).is_some_and(|&s| s > 0)
+        })
+        .map(|(node, _)| node as u32)
+        .collect();
+    let retained = &file.loaded.analysis.retained_size;
+    nodes.sort_by_key(|&n| std::cmp::Reverse(retained.get(n as usize).copied().unwrap_or(0)));
+    nodes.into_iter().map(|n| (side, n)).collect()
+}

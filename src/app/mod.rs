@@ -1,0 +1,700 @@
+//! The desktop window (eframe). Views are functions over the state that push [`Command`]s;
+//! [`HeapdiffApp::handle_command`] applies them. Loading and analysis run on worker threads
+//! ([`jobs`]); the UI thread only formats the rows on screen.
+
+use eframe::egui;
+pub mod charts;
+pub mod class_table;
+pub mod command;
+pub mod instances;
+pub mod jobs;
+pub mod open;
+pub mod progress;
+pub mod retainer_tree;
+pub mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+
+use egui::{Color32, RichText};
+
+pub use command::Command;
+use command::SaveKind;
+use jobs::{Job, Outcome, Request, file_label};
+use open::Pending;
+use retainer_tree::RetainerTree;
+use state::{Content, Instances, LoadedFile, Pair, Settings, Side, Tab, VisibleRows};
+
+const ICON: &[u8] = include_bytes!("../../assets/icon.png");
+const SETTINGS_KEY: &str = "heapdiff-settings";
+
+/// What the command line asks the window to open.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StartupOptions {
+    pub before: Option<PathBuf>,
+    pub after: Option<PathBuf>,
+    pub final_: Option<PathBuf>,
+}
+
+impl StartupOptions {
+    /// `heapdiff FILE` (Summary) or `heapdiff BEFORE AFTER [--final F]`.
+    pub fn from_files(files: Vec<PathBuf>, final_: Option<PathBuf>) -> StartupOptions {
+        let mut files = files.into_iter();
+        let first = files.next();
+        match files.next() {
+            Some(after) => StartupOptions {
+                before: first,
+                after: Some(after),
+                final_,
+            },
+            None => StartupOptions {
+                before: None,
+                after: first,
+                final_,
+            },
+        }
+    }
+
+    fn request(self) -> Option<Request> {
+        match (self.before, self.after) {
+            (Some(before), Some(after)) => Some(Request::Pair {
+                before,
+                after,
+                final_: self.final_,
+            }),
+            (Some(one), None) | (None, Some(one)) => Some(Request::Single(one)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(options: StartupOptions) -> eframe::Result {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("heapdiff")
+        .with_app_id("heapdiff")
+        .with_inner_size([1280.0, 820.0])
+        .with_min_inner_size([640.0, 400.0])
+        .with_drag_and_drop(true);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON) {
+        viewport = viewport.with_icon(icon);
+    }
+    let native = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "heapdiff",
+        native,
+        Box::new(move |cc| Ok(Box::new(HeapdiffApp::new(cc, options)))),
+    )
+}
+
+pub struct HeapdiffApp {
+    pub settings: Settings,
+    pub content: Content,
+    pub visible: VisibleRows,
+    pub selected_class: Option<String>,
+    pub instances: Instances,
+    pub selected_object: Option<(Side, u32)>,
+    pub tree: Option<RetainerTree>,
+    pub tab: Tab,
+    pub job: Option<Job>,
+    /// Shown in red until dismissed or the next success; names the file.
+    pub error: Option<String>,
+    pub status: Option<String>,
+    pub pending: Pending,
+    last_request: Option<Request>,
+    ctx: egui::Context,
+    /// Commands from dialog threads.
+    tx: Sender<Command>,
+    rx: Receiver<Command>,
+    focus_filter: bool,
+    applied_theme: Option<state::Theme>,
+}
+
+impl HeapdiffApp {
+    /// The one entry point of the window and of the UI tests: restores the settings and starts
+    /// loading what `options` names.
+    pub fn new(cc: &eframe::CreationContext<'_>, options: StartupOptions) -> HeapdiffApp {
+        let settings = cc
+            .storage
+            .and_then(|s| eframe::get_value::<Settings>(s, SETTINGS_KEY))
+            .unwrap_or_default();
+        HeapdiffApp::with_context(cc.egui_ctx.clone(), settings, options)
+    }
+
+    /// Same as [`HeapdiffApp::new`] without eframe's creation context (fresh settings).
+    pub fn with_context(
+        ctx: egui::Context,
+        settings: Settings,
+        options: StartupOptions,
+    ) -> HeapdiffApp {
+        let (tx, rx) = mpsc::channel();
+        let mut app = HeapdiffApp {
+            settings,
+            content: Content::Start,
+            visible: VisibleRows::default(),
+            selected_class: None,
+            instances: Instances::default(),
+            selected_object: None,
+            tree: None,
+            tab: Tab::Table,
+            job: None,
+            error: None,
+            status: None,
+            pending: Pending::default(),
+            last_request: None,
+            ctx,
+            tx,
+            rx,
+            focus_filter: false,
+            applied_theme: None,
+        };
+        if let Some(request) = options.request() {
+            app.start(request);
+        }
+        app
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Class names of the table rows in display order.
+    pub fn table_names(&self) -> Vec<String> {
+        match &self.content {
+            Content::Start => Vec::new(),
+            Content::Single(file) => self
+                .visible
+                .rows
+                .iter()
+                .filter_map(|&i| file.summary.get(i as usize).map(|r| r.name.clone()))
+                .collect(),
+            Content::Pair(pair) if !pair.rows.is_empty() => self
+                .visible
+                .rows
+                .iter()
+                .filter_map(|&i| pair.rows.get(i as usize).map(|r| r.name.clone()))
+                .collect(),
+            Content::Pair(pair) => self
+                .visible
+                .rows
+                .iter()
+                .filter_map(|&i| pair.after.summary.get(i as usize).map(|r| r.name.clone()))
+                .collect(),
+        }
+    }
+
+    fn file(&self, side: Side) -> Option<Arc<LoadedFile>> {
+        match (&self.content, side) {
+            (Content::Single(file), _) => Some(file.clone()),
+            (Content::Pair(pair), Side::Before) => Some(pair.before.clone()),
+            (Content::Pair(pair), Side::After) => Some(pair.after.clone()),
+            (Content::Pair(pair), Side::Final) => pair.final_.clone(),
+            (Content::Start, _) => None,
+        }
+    }
+
+    fn comparing(&self) -> bool {
+        matches!(&self.content, Content::Pair(pair) if !pair.rows.is_empty())
+    }
+
+    fn start(&mut self, request: Request) {
+        match &request {
+            Request::Single(p) => self.settings.remember(p),
+            Request::Pair { before, after, .. } => {
+                self.settings.remember(before);
+                self.settings.remember(after);
+            }
+        }
+        self.error = None;
+        self.status = None;
+        self.last_request = Some(request.clone());
+        // Replacing a running job drops it, which cancels its worker.
+        self.job = Some(Job::spawn(request, self.ctx.clone()));
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        let elapsed = self
+            .job
+            .as_ref()
+            .map_or(0.0, |j| j.started.elapsed().as_secs_f32());
+        self.job = None;
+        match outcome {
+            Outcome::Single(file) => {
+                self.status = Some(format!("Loaded {} in {elapsed:.1} s", file.file_name()));
+                self.set_content(Content::Single(Arc::new(file)));
+            }
+            Outcome::Pair {
+                before,
+                after,
+                final_,
+            } => {
+                self.status = Some(format!(
+                    "Loaded {} and {} in {elapsed:.1} s",
+                    before.file_name(),
+                    after.file_name()
+                ));
+                let pair = Pair {
+                    before: Arc::new(before),
+                    after: Arc::new(after),
+                    final_: final_.map(Arc::new),
+                    rows: Vec::new(),
+                };
+                self.set_content(Content::Pair(Box::new(pair)));
+            }
+            Outcome::Failed(message) => self.error = Some(message),
+            Outcome::Cancelled => self.status = Some("Loading cancelled".into()),
+        }
+    }
+
+    fn set_content(&mut self, content: Content) {
+        self.content = content;
+        self.selected_class = None;
+        self.selected_object = None;
+        self.instances = Instances::default();
+        self.tree = None;
+        self.visible.refresh(&self.content, &self.settings);
+        // The first row (the top suspect in a Comparison) is selected, so the retainers of
+        // what grew most are on screen at once.
+        if let Some(first) = self.first_row_key() {
+            self.handle_command(Command::SelectClass(first));
+        }
+    }
+
+    fn first_row_key(&self) -> Option<String> {
+        let &first = self.visible.rows.first()?;
+        match &self.content {
+            Content::Start => None,
+            Content::Single(file) => file
+                .summary
+                .get(first as usize)
+                .map(|r| r.class_key.clone()),
+            Content::Pair(pair) if !pair.rows.is_empty() => {
+                pair.rows.get(first as usize).map(|r| r.class_key.clone())
+            }
+            Content::Pair(pair) => pair
+                .after
+                .summary
+                .get(first as usize)
+                .map(|r| r.class_key.clone()),
+        }
+    }
+
+    /// Applies one command.
+    pub fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::OpenDialog => self.dialog(|| {
+                rfd::FileDialog::new()
+                    .set_title("Open one or two heap snapshots")
+                    .add_filter("Heap snapshots", &["heapsnapshot", "gz", "json"])
+                    .pick_files()
+                    .map(Command::OpenFiles)
+            }),
+            Command::PickFor(side) => self.dialog(move || {
+                rfd::FileDialog::new()
+                    .set_title(format!("Open the {} snapshot", side.label()))
+                    .add_filter("Heap snapshots", &["heapsnapshot", "gz"])
+                    .pick_file()
+                    .map(|p| Command::SetPending(side, p))
+            }),
+            Command::SetPending(side, path) => {
+                match side {
+                    Side::Before => self.pending.before = Some(path),
+                    _ => self.pending.after = Some(path),
+                }
+                if let (Some(before), Some(after)) = (&self.pending.before, &self.pending.after) {
+                    let request = Request::Pair {
+                        before: before.clone(),
+                        after: after.clone(),
+                        final_: None,
+                    };
+                    self.pending = Pending::default();
+                    self.start(request);
+                }
+            }
+            Command::OpenFiles(paths) => self.open_files(paths),
+            Command::OpenPair {
+                before,
+                after,
+                final_,
+            } => self.start(Request::Pair {
+                before,
+                after,
+                final_,
+            }),
+            Command::Close => {
+                self.job = None;
+                self.pending = Pending::default();
+                self.last_request = None;
+                self.set_content(Content::Start);
+            }
+            Command::SwapBeforeAfter => {
+                if let Some(Request::Pair {
+                    before,
+                    after,
+                    final_,
+                }) = self.last_request.clone()
+                {
+                    self.start(Request::Pair {
+                        before: after,
+                        after: before,
+                        final_,
+                    });
+                }
+            }
+            Command::Cancel => {
+                if let Some(job) = &self.job {
+                    job.cancel();
+                }
+            }
+            Command::FocusFilter => {
+                self.tab = Tab::Table;
+                self.focus_filter = true;
+            }
+            Command::ExportMarkdown | Command::SaveHtml | Command::SaveFindings => {
+                self.status = Some(
+                    "Sharing (Markdown, HTML, findings) comes with the report module; \
+                     use the CLI meanwhile"
+                        .into(),
+                );
+            }
+            Command::SaveTo(kind, path) => {
+                let what = match kind {
+                    SaveKind::Html => "HTML report",
+                    SaveKind::Findings => "findings file",
+                };
+                self.status = Some(format!(
+                    "Cannot save the {what} to {}: the report module is not available",
+                    file_label(&path)
+                ));
+            }
+            Command::SortBy(column) => {
+                let sort = if self.comparing() {
+                    &mut self.settings.comparison_sort
+                } else {
+                    &mut self.settings.summary_sort
+                };
+                if sort.column == column {
+                    sort.descending = !sort.descending;
+                } else {
+                    sort.column = column;
+                    sort.descending = column.descending_first();
+                }
+                self.visible.refresh(&self.content, &self.settings);
+            }
+            Command::SetFilter(filter) => {
+                self.settings.filter = filter;
+                self.visible.refresh(&self.content, &self.settings);
+            }
+            Command::ToggleInternals => {
+                self.settings.hide_internals = !self.settings.hide_internals;
+                self.visible.refresh(&self.content, &self.settings);
+            }
+            Command::ToggleSuspectsFirst => {
+                self.settings.suspects_first = !self.settings.suspects_first;
+                self.visible.refresh(&self.content, &self.settings);
+            }
+            Command::ToggleWeakEdges => {
+                self.settings.show_weak = !self.settings.show_weak;
+                if let Some((side, node)) = self.selected_object {
+                    self.handle_command(Command::SelectObject(side, node));
+                }
+            }
+            Command::SelectClass(key) => self.select_class(key),
+            Command::SelectObject(side, node) => {
+                self.selected_object = Some((side, node));
+                self.tree = self
+                    .file(side)
+                    .map(|file| RetainerTree::new(side, file, node, self.settings.show_weak));
+            }
+            Command::ToggleRetainerRow(row) => {
+                if let Some(tree) = &mut self.tree {
+                    tree.toggle(row);
+                }
+            }
+            Command::SetTab(tab) => self.tab = tab,
+            Command::SetTheme(theme) => self.settings.theme = theme,
+            Command::ClearRecent => self.settings.recent.clear(),
+            Command::DismissError => self.error = None,
+        }
+    }
+
+    fn open_files(&mut self, mut paths: Vec<PathBuf>) {
+        match paths.len() {
+            0 => {}
+            1 => {
+                let path = paths.remove(0);
+                if file_label(&path).ends_with(".heapdiff.json") {
+                    self.error = Some(format!(
+                        "{}: findings files open once the report module is available",
+                        file_label(&path)
+                    ));
+                } else {
+                    self.start(Request::Single(path));
+                }
+            }
+            2 => {
+                let b = paths.remove(1);
+                let a = paths.remove(0);
+                let (before, after) = open::order_pair(a, b);
+                self.start(Request::Pair {
+                    before,
+                    after,
+                    final_: None,
+                });
+            }
+            3 => {
+                let final_ = paths.pop();
+                let after = paths.pop();
+                let before = paths.pop();
+                if let (Some(before), Some(after)) = (before, after) {
+                    self.start(Request::Pair {
+                        before,
+                        after,
+                        final_,
+                    });
+                }
+            }
+            n => {
+                self.error = Some(format!(
+                    "{n} files given: open one snapshot, two to compare, or three (before, after, final)"
+                ))
+            }
+        }
+    }
+
+    fn select_class(&mut self, key: String) {
+        let objects = match &self.content {
+            Content::Start => Vec::new(),
+            Content::Single(file) => instances::objects_of_class(file, &key, Side::After),
+            Content::Pair(pair) => instances::objects_of_class(&pair.after, &key, Side::After),
+        };
+        self.instances = Instances {
+            class_key: key.clone(),
+            new_count: objects.len(),
+            objects,
+        };
+        self.selected_class = Some(key);
+        self.tree = None;
+        self.selected_object = None;
+        if let Some(&(side, node)) = self.instances.objects.first() {
+            self.handle_command(Command::SelectObject(side, node));
+        }
+    }
+
+    /// Runs a native dialog on its own thread; its answer comes back as a command.
+    fn dialog(&mut self, pick: impl FnOnce() -> Option<Command> + Send + 'static) {
+        let tx = self.tx.clone();
+        let ctx = self.ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("heapdiff-dialog".into())
+            .spawn(move || {
+                if let Some(command) = pick() {
+                    let _ = tx.send(command);
+                    ctx.request_repaint();
+                }
+            });
+        if let Err(e) = spawned {
+            self.error = Some(format!("cannot open a file dialog: {e}"));
+        }
+    }
+
+    fn menu_bar(&self, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+        let loaded = !matches!(self.content, Content::Start);
+        let pair = matches!(self.last_request, Some(Request::Pair { .. }));
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                Command::OpenDialog.menu_button(ui, true, out);
+                Command::SwapBeforeAfter.menu_button(ui, pair && self.job.is_none(), out);
+                Command::Close.menu_button(ui, loaded || self.job.is_some(), out);
+                Command::Cancel.menu_button(ui, self.job.is_some(), out);
+            });
+            ui.menu_button("View", |ui| {
+                Command::FocusFilter.menu_button(ui, loaded, out);
+                ui.separator();
+                for (theme, label) in [
+                    (state::Theme::System, "System theme"),
+                    (state::Theme::Dark, "Dark theme"),
+                    (state::Theme::Light, "Light theme"),
+                ] {
+                    if ui.radio(self.settings.theme == theme, label).clicked() {
+                        out.push(Command::SetTheme(theme));
+                    }
+                }
+            });
+            ui.menu_button("Share", |ui| {
+                Command::ExportMarkdown.menu_button(ui, self.comparing(), out);
+                Command::SaveHtml.menu_button(ui, self.comparing(), out);
+                Command::SaveFindings.menu_button(ui, self.comparing(), out);
+            });
+            if pair && self.job.is_none() && ui.button("⇄ Swap before/after").clicked() {
+                out.push(Command::SwapBeforeAfter);
+            }
+        });
+    }
+
+    fn status_bar(&self, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+        ui.horizontal(|ui| {
+            if let Some(error) = &self.error {
+                ui.colored_label(
+                    Color32::from_rgb(230, 70, 60),
+                    RichText::new(error).strong(),
+                );
+                if ui.small_button(Command::DismissError.label()).clicked() {
+                    out.push(Command::DismissError);
+                }
+            } else if let Some(status) = &self.status {
+                ui.label(status);
+            } else {
+                ui.weak("Ready");
+            }
+        });
+    }
+
+    fn content_view(&mut self, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+        let (title, is_pair) = match &self.content {
+            Content::Start => return,
+            Content::Single(file) => (format!("Summary of {}", file.file_name()), false),
+            Content::Pair(pair) => (
+                format!("{} → {}", pair.before.file_name(), pair.after.file_name()),
+                true,
+            ),
+        };
+        ui.horizontal(|ui| {
+            ui.strong(title);
+            ui.separator();
+            for (tab, label) in [(Tab::Table, "Classes"), (Tab::Charts, "Charts")] {
+                if ui.selectable_label(self.tab == tab, label).clicked() {
+                    out.push(Command::SetTab(tab));
+                }
+            }
+        });
+        if is_pair && !self.comparing() {
+            ui.weak(
+                "The comparison engine is not wired yet: showing the after snapshot's Summary.",
+            );
+        }
+        if self.tab == Tab::Charts {
+            match &self.content {
+                Content::Single(file) => charts::summary(ui, &file.summary),
+                Content::Pair(pair) => {
+                    charts::comparison(ui, &pair.rows, &pair.before.summary, &pair.after.summary)
+                }
+                Content::Start => {}
+            }
+            return;
+        }
+        class_table::toolbar(
+            ui,
+            &self.settings.filter,
+            self.settings.hide_internals,
+            self.comparing().then_some(self.settings.suspects_first),
+            std::mem::take(&mut self.focus_filter),
+            out,
+        );
+        egui::Panel::bottom("details")
+            .resizable(true)
+            .default_size(ui.available_height() * 0.5)
+            .show(ui, |ui| {
+                egui::Panel::left("instances")
+                    .resizable(true)
+                    .default_size(ui.available_width() * 0.42)
+                    .show(ui, |ui| {
+                        if self.selected_class.is_some() {
+                            let file_of = |side: Side| self.file(side);
+                            instances::show(
+                                ui,
+                                &self.instances,
+                                &file_of,
+                                self.selected_object,
+                                out,
+                            );
+                        } else {
+                            ui.weak("Select a class to list its objects.");
+                        }
+                    });
+                match &self.tree {
+                    Some(tree) => retainer_tree::show(ui, tree, out),
+                    None => {
+                        ui.weak("Select an object to see what keeps it alive.");
+                    }
+                }
+            });
+        let selected = self.selected_class.as_deref();
+        match &self.content {
+            Content::Single(file) => class_table::summary(
+                ui,
+                &file.summary,
+                &self.visible,
+                self.settings.summary_sort,
+                selected,
+                out,
+            ),
+            Content::Pair(pair) if !pair.rows.is_empty() => class_table::comparison(
+                ui,
+                &pair.rows,
+                &self.visible,
+                self.settings.comparison_sort,
+                selected,
+                out,
+            ),
+            Content::Pair(pair) => class_table::summary(
+                ui,
+                &pair.after.summary,
+                &self.visible,
+                self.settings.summary_sort,
+                selected,
+                out,
+            ),
+            Content::Start => {}
+        }
+    }
+}
+
+impl eframe::App for HeapdiffApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        if self.applied_theme != Some(self.settings.theme) {
+            ctx.set_theme(self.settings.theme.preference());
+            self.applied_theme = Some(self.settings.theme);
+        }
+        let mut out: Vec<Command> = self.rx.try_iter().collect();
+        if let Some(outcome) = self.job.as_ref().and_then(Job::poll) {
+            self.finish(outcome);
+        }
+        out.extend(Command::from_shortcuts(&ctx));
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if !dropped.is_empty() {
+            out.push(Command::OpenFiles(dropped));
+        }
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui, &mut out));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui, &mut out));
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(job) = &self.job {
+                progress::show(ui, job, &mut out);
+            } else if matches!(self.content, Content::Start) {
+                open::show(ui, &self.pending, &self.settings.recent, &mut out);
+            } else {
+                self.content_view(ui, &mut out);
+            }
+        });
+
+        for command in out {
+            self.handle_command(command);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}

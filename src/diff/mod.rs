@@ -1,0 +1,286 @@
+//! Comparison of two snapshots: DevTools' Comparison rows, what the new objects retain, their
+//! merged retainer paths, and ranked leak suspects.
+//!
+//! [`compare`] is exact where DevTools has numbers (the six counts of every row, the rows present
+//! and the new/deleted object lists, see [`compare`]'s module `compare`) and adds:
+//! - `added_retained_size` per row: what the row's new objects keep alive, as a set (see
+//!   [`ClassDiff::added_retained_size`]);
+//! - merged retainer paths ([`paths`]) and [`Suspect`]s ([`suspects`]);
+//! - with a third snapshot (`final_`), memlab's filter: only objects new in AFTER that are
+//!   still alive (same V8 id) in FINAL are leak candidates.
+//!
+//! The caller loads AFTER first and classifies BEFORE with AFTER's interface definitions, as
+//! DevTools' `aggregatesForDiff` does; [`open_pair`] does this with both analyses in parallel.
+
+mod compare;
+mod dominance;
+pub mod paths;
+pub mod suspects;
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::loaded::{Hooks, Loaded};
+use crate::snapshot::LoadError;
+
+pub use paths::{MergedPath, PathIndex, PathStep};
+pub use suspects::{Suspect, Tier};
+
+/// Sums over all rows, as the oracle's `totals`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub added_count: u64,
+    pub removed_count: u64,
+    pub count_delta: i64,
+    pub added_size: u64,
+    pub removed_size: u64,
+    pub size_delta: i64,
+}
+
+/// One row of the Comparison: a class key with anything new or deleted.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassDiff {
+    /// DevTools' public class key: `",Name"` or `"scriptId,line,column,Name"`.
+    pub class_key: String,
+    pub name: String,
+    pub added_count: u64,
+    pub removed_count: u64,
+    pub count_delta: i64,
+    pub added_size: u64,
+    pub removed_size: u64,
+    pub size_delta: i64,
+    /// What the new objects of this class keep alive, counted once: the sum of the retained
+    /// sizes of the new objects that no other new object *of the same class* dominates.
+    ///
+    /// Why the same class and not any new object: a new `ChildContainer` dominated by a new
+    /// closure still keeps its own subtree alive, and that subtree is what the row is asked
+    /// about; excluding it would show 0 for the very objects that leak. Within the class the
+    /// rule removes the double counting (a new linked-list node dominating the next ones), like
+    /// DevTools' `maxRet` (`calculateClassesRetainedSize`). Rows therefore may overlap with each
+    /// other, as Summary rows do.
+    pub added_retained_size: u64,
+    /// `added_retained_size` as a fraction of the after snapshot's total size.
+    #[serde(skip)]
+    pub after_share: f64,
+    /// The new objects: ordinals in the after snapshot, ascending by V8 id.
+    #[serde(skip)]
+    pub added: Vec<u32>,
+    /// The deleted objects: ordinals in the before snapshot, ascending by V8 id.
+    #[serde(skip)]
+    pub deleted: Vec<u32>,
+    /// The deleted objects' V8 ids (DevTools' `deletedIds`), ascending.
+    #[serde(skip)]
+    pub deleted_ids: Vec<u32>,
+    /// The internal class of this key in each snapshot (index into `Classes::names`), if any.
+    #[serde(skip)]
+    pub before_class: Option<u32>,
+    #[serde(skip)]
+    pub after_class: Option<u32>,
+}
+
+impl ClassDiff {
+    /// DevTools' `addedIds`.
+    pub fn added_ids(&self, after: &Loaded) -> Vec<u32> {
+        self.added
+            .iter()
+            .map(|&n| after.snapshot.node_id[n as usize])
+            .collect()
+    }
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub totals: Totals,
+    /// DevTools' default order: added size descending, then name, then key.
+    pub classes: Vec<ClassDiff>,
+    /// Most likely leaks first; empty when nothing looks like one.
+    pub suspects: Vec<Suspect>,
+    /// Whether a third snapshot filtered the leak candidates.
+    #[serde(skip)]
+    pub with_final: bool,
+}
+
+/// Loads AFTER, then BEFORE classified with AFTER's interface definitions (DevTools'
+/// `aggregatesForDiff(target.interfaceDefinitions())`), and FINAL; BEFORE's and FINAL's
+/// loading overlap AFTER's analysis. Each snapshot's parse and analysis parallelise internally
+/// as well, so the pairs are joined rather than all three started at once.
+pub fn open_pair(
+    before: &Path,
+    after: &Path,
+    final_: Option<&Path>,
+    hooks: Hooks,
+) -> Result<(Loaded, Loaded, Option<Loaded>), LoadError> {
+    // The definitions only depend on AFTER's names, which loading (not analysis) produces; but
+    // `Loaded::open` does both, so load AFTER's snapshot first, then run its analysis next to
+    // BEFORE's load.
+    let options = crate::snapshot::LoadOptions {
+        progress: hooks.progress,
+        cancel: hooks.cancel,
+    };
+    let after_snapshot = crate::snapshot::load(after, &options)?;
+    let definitions = crate::snapshot::class::infer_interface_definitions(&after_snapshot);
+    let ((after, before), final_) = rayon::join(
+        || {
+            rayon::join(
+                || Loaded::analyze(after_snapshot, hooks, Some(&definitions)),
+                || Loaded::open(before, hooks, Some(&definitions)),
+            )
+        },
+        || final_.map(|f| Loaded::open(f, hooks, None)),
+    );
+    let after = after?;
+    let before = before?;
+    let final_ = final_.transpose()?;
+    Ok((before, after, final_))
+}
+
+/// Compares `before` and `after` (`before` classified with `after`'s interface definitions; see
+/// [`open_pair`]). With `final_`, suspects only count new objects still alive in it.
+pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comparison {
+    let (bg, ag) = rayon::join(|| compare::groups(before), || compare::groups(after));
+    let merged = compare::merge(before, &bg, after, &ag);
+
+    let after_total = after.total_size();
+    let mut classes: Vec<ClassDiff> = merged
+        .into_iter()
+        .map(|m| {
+            let added_size: u64 = m
+                .added
+                .iter()
+                .map(|&n| u64::from(after.shallow[n as usize]))
+                .sum();
+            let removed_size: u64 = m
+                .deleted
+                .iter()
+                .map(|&n| u64::from(before.shallow[n as usize]))
+                .sum();
+            let before_class = m.before_group.map(|g| bg.class[g as usize]);
+            let after_class = m.after_group.map(|g| ag.class[g as usize]);
+            let name = match (after_class, before_class) {
+                (Some(c), _) => after.classes.names.get(c as usize),
+                (None, Some(c)) => before.classes.names.get(c as usize),
+                (None, None) => None,
+            }
+            .cloned()
+            .unwrap_or_default();
+            ClassDiff {
+                class_key: m.key,
+                name,
+                added_count: m.added.len() as u64,
+                removed_count: m.deleted.len() as u64,
+                count_delta: m.added.len() as i64 - m.deleted.len() as i64,
+                added_size,
+                removed_size,
+                size_delta: added_size as i64 - removed_size as i64,
+                added_retained_size: 0,
+                after_share: 0.0,
+                deleted_ids: m
+                    .deleted
+                    .iter()
+                    .map(|&n| before.snapshot.node_id[n as usize])
+                    .collect(),
+                added: m.added,
+                deleted: m.deleted,
+                before_class,
+                after_class,
+            }
+        })
+        .collect();
+    classes.sort_by(|a, b| {
+        b.added_size
+            .cmp(&a.added_size)
+            .then_with(|| crate::snapshot::class::cmp_utf16(&a.name, &b.name))
+            .then_with(|| crate::snapshot::class::cmp_utf16(&a.class_key, &b.class_key))
+    });
+
+    let mut totals = Totals::default();
+    for c in &classes {
+        totals.added_count += c.added_count;
+        totals.removed_count += c.removed_count;
+        totals.added_size += c.added_size;
+        totals.removed_size += c.removed_size;
+    }
+    totals.count_delta = totals.added_count as i64 - totals.removed_count as i64;
+    totals.size_delta = totals.added_size as i64 - totals.removed_size as i64;
+
+    // What the new objects keep alive, and which of them are owned by other new objects.
+    let tree = dominance::DominatorTree::new(&after.analysis.dominator, after.snapshot.root);
+    let tiers: Vec<Tier> = classes.iter().map(|c| suspects::tier(after, c)).collect();
+    let tier_rank: Vec<u8> = tiers.iter().map(|t| t.rank()).collect();
+    let mark_all = marks(after, &classes, |_, _| true);
+    let flags_all = dominance::walk(&tree, &mark_all, &tier_rank);
+    drop(mark_all);
+    let retained = &after.analysis.retained_size;
+    classes.par_iter_mut().for_each(|c| {
+        c.added_retained_size = c
+            .added
+            .iter()
+            .filter(|&&n| flags_all[n as usize] & dominance::TOP_OF_CLASS != 0)
+            .map(|&n| retained.get(n as usize).copied().unwrap_or(0))
+            .sum();
+        c.after_share = if after_total == 0 {
+            0.0
+        } else {
+            c.added_retained_size as f64 / after_total as f64
+        };
+    });
+
+    // Leak candidates: all new objects, or with FINAL only those still alive there.
+    let alive: Option<Vec<u32>> = final_.map(|f| {
+        let mut ids = f.snapshot.node_id.clone();
+        ids.par_sort_unstable();
+        ids
+    });
+    let survives = |node: u32| match &alive {
+        Some(ids) => ids
+            .binary_search(&after.snapshot.node_id[node as usize])
+            .is_ok(),
+        None => true,
+    };
+    let candidates: Vec<Vec<u32>> = classes
+        .par_iter()
+        .map(|c| c.added.iter().copied().filter(|&n| survives(n)).collect())
+        .collect();
+    let flags = if alive.is_some() {
+        let mut mark = vec![dominance::NONE; after.snapshot.node_count()];
+        for (row, nodes) in candidates.iter().enumerate() {
+            for &n in nodes {
+                mark[n as usize] = row as u32;
+            }
+        }
+        dominance::walk(&tree, &mark, &tier_rank)
+    } else {
+        flags_all
+    };
+    drop(tree);
+    let suspects = suspects::rank(before, after, &classes, &tiers, &candidates, &flags);
+
+    Comparison {
+        totals,
+        classes,
+        suspects,
+        with_final: final_.is_some(),
+    }
+}
+
+/// Per after node, the row of the new objects `keep` accepts (`dominance::NONE` elsewhere).
+fn marks(after: &Loaded, classes: &[ClassDiff], keep: impl Fn(usize, u32) -> bool) -> Vec<u32> {
+    let mut mark = vec![dominance::NONE; after.snapshot.node_count()];
+    for (row, c) in classes.iter().enumerate() {
+        for &n in &c.added {
+            if keep(row, n) {
+                mark[n as usize] = row as u32;
+            }
+        }
+    }
+    mark
+}
+
+/// The merged retainer paths of any set of after-snapshot nodes (e.g. a row's `added`), most
+/// common shape first. Every node's retained size counts toward its path.
+pub fn merged_paths(after: &Loaded, nodes: &[u32]) -> Vec<MergedPath> {
+    PathIndex::new(after).merge(nodes, &|_| true)
+}

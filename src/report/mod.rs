@@ -1,0 +1,265 @@
+//! What teammates receive: one findings model, rendered as Markdown, HTML or a findings file.
+//!
+//! Reports never contain string *contents* from the heap unless asked (`include_strings`): a
+//! snapshot holds tokens, passwords and customer data. Class names, property names and source
+//! locations are kept — they are code, and they are what a reader needs.
+
+pub mod findings;
+pub mod html;
+pub mod markdown;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diff::Comparison;
+use crate::loaded::Loaded;
+use crate::snapshot::class;
+
+/// Marker and version of the findings schema; bump `VERSION` on any incompatible change.
+pub const FORMAT: &str = "heapdiff-findings";
+pub const VERSION: u32 = 1;
+
+/// One snapshot file as a report describes it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub file: String,
+    pub node_count: u64,
+    pub edge_count: u64,
+    pub total_size: u64,
+    /// Bytes on disk.
+    #[serde(default)]
+    pub bytes: u64,
+    /// Modification time of the file, RFC 3339 (UTC), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub added_count: u64,
+    pub removed_count: u64,
+    pub count_delta: i64,
+    pub added_size: u64,
+    pub removed_size: u64,
+    pub size_delta: i64,
+}
+
+/// One Comparison row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassRow {
+    pub class_key: String,
+    pub name: String,
+    pub added_count: u64,
+    pub removed_count: u64,
+    pub count_delta: i64,
+    pub added_size: u64,
+    pub removed_size: u64,
+    pub size_delta: i64,
+    pub added_retained_size: u64,
+    /// `added_retained_size` as a fraction of the after heap.
+    #[serde(default)]
+    pub after_share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub edge_type: String,
+    pub edge_name: String,
+    pub class_name: String,
+}
+
+/// Objects that share one shortest retaining path shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Path {
+    pub count: u64,
+    pub retained_size: u64,
+    /// From the object outwards to a GC root.
+    pub steps: Vec<Step>,
+    /// One object on this path: its id and display name (string contents redacted unless the
+    /// report was made with `include_strings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<Example>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    pub id: u32,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuspectRow {
+    pub class_key: String,
+    pub name: String,
+    pub added_count: u64,
+    pub added_retained_size: u64,
+    pub paths: Vec<Path>,
+}
+
+/// Everything a report shows, and what `heapdiff diff --format json` prints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Findings {
+    pub format: String,
+    pub version: u32,
+    pub generator: String,
+    /// Whether string contents were included (`--include-strings`).
+    pub strings_included: bool,
+    pub before: FileInfo,
+    pub after: FileInfo,
+    #[serde(rename = "final", default, skip_serializing_if = "Option::is_none")]
+    pub final_: Option<FileInfo>,
+    pub totals: Totals,
+    pub classes: Vec<ClassRow>,
+    pub suspects: Vec<SuspectRow>,
+}
+
+/// Options that change what a report may contain.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReportOptions {
+    pub include_strings: bool,
+}
+
+/// Describes one loaded file.
+pub fn file_info(loaded: &Loaded, path: Option<&std::path::Path>) -> FileInfo {
+    let s = &loaded.snapshot;
+    let modified = path
+        .and_then(|p| std::fs::metadata(p).ok())
+        .and_then(|m| m.modified().ok())
+        .map(rfc3339);
+    FileInfo {
+        file: s.file_name.clone(),
+        node_count: s.node_count() as u64,
+        edge_count: s.edge_count() as u64,
+        total_size: loaded.total_size(),
+        bytes: s.file_bytes,
+        modified,
+    }
+}
+
+/// Builds the findings of a comparison. `files` are the before/after/final file infos.
+pub fn build(
+    comparison: &Comparison,
+    after: &Loaded,
+    files: (FileInfo, FileInfo, Option<FileInfo>),
+    options: ReportOptions,
+) -> Findings {
+    let t = &comparison.totals;
+    let classes = comparison
+        .classes
+        .iter()
+        .map(|c| ClassRow {
+            class_key: c.class_key.clone(),
+            name: c.name.clone(),
+            added_count: c.added_count,
+            removed_count: c.removed_count,
+            count_delta: c.count_delta,
+            added_size: c.added_size,
+            removed_size: c.removed_size,
+            size_delta: c.size_delta,
+            added_retained_size: c.added_retained_size,
+            after_share: c.after_share,
+        })
+        .collect();
+    let suspects = comparison
+        .suspects
+        .iter()
+        .map(|s| SuspectRow {
+            class_key: s.class_key.clone(),
+            name: s.name.clone(),
+            added_count: s.added_count,
+            added_retained_size: s.added_retained_size,
+            paths: s
+                .paths
+                .iter()
+                .map(|p| Path {
+                    count: p.count,
+                    retained_size: p.retained_size,
+                    steps: p
+                        .steps
+                        .iter()
+                        .map(|st| Step {
+                            edge_type: st.edge_type.clone(),
+                            edge_name: st.edge_name.clone(),
+                            class_name: st.class_name.clone(),
+                        })
+                        .collect(),
+                    example: Some(example(after, p.example, options)),
+                })
+                .collect(),
+        })
+        .collect();
+    Findings {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        generator: format!("heapdiff {}", env!("CARGO_PKG_VERSION")),
+        strings_included: options.include_strings,
+        before: files.0,
+        after: files.1,
+        final_: files.2,
+        totals: Totals {
+            added_count: t.added_count,
+            removed_count: t.removed_count,
+            count_delta: t.count_delta,
+            added_size: t.added_size,
+            removed_size: t.removed_size,
+            size_delta: t.size_delta,
+        },
+        classes,
+        suspects,
+    }
+}
+
+/// An object's id and display name, with the contents of string nodes redacted.
+fn example(after: &Loaded, node: u32, options: ReportOptions) -> Example {
+    let s = &after.snapshot;
+    let dom = (!after.classes.dom_state.is_empty()).then_some(after.classes.dom_state.as_slice());
+    let name = if s.node_kind(node).is_string() && !options.include_strings {
+        redacted(s.node_name(node))
+    } else {
+        class::display_name(s, dom, node).into_owned()
+    };
+    Example {
+        id: s.node_id[node as usize],
+        name,
+    }
+}
+
+/// What stands in for a string's contents: its length only.
+pub fn redacted(s: &str) -> String {
+    format!("<redacted string, {} chars>", s.chars().count())
+}
+
+/// Formats a time as RFC 3339 in UTC without pulling in a date crate.
+fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm), valid for the whole proleptic Gregorian range.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        assert_eq!(rfc3339(t), "2026-11-18T11:06:40Z");
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+}
