@@ -46,29 +46,19 @@ pub fn parse_piece<C: Columns>(
             return Ok(index - first);
         }
         let start = i;
-        let mut v: u64 = 0;
-        while i < n {
-            let d = text[i].wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            v = match v.checked_mul(10).and_then(|v| v.checked_add(d as u64)) {
-                Some(v) => v,
-                None => {
-                    return Err(PieceError {
-                        at: start,
-                        what: "number too large".into(),
-                    });
-                }
-            };
+        while i < n && text[i].is_ascii_digit() {
             i += 1;
         }
-        if i == start {
-            return Err(PieceError {
-                at: start,
-                what: describe(text, start),
-            });
+        let digits = i - start;
+        if digits == 0 {
+            return Err(PieceError { at: start, what: describe(text, start) });
         }
+        // 19 digits always fit in a u64, so the accumulation needs no overflow checks; longer
+        // numbers are larger than any field can hold anyway (leading zeros do not occur).
+        if digits > 19 {
+            return Err(PieceError { at: start, what: "number too large".into() });
+        }
+        let v = text[start..i].iter().fold(0u64, |v, &d| v * 10 + (d - b'0') as u64);
         out.accept(v, index)
             .map_err(|what| PieceError { at: start, what })?;
         index += 1;

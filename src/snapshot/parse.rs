@@ -817,7 +817,10 @@ impl Builder<'_> {
                     column: small(rec[lf[3]]),
                 });
             }
-            locations.sort_by_key(|l| l.node);
+            // V8 writes locations in node order; sort only what is not.
+            if !locations.is_sorted_by_key(|l| l.node) {
+                locations.sort_by_key(|l| l.node);
+            }
             locations.dedup_by_key(|l| l.node);
             s.locations = locations;
         }
