@@ -63,6 +63,9 @@ const SCRIPT: &str = r#"
       rows.forEach(function(r){body.appendChild(r);});
     });
   });
+  // A link can carry a sort: #sort=3 sorts by the fourth column, descending (#sort=3-asc up).
+  var m=/sort=(\d+)(-asc)?/.exec(location.hash);
+  if(m&&heads[+m[1]]){ heads[+m[1]].click(); if(m[2]) heads[+m[1]].click(); }
   var filter=document.getElementById('filter');
   if(filter) filter.addEventListener('input',function(){
     var q=filter.value.toLowerCase();
