@@ -824,7 +824,10 @@ impl Builder<'_> {
             locations.dedup_by_key(|l| l.node);
             s.locations = locations;
         }
-        if !layout.has_detachedness {
+        // Node writes the field but leaves it 0 everywhere; an all-unknown column carries no
+        // information (DOM state propagation starts from attached/detached nodes only), so it is
+        // not kept.
+        if !layout.has_detachedness || s.node_detachedness.iter().all(|&d| d == 0) {
             s.node_detachedness = Vec::new();
         }
         s.file_name = self.name;
