@@ -256,7 +256,7 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
         flags_all
     };
     drop(tree);
-    let suspects = suspects::rank(before, after, &classes, &tiers, &candidates, &flags);
+    let suspects = suspects::rank(after, &classes, &tiers, &candidates, &flags);
 
     Comparison {
         totals,

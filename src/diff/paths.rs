@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::analysis::NO_DISTANCE;
 use crate::loaded::Loaded;
-use crate::snapshot::class::{cmp_utf16, display_name};
+use crate::snapshot::class::{DOM_DETACHED, cmp_utf16, display_name};
 use crate::snapshot::{EdgeKind, NodeKind};
 
 /// One step of a merged path: the edge into the node before it and the retainer it comes from.
@@ -30,8 +30,8 @@ pub struct PathStep {
     pub edge_type: String,
     /// The edge name; element and hidden indexes are folded to `[]`.
     pub edge_name: String,
-    /// The retainer's class; for a closure, its function name (`Function` when anonymous), which
-    /// is what tells one listener from another.
+    /// The retainer's class; for a closure its function name (`Function` when anonymous), which
+    /// is what tells one listener from another, and for a synthetic root its name.
     pub class_name: String,
 }
 
@@ -50,7 +50,7 @@ pub struct MergedPath {
 }
 
 /// What a step is grouped by: edge type, edge name string (or `FOLDED`), retainer class (or,
-/// for closures, `CLOSURE | name string`).
+/// for closures and synthetic roots, `CLOSURE | name string`).
 type StepKey = (u8, u32, u64);
 const FOLDED: u32 = u32::MAX;
 const CLOSURE: u64 = 1 << 40;
@@ -162,10 +162,23 @@ impl<'a> PathIndex<'a> {
                     continue;
                 }
                 if ds == bd {
-                    let order = cmp_utf16(
-                        &display_name(snap, dom, source),
-                        &display_name(snap, dom, bs),
-                    );
+                    // Most ties are between nodes whose shown name is their raw name string;
+                    // the same string then means the same name, without building it.
+                    let plain = |x: u32| {
+                        !matches!(snap.node_kind(x), NodeKind::ConsString | NodeKind::Object)
+                            && dom.is_none_or(|d| d.get(x as usize) != Some(&DOM_DETACHED))
+                    };
+                    let order = if snap.node_name[source as usize] == snap.node_name[bs as usize]
+                        && plain(source)
+                        && plain(bs)
+                    {
+                        std::cmp::Ordering::Equal
+                    } else {
+                        cmp_utf16(
+                            &display_name(snap, dom, source),
+                            &display_name(snap, dom, bs),
+                        )
+                    };
                     let better = order.is_lt() || (order.is_eq() && edge > be);
                     if !better {
                         continue;
@@ -182,12 +195,22 @@ impl<'a> PathIndex<'a> {
     fn step_key(&self, edge: u32, source: u32) -> StepKey {
         let snap = &self.loaded.snapshot;
         let kind = snap.edge_kind(edge);
-        let name = if kind.has_string_name() {
-            snap.edge_name[edge as usize]
+        // Element and hidden edges carry an index, and so do the numbered internal slots of
+        // hash tables (a `Map`'s backing store): all fold to `[]` so that the entries of one
+        // collection merge into one path.
+        let raw = snap.edge_name[edge as usize];
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let name = if kind.has_string_name() && !numeric(snap.strings.get(raw)) {
+            raw
         } else {
             FOLDED
         };
-        let class = if snap.node_kind(source) == NodeKind::Closure {
+        // Closures are told apart by their function name, synthetic roots by theirs (`(Global
+        // handles)`, …): their class names (`Function`, `(synthetic)`) say nothing.
+        let class = if matches!(
+            snap.node_kind(source),
+            NodeKind::Closure | NodeKind::Synthetic
+        ) {
             CLOSURE | u64::from(snap.node_name[source as usize])
         } else {
             u64::from(

@@ -1,11 +1,39 @@
-//! Leak suspects (draft).
+//! Leak suspects: which new objects look leaked, ranked, each with its merged retainer paths.
+//!
+//! # The rule
+//!
+//! A leak is memory the program keeps by mistake: objects created between the two snapshots
+//! (or DOM nodes that became detached, which DevTools counts as new `Detached …` objects) that
+//! survived garbage collection (and, given a third snapshot, are still alive in it) because a
+//! long-lived owner still references them. Noise is everything else that changes between two
+//! snapshots: V8's own bookkeeping (compiled code, maps/shapes, feedback, system objects),
+//! objects in flight, and churn (a population replaced by a similar number of new objects).
+//!
+//! For each Comparison row, over its *candidates* (new objects, or with FINAL those still
+//! alive there):
+//! 1. **Never a suspect**: rows of V8 internals that do not leak on their own — code, object
+//!    shapes, hidden `system / …` and `(…)` objects, synthetic roots ([`Tier::Internal`] minus
+//!    strings, numbers, big ints, symbols and internal arrays, which a program can hoard).
+//! 2. **Churn is not a leak**: when the row also lost between half and twice as many objects as
+//!    it gained, the new ones most likely replace the old ones.
+//! 3. **Big enough to matter**: at least [`MIN_COUNT`] candidates, or at least 2 that keep
+//!    [`MIN_SHARE`] of the after heap alive.
+//! 4. **Ranking**: *owner roots* first. A candidate is an owner root when no new object of
+//!    another row of the same or a more application-like [`Tier`] dominates it: the leaked
+//!    `IncomingMessage` that only a leaked `ChildContainer` keeps alive is part of the
+//!    container's leak, while a `ChildContainer` kept by a new closure (a generic `Function`) is
+//!    still the thing to look at. Rows are grouped, in order: application rows whose candidates
+//!    are mostly owner roots, generic rows (`Array`, `Map`, closures, …) mostly owner roots,
+//!    dominated application rows, dominated generic rows, internal rows; within a group, rows
+//!    whose candidates concentrate on few retainer paths (a single owner holding many of them)
+//!    first, then by retained size of the candidates (counted once, see
+//!    [`super::ClassDiff::added_retained_size`]), then by count.
 
 use serde::Serialize;
 
 use super::ClassDiff;
 use super::dominance::{OWNER_ROOT, TOP_OF_CLASS};
 use super::paths::{MergedPath, PathIndex};
-use crate::analysis::NO_DISTANCE;
 use crate::loaded::Loaded;
 use crate::snapshot::NodeKind;
 
@@ -80,85 +108,136 @@ pub fn tier(after: &Loaded, row: &ClassDiff) -> Tier {
     }
 }
 
+/// Fewer new objects than this are not a suspect unless they are large (see [`MIN_SHARE`]).
+pub const MIN_COUNT: usize = 50;
+/// A handful of new objects is a suspect when they keep this share of the after heap alive.
+pub const MIN_SHARE: f64 = 0.05;
+/// Merged paths kept per suspect.
+pub const PATHS_PER_SUSPECT: usize = 5;
+
 /// A likely leak.
 #[derive(Clone, Debug, Serialize)]
 pub struct Suspect {
     pub class_key: String,
     pub name: String,
+    /// New objects of the class (with FINAL: those still alive there).
     pub added_count: u64,
+    /// What they keep alive, counted once (see [`super::ClassDiff::added_retained_size`]).
     pub added_retained_size: u64,
+    /// The most common shapes of their shortest retaining paths (at most
+    /// [`PATHS_PER_SUSPECT`]).
     pub paths: Vec<MergedPath>,
+    /// Index of the row in [`super::Comparison::classes`].
     #[serde(skip)]
     pub row: usize,
     #[serde(skip)]
     pub removed_count: u64,
+    /// Candidates no new object of another, at least as application-like row dominates.
     #[serde(skip)]
     pub owner_roots: u64,
     #[serde(skip)]
     pub tier: Tier,
+    /// Distinct path shapes among the candidates.
     #[serde(skip)]
-    pub score: f64,
+    pub path_count: usize,
 }
 
+/// Rows that can never be suspects on their own (rule 1).
+fn never_leaks(after: &Loaded, row: &ClassDiff, tier: Tier) -> bool {
+    if tier != Tier::Internal {
+        return false;
+    }
+    let Some(&node) = row.added.first() else {
+        return true;
+    };
+    !matches!(
+        after.snapshot.node_kind(node),
+        NodeKind::String
+            | NodeKind::ConsString
+            | NodeKind::SlicedString
+            | NodeKind::Number
+            | NodeKind::BigInt
+            | NodeKind::Symbol
+            | NodeKind::Array
+    )
+}
+
+/// Applies the rule of the module documentation. `candidates[row]` are the row's leak
+/// candidates (after ordinals), `flags` the per-node result of `dominance::walk` over them.
 pub(crate) fn rank(
-    _before: &Loaded,
     after: &Loaded,
     classes: &[ClassDiff],
     tiers: &[Tier],
     candidates: &[Vec<u32>],
     flags: &[u8],
 ) -> Vec<Suspect> {
+    let heap = after.total_size().max(1) as f64;
+    let retained = &after.analysis.retained_size;
+    let flag = |n: u32, f: u8| flags.get(n as usize).is_some_and(|&x| x & f != 0);
     let mut index = PathIndex::new(after);
-    let mut out = Vec::new();
+    // (group, concentration, suspect)
+    let mut ranked: Vec<(u8, f64, Suspect)> = Vec::new();
     for (row, c) in classes.iter().enumerate() {
-        let nodes: Vec<u32> = candidates[row]
-            .iter()
-            .copied()
-            .filter(|&n| after.analysis.distance[n as usize] != NO_DISTANCE)
-            .collect();
-        if nodes.len() < 20 {
+        let (Some(nodes), Some(&tier)) = (candidates.get(row), tiers.get(row)) else {
+            continue;
+        };
+        let n = nodes.len();
+        if n == 0 || never_leaks(after, c, tier) {
             continue;
         }
-        let owner_roots = nodes
+        let removed = c.removed_count as usize;
+        if removed * 2 >= n && removed <= n * 2 {
+            continue;
+        }
+        let size: u64 = nodes
             .iter()
-            .filter(|&&n| flags[n as usize] & OWNER_ROOT != 0)
-            .count() as u64;
-        let retained = nodes
-            .iter()
-            .filter(|&&n| flags[n as usize] & TOP_OF_CLASS != 0)
-            .map(|&n| after.analysis.retained_size[n as usize])
+            .filter(|&&x| flag(x, TOP_OF_CLASS))
+            .map(|&x| retained.get(x as usize).copied().unwrap_or(0))
             .sum();
-        let mut paths = index.merge(&nodes, &|n| flags[n as usize] & TOP_OF_CLASS != 0);
-        let npaths = paths.len();
-        paths.truncate(3);
-        let sys = nodes
-            .iter()
-            .filter(|&&n| after.analysis.distance[n as usize] >= 100_000_000)
-            .count();
-        eprintln!(
-            "{:>40} {:?} add={} del={} roots={} ret={} npaths={} top={} sys={}",
-            c.name,
-            tiers[row],
-            candidates[row].len(),
-            c.removed_count,
-            owner_roots,
-            retained,
-            npaths,
-            paths.first().map_or(0, |p| p.count),
-            sys
-        );
-        out.push(Suspect {
-            class_key: c.class_key.clone(),
-            name: c.name.clone(),
-            added_count: candidates[row].len() as u64,
-            added_retained_size: retained,
-            paths,
-            row,
-            removed_count: c.removed_count,
-            owner_roots,
-            tier: tiers[row],
-            score: 0.0,
-        });
+        if n < MIN_COUNT && !(n >= 2 && size as f64 >= MIN_SHARE * heap) {
+            continue;
+        }
+        let owner_roots = nodes.iter().filter(|&&x| flag(x, OWNER_ROOT)).count();
+        let mostly_roots = owner_roots * 2 >= n;
+        let group = match (tier, mostly_roots) {
+            (Tier::Application, true) => 0,
+            (Tier::Generic, true) => 1,
+            (Tier::Application, false) => 2,
+            (Tier::Generic, false) => 3,
+            (Tier::Internal, _) => 4,
+        };
+        let mut paths = index.merge(nodes, &|x| flag(x, TOP_OF_CLASS));
+        // Share of the candidates on the most common path: one owner holding many objects of a
+        // kind is the signature of a leak; objects in flight spread over many paths.
+        let concentration = paths.first().map_or(0.0, |p| p.count as f64 / n as f64);
+        let path_count = paths.len();
+        paths.truncate(PATHS_PER_SUSPECT);
+        ranked.push((
+            group,
+            concentration,
+            Suspect {
+                class_key: c.class_key.clone(),
+                name: c.name.clone(),
+                added_count: n as u64,
+                added_retained_size: size,
+                paths,
+                row,
+                removed_count: c.removed_count,
+                owner_roots: owner_roots as u64,
+                tier,
+                path_count,
+            },
+        ));
     }
-    out
+    // Concentration is compared in coarse steps (quarters) so that a path count differing by
+    // one does not outweigh a much larger retained size.
+    let step = |c: f64| (c * 4.0).floor() as u8;
+    ranked.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(step(b.1).cmp(&step(a.1)))
+            .then(b.2.added_retained_size.cmp(&a.2.added_retained_size))
+            .then(b.2.added_count.cmp(&a.2.added_count))
+            .then(a.2.class_key.cmp(&b.2.class_key))
+    });
+    ranked.into_iter().map(|(_, _, s)| s).collect()
 }

@@ -244,7 +244,7 @@ fn path_tree(h: &mut String, class: &str, paths: &[Path]) {
 /// A horizontal bar chart of the classes with the largest size growth, as inline SVG.
 fn chart(h: &mut String, f: &Findings) {
     let mut rows: Vec<&super::ClassRow> = f.classes.iter().filter(|c| c.size_delta > 0).collect();
-    rows.sort_by(|a, b| b.size_delta.cmp(&a.size_delta));
+    rows.sort_by_key(|c| std::cmp::Reverse(c.size_delta));
     rows.truncate(TOP_CLASSES_CHART);
     if rows.is_empty() {
         h.push_str("<p>No class grew.</p>\n");

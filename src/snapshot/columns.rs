@@ -162,7 +162,7 @@ impl Columns for EdgeColumns {
             EdgeField::Type => self.edge_type.push(narrow(v, "type", edge, "edge")?),
             EdgeField::Name => self.name.push(narrow(v, "name_or_index", edge, "edge")?),
             EdgeField::To => {
-                if v % self.node_fields != 0 {
+                if !v.is_multiple_of(self.node_fields) {
                     return Err(format!(
                         "edge {edge}: to_node {v} is not a multiple of the {} node fields",
                         self.node_fields
