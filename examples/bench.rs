@@ -1,6 +1,10 @@
-//! Loader and analysis benchmark, side by side with the DevTools oracle on the same files.
+//! Loader, analysis and diff benchmark, side by side with the DevTools oracle on the same files.
 //!
 //! cargo run --release --example bench -- [--oracle] FILE...
+//! cargo run --release --example bench -- --pair [--oracle] BEFORE AFTER
+//!
+//! `--pair` times the whole `heapdiff diff --format json -o FILE` path (both files loaded and
+//! analysed, compared, findings JSON written) in a child process, and the oracle's `diff`.
 //!
 //! Each file is measured in a fresh child process (so peak RSS is that file's alone): bytes,
 //! nodes, edges, load time and MB/s, analysis time (retainers + distances + dominators +
@@ -24,7 +28,22 @@ fn main() {
         }
         return;
     }
+    if args.first().map(String::as_str) == Some("--one-pair") {
+        if let (Some(b), Some(a)) = (args.get(1), args.get(2)) {
+            measure_pair(Path::new(b), Path::new(a));
+        }
+        return;
+    }
     let oracle = args.iter().any(|a| a == "--oracle");
+    if args.iter().any(|a| a == "--pair") {
+        let files: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+        let [before, after] = files[..] else {
+            eprintln!("usage: bench --pair [--oracle] BEFORE AFTER");
+            std::process::exit(2);
+        };
+        bench_pair(before, after, oracle);
+        return;
+    }
     let files: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     if files.is_empty() {
         eprintln!("usage: bench [--oracle] FILE...");
@@ -77,6 +96,84 @@ fn main() {
             );
         }
     }
+}
+
+fn bench_pair(before: &str, after: &str, oracle: bool) {
+    let me = std::env::current_exe().expect("own path");
+    let mb = |f: &str| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+    let total = mb(before) + mb(after);
+    println!(
+        "{:<44} {:>9} {:>8} {:>9} {:>11}",
+        "diff (both files → findings JSON)", "MB", "wall s", "peak MB", "×files"
+    );
+    let start = Instant::now();
+    let (out, rss) = run_measured(Command::new(&me).args(["--one-pair", before, after]));
+    let secs = start.elapsed().as_secs_f64();
+    eprint!("{out}");
+    println!(
+        "{:<44} {:>9.1} {:>8.2} {:>9.0} {:>11.2}",
+        "heapdiff",
+        total,
+        secs,
+        rss as f64 / 1e6,
+        rss as f64 / 1e6 / total
+    );
+    if oracle {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oracle/devtools-oracle.mjs");
+        let start = Instant::now();
+        let (_, rss) = run_measured(
+            Command::new("node")
+                .arg("--max-old-space-size=20000")
+                .arg(&script)
+                .args(["diff", before, after, "--quiet"])
+                .stdout(std::process::Stdio::null()),
+        );
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{:<44} {:>9.1} {:>8.2} {:>9.0} {:>11.2}",
+            "DevTools oracle (diff)",
+            total,
+            secs,
+            rss as f64 / 1e6,
+            rss as f64 / 1e6 / total
+        );
+    }
+}
+
+/// The child of `--pair`: the same steps as `heapdiff diff --format json -o FILE`.
+fn measure_pair(before: &Path, after: &Path) {
+    use heapdiff::{diff, loaded::Hooks, report};
+    let start = Instant::now();
+    let (b, a, _) = match diff::open_pair(before, after, None, Hooks::default()) {
+        Ok(x) => x,
+        Err(e) => {
+            println!("{e}");
+            return;
+        }
+    };
+    let loaded = start.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let comparison = diff::compare(&b, &a, None);
+    let compared = t.elapsed().as_secs_f64();
+    let findings = report::build(
+        &comparison,
+        &a,
+        (
+            report::file_info(&b, Some(before)),
+            report::file_info(&a, Some(after)),
+            None,
+        ),
+        report::ReportOptions::default(),
+    );
+    let out = std::env::temp_dir().join(format!("heapdiff-bench-{}.json", std::process::id()));
+    std::fs::write(&out, report::findings::to_json(&findings)).expect("write findings");
+    let _ = std::fs::remove_file(&out);
+    println!(
+        "  load+analyse both {loaded:.2} s, compare {compared:.3} s, total {:.2} s, {} suspects",
+        start.elapsed().as_secs_f64(),
+        findings.suspects.len()
+    );
 }
 
 /// Runs a child and returns its stdout and peak RSS in bytes (from wait4's rusage).
