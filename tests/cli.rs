@@ -5,7 +5,10 @@ mod common;
 use std::process::{Command, Output};
 
 fn heapdiff(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapdiff")).args(args).output().expect("run heapdiff")
+    Command::new(env!("CARGO_BIN_EXE_heapdiff"))
+        .args(args)
+        .output()
+        .expect("run heapdiff")
 }
 
 fn path(name: &str) -> String {
@@ -16,13 +19,27 @@ fn path(name: &str) -> String {
 fn summary_json_has_every_reference_row() {
     for name in common::summary_fixtures() {
         let out = heapdiff(&["summary", &path(&name), "--format", "json"]);
-        assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mine: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
         let reference = common::reference(&name.replace(".heapsnapshot", ".summary.json"));
         assert_eq!(mine["file"], format!("{name}.gz"));
-        assert_eq!(mine["node_count"], reference["snapshot"]["nodeCount"], "{name}");
-        assert_eq!(mine["edge_count"], reference["snapshot"]["edgeCount"], "{name}");
-        assert_eq!(mine["total_size"], reference["snapshot"]["totalSize"], "{name}");
+        assert_eq!(
+            mine["node_count"], reference["snapshot"]["nodeCount"],
+            "{name}"
+        );
+        assert_eq!(
+            mine["edge_count"], reference["snapshot"]["edgeCount"],
+            "{name}"
+        );
+        assert_eq!(
+            mine["total_size"], reference["snapshot"]["totalSize"],
+            "{name}"
+        );
         let rows = mine["classes"].as_array().expect("classes");
         let expected = reference["classes"].as_array().expect("reference classes");
         assert_eq!(rows.len(), expected.len(), "{name}: row count");
@@ -39,7 +56,14 @@ fn summary_json_has_every_reference_row() {
 
 #[test]
 fn gzip_gives_the_same_summary_as_the_plain_file() {
-    let plain = heapdiff(&["summary", &common::data_dir().join("tiny.heapsnapshot").to_string_lossy(), "--format", "json"]);
+    let plain = heapdiff(&[
+        "summary",
+        &common::data_dir()
+            .join("tiny.heapsnapshot")
+            .to_string_lossy(),
+        "--format",
+        "json",
+    ]);
     let gz = heapdiff(&["summary", &path("tiny.heapsnapshot"), "--format", "json"]);
     let mut a: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
     let mut b: serde_json::Value = serde_json::from_slice(&gz.stdout).unwrap();
@@ -58,30 +82,65 @@ fn broken_files_exit_2_with_one_line_naming_file_and_defect() {
         assert_eq!(out.status.code(), Some(2), "{name}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
-        assert!(stderr.starts_with(&format!("heapdiff: {name}: ")), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("heapdiff: {name}: ")),
+            "{stderr}"
+        );
         assert!(out.stdout.is_empty());
-        assert!(start.elapsed().as_secs() < 2, "{name} took {:?}", start.elapsed());
+        assert!(
+            start.elapsed().as_secs() < 2,
+            "{name} took {:?}",
+            start.elapsed()
+        );
     }
 }
 
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(heapdiff(&["summary"]).status.code(), Some(2));
-    assert_eq!(heapdiff(&["summary", "x", "--format", "yaml"]).status.code(), Some(2));
-    assert_eq!(heapdiff(&["diff", "a", "b", "--fail-on", "nothreshold"]).status.code(), Some(2));
+    assert_eq!(
+        heapdiff(&["summary", "x", "--format", "yaml"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        heapdiff(&["diff", "a", "b", "--fail-on", "nothreshold"])
+            .status
+            .code(),
+        Some(2)
+    );
     let help = heapdiff(&["--help"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("Exit codes"));
 }
 
 /// Flattens a retainer tree depth-first into comparable tuples.
-fn flatten(items: &[serde_json::Value], ours: bool, depth: usize, out: &mut Vec<(usize, String, String, u64, bool)>) {
+fn flatten(
+    items: &[serde_json::Value],
+    ours: bool,
+    depth: usize,
+    out: &mut Vec<(usize, String, String, u64, bool)>,
+) {
     for it in items {
         let (node, children) = if ours {
-            (&it["node"], it["retainers"].as_array().cloned().unwrap_or_default())
+            (
+                &it["node"],
+                it["retainers"].as_array().cloned().unwrap_or_default(),
+            )
         } else {
-            (&it["retainer"], it["retainers"]["items"].as_array().cloned().unwrap_or_default())
+            (
+                &it["retainer"],
+                it["retainers"]["items"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
         };
-        let (ty, name) = if ours { ("edge_type", "edge_name") } else { ("edgeType", "edgeName") };
+        let (ty, name) = if ours {
+            ("edge_type", "edge_name")
+        } else {
+            ("edgeType", "edgeName")
+        };
         out.push((
             depth,
             it[ty].as_str().unwrap_or_default().to_string(),
@@ -107,27 +166,56 @@ fn retainers_match_devtools_pane_and_dominator_chain() {
         "--format",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mine: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(mine["node"]["class_name"], "ChildContainer");
-    assert_eq!(mine["node"]["retained_size"], reference["node"]["retainedSize"]);
+    assert_eq!(
+        mine["node"]["retained_size"],
+        reference["node"]["retainedSize"]
+    );
     assert_eq!(mine["node"]["distance"], reference["node"]["distance"]);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     flatten(mine["retainers"].as_array().unwrap(), true, 0, &mut a);
-    flatten(reference["retainers"]["items"].as_array().unwrap(), false, 0, &mut b);
+    flatten(
+        reference["retainers"]["items"].as_array().unwrap(),
+        false,
+        0,
+        &mut b,
+    );
     assert_eq!(a.len(), b.len());
     assert_eq!(a, b);
     assert!(a.iter().any(|r| r.4), "the reference has cycled rows");
-    let chain: Vec<u64> = mine["dominator_chain"].as_array().unwrap().iter().map(|n| n["id"].as_u64().unwrap()).collect();
-    let expected: Vec<u64> = reference["dominatorChain"].as_array().unwrap().iter().map(|n| n["nodeId"].as_u64().unwrap()).collect();
+    let chain: Vec<u64> = mine["dominator_chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = reference["dominatorChain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["nodeId"].as_u64().unwrap())
+        .collect();
     assert_eq!(chain, expected);
     // The shortest path climbs one distance step at a time to a GC root.
     let steps = mine["shortest_path"].as_array().unwrap();
     let start = mine["node"]["distance"].as_i64().unwrap();
     for (i, step) in steps.iter().enumerate() {
-        assert_eq!(step["node"]["distance"].as_i64().unwrap(), start - 1 - i as i64);
+        assert_eq!(
+            step["node"]["distance"].as_i64().unwrap(),
+            start - 1 - i as i64
+        );
     }
-    let names: Vec<&str> = steps.iter().map(|s| s["edge_name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = steps
+        .iter()
+        .map(|s| s["edge_name"].as_str().unwrap())
+        .collect();
     for needle in ["container", "config", "_events", "bus"] {
         assert!(names.contains(&needle), "{needle} in {names:?}");
     }
@@ -137,21 +225,49 @@ fn retainers_match_devtools_pane_and_dominator_chain() {
 
 #[test]
 fn diff_thresholds_drive_the_exit_code() {
-    let leak = [path("ssr-di-leak.before.heapsnapshot"), path("ssr-di-leak.after.heapsnapshot")];
-    let control = [path("no-leak-control.before.heapsnapshot"), path("no-leak-control.after.heapsnapshot")];
+    let leak = [
+        path("ssr-di-leak.before.heapsnapshot"),
+        path("ssr-di-leak.after.heapsnapshot"),
+    ];
+    let control = [
+        path("no-leak-control.before.heapsnapshot"),
+        path("no-leak-control.after.heapsnapshot"),
+    ];
     let run = |pair: &[String; 2], extra: &[&str]| {
-        let mut args = vec!["diff", pair[0].as_str(), pair[1].as_str(), "--format", "json"];
+        let mut args = vec![
+            "diff",
+            pair[0].as_str(),
+            pair[1].as_str(),
+            "--format",
+            "json",
+        ];
         args.extend_from_slice(extra);
         heapdiff(&args)
     };
     let out = run(&leak, &["--fail-on", "ChildContainer>0"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ChildContainer grew by 1000"));
-    assert_eq!(run(&control, &["--fail-on", "ChildContainer>0"]).status.code(), Some(0));
-    assert_eq!(run(&leak, &["--fail-on", "ChildContainer>1000"]).status.code(), Some(0));
+    assert_eq!(
+        run(&control, &["--fail-on", "ChildContainer>0"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&leak, &["--fail-on", "ChildContainer>1000"])
+            .status
+            .code(),
+        Some(0)
+    );
     assert_eq!(run(&leak, &["--max-growth", "1MB"]).status.code(), Some(1));
     assert_eq!(run(&leak, &["--max-growth", "1GiB"]).status.code(), Some(0));
-    let bad = heapdiff(&["diff", &leak[0], &common::data_dir().join("broken/truncated.heapsnapshot").to_string_lossy()]);
+    let bad = heapdiff(&[
+        "diff",
+        &leak[0],
+        &common::data_dir()
+            .join("broken/truncated.heapsnapshot")
+            .to_string_lossy(),
+    ]);
     assert_eq!(bad.status.code(), Some(2));
 }
 
@@ -182,11 +298,27 @@ fn diff_json_has_the_documented_shape() {
         assert_eq!(v["totals"][ours], reference["totals"][theirs], "{ours}");
     }
     let row = &v["classes"][0];
-    for field in ["class_key", "name", "added_count", "removed_count", "count_delta", "added_size", "removed_size", "size_delta", "added_retained_size"] {
+    for field in [
+        "class_key",
+        "name",
+        "added_count",
+        "removed_count",
+        "count_delta",
+        "added_size",
+        "removed_size",
+        "size_delta",
+        "added_retained_size",
+    ] {
         assert!(!row[field].is_null(), "classes[].{field}");
     }
     let suspect = &v["suspects"][0];
-    for field in ["class_key", "name", "added_count", "added_retained_size", "paths"] {
+    for field in [
+        "class_key",
+        "name",
+        "added_count",
+        "added_retained_size",
+        "paths",
+    ] {
         assert!(!suspect[field].is_null(), "suspects[].{field}");
     }
     let step = &suspect["paths"][0]["steps"][0];

@@ -9,7 +9,9 @@ use std::process::Command;
 use heapdiff::{diff, loaded::Hooks, report};
 
 fn chromium() -> Option<&'static str> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists())
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
 }
 
 fn dump_dom(browser: &str, url: &str) -> String {
@@ -62,11 +64,18 @@ fn html_report_renders_and_sorts_in_chromium() {
     let findings = report::build(
         &comparison,
         &a,
-        (report::file_info(&b, Some(&before)), report::file_info(&a, Some(&after)), None),
+        (
+            report::file_info(&b, Some(&before)),
+            report::file_info(&a, Some(&after)),
+            None,
+        ),
         report::ReportOptions::default(),
     );
     let html = report::html::render(&findings);
-    assert!(!html.contains("http://") && !html.contains("https://"), "no network references");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no network references"
+    );
     let dir = tempdir("heapdiff-report");
     let file = dir.join("report.html");
     std::fs::write(&file, &html).unwrap();
@@ -77,13 +86,35 @@ fn html_report_renders_and_sorts_in_chromium() {
     let suspects = &dom[dom.find("id=\"suspects\"").expect("suspects section")..];
     let first_suspect = &suspects[..suspects.find("</h3>").expect("a suspect")];
     assert!(first_suspect.contains("ChildContainer"), "{first_suspect}");
-    assert_eq!(first_row(&dom), findings.classes.iter().max_by_key(|c| c.size_delta).unwrap().name);
+    assert_eq!(
+        first_row(&dom),
+        findings
+            .classes
+            .iter()
+            .max_by_key(|c| c.size_delta)
+            .unwrap()
+            .name
+    );
 
     // Sorting by "# New" (column 1), descending, through the page's own script.
     let sorted = dump_dom(browser, &format!("{url}#sort=1"));
-    let most_new = findings.classes.iter().map(|c| c.added_count).max().unwrap();
-    let expected: Vec<&str> = findings.classes.iter().filter(|c| c.added_count == most_new).map(|c| c.name.as_str()).collect();
-    assert!(expected.contains(&first_row(&sorted).as_str()), "{} not in {expected:?}", first_row(&sorted));
+    let most_new = findings
+        .classes
+        .iter()
+        .map(|c| c.added_count)
+        .max()
+        .unwrap();
+    let expected: Vec<&str> = findings
+        .classes
+        .iter()
+        .filter(|c| c.added_count == most_new)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(
+        expected.contains(&first_row(&sorted).as_str()),
+        "{} not in {expected:?}",
+        first_row(&sorted)
+    );
     assert!(sorted.contains("aria-sort=\"descending\""));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,7 +14,16 @@ const SECRET: &str = "sk_live_4f3a9b2c7d1e8f6a5b4c3d2e";
 /// Writes a Node-layout snapshot: root → (GC roots) → a global `Holder` → an array → `leaked`
 /// objects of class CLASS, each holding a secret string under PROPERTY.
 fn snapshot_text(leaked: usize) -> String {
-    let mut strings: Vec<String> = vec!["".into(), "(GC roots)".into(), "Holder".into(), "holder".into(), "items".into(), "Array".into(), CLASS.into(), PROPERTY.into()];
+    let mut strings: Vec<String> = vec![
+        "".into(),
+        "(GC roots)".into(),
+        "Holder".into(),
+        "holder".into(),
+        "items".into(),
+        "Array".into(),
+        CLASS.into(),
+        PROPERTY.into(),
+    ];
     let mut nodes: Vec<[u64; 7]> = Vec::new(); // type, name, id, size, edges, trace, detachedness
     let mut edges: Vec<[u64; 3]> = Vec::new();
     // type indexes as in Node's meta: hidden 0, array 1, string 2, object 3, synthetic 9.
@@ -54,26 +63,46 @@ fn snapshot_text(leaked: usize) -> String {
         "{{\"snapshot\":{{\"meta\":{meta},\"node_count\":{},\"edge_count\":{}}},\"nodes\":[{}],\"edges\":[{}],\"locations\":[],\"strings\":{}}}",
         nodes.len(),
         ordered.len(),
-        join(nodes.iter().map(|n| n.map(|v| v.to_string()).join(",")).collect()),
-        join(ordered.iter().map(|e| e.map(|v| v.to_string()).join(",")).collect()),
+        join(
+            nodes
+                .iter()
+                .map(|n| n.map(|v| v.to_string()).join(","))
+                .collect()
+        ),
+        join(
+            ordered
+                .iter()
+                .map(|e| e.map(|v| v.to_string()).join(","))
+                .collect()
+        ),
         serde_json::to_string(&strings).unwrap()
     )
 }
 
 fn reports(include_strings: bool) -> (String, String, String, report::Findings) {
     let load = |name: &str, text: String| {
-        let snap = snapshot::load_bytes(name, text.as_bytes(), &Default::default()).expect("valid synthetic snapshot");
+        let snap = snapshot::load_bytes(name, text.as_bytes(), &Default::default())
+            .expect("valid synthetic snapshot");
         Loaded::analyze(snap, Hooks::default(), None).expect("analysis")
     };
     let after = load("after.heapsnapshot", snapshot_text(150));
     let defs = after.classes.definitions.clone();
-    let before_snap = snapshot::load_bytes("before.heapsnapshot", snapshot_text(0).as_bytes(), &Default::default()).unwrap();
+    let before_snap = snapshot::load_bytes(
+        "before.heapsnapshot",
+        snapshot_text(0).as_bytes(),
+        &Default::default(),
+    )
+    .unwrap();
     let before = Loaded::analyze(before_snap, Hooks::default(), Some(&defs)).unwrap();
     let comparison = diff::compare(&before, &after, None);
     let findings = report::build(
         &comparison,
         &after,
-        (report::file_info(&before, None), report::file_info(&after, None), None),
+        (
+            report::file_info(&before, None),
+            report::file_info(&after, None),
+            None,
+        ),
         ReportOptions { include_strings },
     );
     (
@@ -87,15 +116,32 @@ fn reports(include_strings: bool) -> (String, String, String, report::Findings) 
 #[test]
 fn planted_markup_comes_out_escaped_and_secrets_redacted() {
     let (md, html, json, findings) = reports(false);
-    let row = findings.classes.iter().find(|c| c.name == CLASS).expect("the planted class is a row");
+    let row = findings
+        .classes
+        .iter()
+        .find(|c| c.name == CLASS)
+        .expect("the planted class is a row");
     assert_eq!(row.added_count, 150);
-    assert!(findings.suspects.iter().any(|s| s.name == CLASS), "the planted leak is a suspect");
+    assert!(
+        findings.suspects.iter().any(|s| s.name == CLASS),
+        "the planted leak is a suspect"
+    );
     // The class name and property name are shown (they are code), but inert.
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
-    assert!(!html.contains("<img"), "no markup from the snapshot in the HTML");
-    assert_eq!(html.matches("<script").count(), 1, "only the report's own script tag");
-    assert!(!md.contains("<script") && !md.contains("<img"), "Markdown renders no HTML from the snapshot");
+    assert!(
+        !html.contains("<img"),
+        "no markup from the snapshot in the HTML"
+    );
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the report's own script tag"
+    );
+    assert!(
+        !md.contains("<script") && !md.contains("<img"),
+        "Markdown renders no HTML from the snapshot"
+    );
     for (what, text) in [("markdown", &md), ("html", &html), ("findings", &json)] {
         assert!(!text.contains("sk_live_"), "{what} leaks a secret string");
     }
@@ -110,7 +156,10 @@ fn include_strings_opts_in() {
     assert!(findings.strings_included);
     let suspect = findings.suspects.iter().find(|s| s.name == "(string)");
     if let Some(s) = suspect {
-        assert!(json.contains("sk_live_"), "string examples appear when included: {s:?}");
+        assert!(
+            json.contains("sk_live_"),
+            "string examples appear when included: {s:?}"
+        );
     }
 }
 
@@ -123,12 +172,25 @@ fn weird_strings_never_leak_into_reports() {
     let findings = report::build(
         &comparison,
         &after,
-        (report::file_info(&before, None), report::file_info(&after, None), None),
+        (
+            report::file_info(&before, None),
+            report::file_info(&after, None),
+            None,
+        ),
         ReportOptions::default(),
     );
-    assert!(findings.classes.iter().any(|c| c.name == "Weird" && c.added_count == 50));
+    assert!(
+        findings
+            .classes
+            .iter()
+            .any(|c| c.name == "Weird" && c.added_count == 50)
+    );
     let html = report::html::render(&findings);
-    for text in [report::markdown::render(&findings), html.clone(), report::findings::to_json(&findings)] {
+    for text in [
+        report::markdown::render(&findings),
+        html.clone(),
+        report::findings::to_json(&findings),
+    ] {
         assert!(!text.contains("sk_live_"));
     }
     assert!(!html.contains("<img"));

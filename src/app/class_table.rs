@@ -63,9 +63,35 @@ fn header(ui: &mut egui::Ui, column: Column, sort: Sort, out: &mut Vec<Command>)
             out.push(Command::SortBy(column));
         }
         if sort.column == column {
-            ui.label(if sort.descending { "⏷" } else { "⏶" });
+            sort_arrow(ui, sort.descending);
         }
     });
+}
+
+/// A small painted triangle (egui's bundled fonts have no arrow glyphs).
+fn sort_arrow(ui: &mut egui::Ui, descending: bool) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    let c = rect.center();
+    let (h, w) = (3.5, 4.5);
+    let points = if descending {
+        vec![
+            egui::pos2(c.x - w, c.y - h),
+            egui::pos2(c.x + w, c.y - h),
+            egui::pos2(c.x, c.y + h),
+        ]
+    } else {
+        vec![
+            egui::pos2(c.x - w, c.y + h),
+            egui::pos2(c.x + w, c.y + h),
+            egui::pos2(c.x, c.y - h),
+        ]
+    };
+    let color = ui.visuals().strong_text_color();
+    ui.painter().add(egui::Shape::convex_polygon(
+        points,
+        color,
+        egui::Stroke::NONE,
+    ));
 }
 
 fn number(ui: &mut egui::Ui, text: String, color: Option<Color32>) {
@@ -184,8 +210,8 @@ pub fn comparison(
                 row.set_selected(is_selected);
                 row.col(|ui| {
                     ui.horizontal(|ui| {
-                        if class.suspect {
-                            ui.colored_label(grow, "⚠")
+                        if class.suspect.is_some() {
+                            ui.colored_label(grow, RichText::new("!").strong())
                                 .on_hover_text("Suspect: grew and is retained by new objects");
                         }
                         if ui

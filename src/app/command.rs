@@ -51,6 +51,8 @@ pub enum Command {
     SetTheme(Theme),
     ClearRecent,
     DismissError,
+    /// A worker finished the merged retainer paths of a class.
+    MergedPathsReady(String, Vec<crate::diff::MergedPath>),
     /// A dialog thread reported where to save something.
     SaveTo(SaveKind, PathBuf),
 }
@@ -100,6 +102,7 @@ impl Command {
             Command::ClearRecent => "Clear recent files",
             Command::DismissError => "Dismiss",
             Command::SaveTo(..) => "Save",
+            Command::MergedPathsReady(..) => "Merged paths",
         }
     }
 

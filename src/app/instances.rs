@@ -84,7 +84,7 @@ pub fn show(
                 row.set_selected(is_selected);
                 row.col(|ui| {
                     let tag = match side {
-                        Side::Before => "− ",
+                        Side::Before => "- ",
                         _ if index < instances.new_count => "+ ",
                         _ => "",
                     };
@@ -147,4 +147,35 @@ pub fn objects_of_class(file: &LoadedFile, class_key: &str, side: Side) -> Vec<(
     let retained = &file.loaded.analysis.retained_size;
     nodes.sort_by_key(|&n| std::cmp::Reverse(retained.get(n as usize).copied().unwrap_or(0)));
     nodes.into_iter().map(|n| (side, n)).collect()
+}
+
+/// A Comparison row's new objects (after snapshot, biggest retained first) then its deleted
+/// objects (before snapshot).
+pub fn new_and_deleted(
+    after: &LoadedFile,
+    before: &LoadedFile,
+    diff: &crate::diff::ClassDiff,
+    class_key: &str,
+) -> Instances {
+    let by_retained = |file: &LoadedFile, nodes: &[u32]| {
+        let retained = &file.loaded.analysis.retained_size;
+        let mut nodes = nodes.to_vec();
+        nodes.sort_by_key(|&n| std::cmp::Reverse(retained.get(n as usize).copied().unwrap_or(0)));
+        nodes
+    };
+    let mut objects: Vec<(Side, u32)> = by_retained(after, &diff.added)
+        .into_iter()
+        .map(|n| (Side::After, n))
+        .collect();
+    let new_count = objects.len();
+    objects.extend(
+        by_retained(before, &diff.deleted)
+            .into_iter()
+            .map(|n| (Side::Before, n)),
+    );
+    Instances {
+        class_key: class_key.to_string(),
+        objects,
+        new_count,
+    }
 }

@@ -11,6 +11,7 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::diff::Comparison;
 use crate::loaded::{Hooks, Loaded};
 use crate::snapshot::Progress;
 use crate::snapshot::class::InterfaceDefinition;
@@ -76,11 +77,12 @@ pub fn file_label(path: &Path) -> String {
 }
 
 pub enum Outcome {
-    Single(LoadedFile),
+    Single(Arc<LoadedFile>),
     Pair {
-        before: LoadedFile,
-        after: LoadedFile,
-        final_: Option<LoadedFile>,
+        before: Arc<LoadedFile>,
+        after: Arc<LoadedFile>,
+        final_: Option<Arc<LoadedFile>>,
+        comparison: Arc<Comparison>,
     },
     Failed(String),
     Cancelled,
@@ -226,10 +228,26 @@ impl Worker {
                     Some(path) => Some(self.load(2, path, Some(&definitions))?),
                     None => None,
                 };
+                if self.cancel.load(Ordering::Relaxed) {
+                    return Err(Outcome::Cancelled);
+                }
+                for file in &self.files {
+                    file.set("comparing", 0.5);
+                }
+                self.ctx.request_repaint();
+                let comparison = crate::diff::compare(
+                    &before.loaded,
+                    &after.loaded,
+                    final_.as_ref().map(|f| &f.loaded),
+                );
+                for file in &self.files {
+                    file.set("done", 1.0);
+                }
                 Ok(Outcome::Pair {
                     before,
                     after,
                     final_,
+                    comparison: Arc::new(comparison),
                 })
             }),
         };
@@ -241,7 +259,7 @@ impl Worker {
         index: usize,
         path: &Path,
         definitions: Option<&[InterfaceDefinition]>,
-    ) -> Result<LoadedFile, Outcome> {
+    ) -> Result<Arc<LoadedFile>, Outcome> {
         let Some(progress) = self.files.get(index) else {
             return Err(Outcome::Failed("internal error: no progress slot".into()));
         };
@@ -266,11 +284,11 @@ impl Worker {
         let summary = loaded.summary();
         progress.set("done", 1.0);
         self.ctx.request_repaint();
-        Ok(LoadedFile {
+        Ok(Arc::new(LoadedFile {
             path: path.to_path_buf(),
             loaded,
             summary,
-        })
+        }))
     }
 
     /// At most ~30 repaints a second from progress reports.

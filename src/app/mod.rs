@@ -23,11 +23,13 @@ pub use command::Command;
 use command::SaveKind;
 use jobs::{Job, Outcome, Request, file_label};
 use open::Pending;
-use retainer_tree::RetainerTree;
+use retainer_tree::{MergedPaths, RetainerTree};
 use state::{Content, Instances, LoadedFile, Pair, Settings, Side, Tab, VisibleRows};
 
 const ICON: &[u8] = include_bytes!("../../assets/icon.png");
 const SETTINGS_KEY: &str = "heapdiff-settings";
+/// Merged paths listed for a class.
+const MAX_MERGED_PATHS: usize = 10;
 
 /// What the command line asks the window to open.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -99,11 +101,15 @@ pub struct HeapdiffApp {
     pub instances: Instances,
     pub selected_object: Option<(Side, u32)>,
     pub tree: Option<RetainerTree>,
+    /// Merged retainer paths of the selected Comparison row's new objects.
+    pub merged: Option<MergedPaths>,
     pub tab: Tab,
     pub job: Option<Job>,
     /// Shown in red until dismissed or the next success; names the file.
     pub error: Option<String>,
     pub status: Option<String>,
+    /// The last Markdown summary copied to the clipboard.
+    pub last_markdown: Option<String>,
     pub pending: Pending,
     last_request: Option<Request>,
     ctx: egui::Context,
@@ -140,10 +146,12 @@ impl HeapdiffApp {
             instances: Instances::default(),
             selected_object: None,
             tree: None,
+            merged: None,
             tab: Tab::Table,
             job: None,
             error: None,
             status: None,
+            last_markdown: None,
             pending: Pending::default(),
             last_request: None,
             ctx,
@@ -225,24 +233,20 @@ impl HeapdiffApp {
         match outcome {
             Outcome::Single(file) => {
                 self.status = Some(format!("Loaded {} in {elapsed:.1} s", file.file_name()));
-                self.set_content(Content::Single(Arc::new(file)));
+                self.set_content(Content::Single(file));
             }
             Outcome::Pair {
                 before,
                 after,
                 final_,
+                comparison,
             } => {
                 self.status = Some(format!(
                     "Loaded {} and {} in {elapsed:.1} s",
                     before.file_name(),
                     after.file_name()
                 ));
-                let pair = Pair {
-                    before: Arc::new(before),
-                    after: Arc::new(after),
-                    final_: final_.map(Arc::new),
-                    rows: Vec::new(),
-                };
+                let pair = Pair::new(before, after, final_, comparison);
                 self.set_content(Content::Pair(Box::new(pair)));
             }
             Outcome::Failed(message) => self.error = Some(message),
@@ -256,6 +260,7 @@ impl HeapdiffApp {
         self.selected_object = None;
         self.instances = Instances::default();
         self.tree = None;
+        self.merged = None;
         self.visible.refresh(&self.content, &self.settings);
         // The first row (the top suspect in a Comparison) is selected, so the retainers of
         // what grew most are on screen at once.
@@ -285,7 +290,7 @@ impl HeapdiffApp {
 
     /// Applies one command.
     pub fn handle_command(&mut self, command: Command) {
-        match command {
+        match command.clone() {
             Command::OpenDialog => self.dialog(|| {
                 rfd::FileDialog::new()
                     .set_title("Open one or two heap snapshots")
@@ -354,22 +359,43 @@ impl HeapdiffApp {
                 self.tab = Tab::Table;
                 self.focus_filter = true;
             }
-            Command::ExportMarkdown | Command::SaveHtml | Command::SaveFindings => {
-                self.status = Some(
-                    "Sharing (Markdown, HTML, findings) comes with the report module; \
-                     use the CLI meanwhile"
-                        .into(),
-                );
+            Command::ExportMarkdown => match self.findings() {
+                Some(findings) => {
+                    let markdown = crate::report::markdown::render(&findings);
+                    self.ctx.copy_text(markdown.clone());
+                    self.last_markdown = Some(markdown);
+                    self.status = Some("Markdown summary copied to the clipboard".into());
+                }
+                None => self.status = Some("Open two snapshots to share a comparison".into()),
+            },
+            Command::SaveHtml | Command::SaveFindings => {
+                let (kind, name, extension) = if command == Command::SaveHtml {
+                    (SaveKind::Html, "heapdiff-report.html", "html")
+                } else {
+                    (SaveKind::Findings, "findings.heapdiff.json", "json")
+                };
+                if self.comparing() {
+                    self.dialog(move || {
+                        rfd::FileDialog::new()
+                            .set_file_name(name)
+                            .add_filter(extension, &[extension])
+                            .save_file()
+                            .map(|p| Command::SaveTo(kind, p))
+                    });
+                }
             }
             Command::SaveTo(kind, path) => {
-                let what = match kind {
-                    SaveKind::Html => "HTML report",
-                    SaveKind::Findings => "findings file",
+                let Some(findings) = self.findings() else {
+                    return;
                 };
-                self.status = Some(format!(
-                    "Cannot save the {what} to {}: the report module is not available",
-                    file_label(&path)
-                ));
+                let text = match kind {
+                    SaveKind::Html => crate::report::html::render(&findings),
+                    SaveKind::Findings => crate::report::findings::to_json(&findings),
+                };
+                match std::fs::write(&path, text) {
+                    Ok(()) => self.status = Some(format!("Saved {}", path.display())),
+                    Err(e) => self.error = Some(format!("{}: cannot save: {e}", path.display())),
+                }
             }
             Command::SortBy(column) => {
                 let sort = if self.comparing() {
@@ -419,6 +445,13 @@ impl HeapdiffApp {
             Command::SetTheme(theme) => self.settings.theme = theme,
             Command::ClearRecent => self.settings.recent.clear(),
             Command::DismissError => self.error = None,
+            Command::MergedPathsReady(key, paths) => {
+                if let Some(merged) = &mut self.merged
+                    && merged.class_key == key
+                {
+                    merged.paths = Some(paths);
+                }
+            }
         }
     }
 
@@ -429,7 +462,7 @@ impl HeapdiffApp {
                 let path = paths.remove(0);
                 if file_label(&path).ends_with(".heapdiff.json") {
                     self.error = Some(format!(
-                        "{}: findings files open once the report module is available",
+                        "{}: reopening a findings file in the window is not supported yet; open the two snapshots it names",
                         file_label(&path)
                     ));
                 } else {
@@ -467,15 +500,32 @@ impl HeapdiffApp {
     }
 
     fn select_class(&mut self, key: String) {
-        let objects = match &self.content {
-            Content::Start => Vec::new(),
-            Content::Single(file) => instances::objects_of_class(file, &key, Side::After),
-            Content::Pair(pair) => instances::objects_of_class(&pair.after, &key, Side::After),
-        };
-        self.instances = Instances {
-            class_key: key.clone(),
-            new_count: objects.len(),
-            objects,
+        self.merged = None;
+        self.instances = match &self.content {
+            Content::Start => Instances::default(),
+            Content::Single(file) => {
+                let objects = instances::objects_of_class(file, &key, Side::After);
+                Instances {
+                    class_key: key.clone(),
+                    new_count: objects.len(),
+                    objects,
+                }
+            }
+            Content::Pair(pair) => match pair.row_of(&key) {
+                Some(row) => {
+                    let diff = &pair.comparison.classes[row];
+                    self.merged = Some(self.merged_paths(pair, row));
+                    instances::new_and_deleted(&pair.after, &pair.before, diff, &key)
+                }
+                None => {
+                    let objects = instances::objects_of_class(&pair.after, &key, Side::After);
+                    Instances {
+                        class_key: key.clone(),
+                        new_count: 0,
+                        objects,
+                    }
+                }
+            },
         };
         self.selected_class = Some(key);
         self.tree = None;
@@ -483,6 +533,59 @@ impl HeapdiffApp {
         if let Some(&(side, node)) = self.instances.objects.first() {
             self.handle_command(Command::SelectObject(side, node));
         }
+    }
+
+    /// The merged retainer paths of a row's new objects: the diff's own for a suspect,
+    /// otherwise computed on a worker (it indexes the whole after snapshot).
+    fn merged_paths(&self, pair: &Pair, row: usize) -> MergedPaths {
+        let diff = &pair.comparison.classes[row];
+        if let Some(suspect) = pair.comparison.suspects.iter().find(|s| s.row == row) {
+            return MergedPaths {
+                class_key: diff.class_key.clone(),
+                paths: Some(suspect.paths.clone()),
+            };
+        }
+        let (tx, ctx) = (self.tx.clone(), self.ctx.clone());
+        let (after, nodes, key) = (
+            pair.after.clone(),
+            diff.added.clone(),
+            diff.class_key.clone(),
+        );
+        let class_key = key.clone();
+        let _ = std::thread::Builder::new()
+            .name("heapdiff-paths".into())
+            .spawn(move || {
+                let paths = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut paths = crate::diff::merged_paths(&after.loaded, &nodes);
+                    paths.truncate(MAX_MERGED_PATHS);
+                    paths
+                }))
+                .unwrap_or_default();
+                let _ = tx.send(Command::MergedPathsReady(key, paths));
+                ctx.request_repaint();
+            });
+        MergedPaths {
+            class_key,
+            paths: None,
+        }
+    }
+
+    /// The report model of the open comparison (strings redacted, as the CLI's default).
+    pub fn findings(&self) -> Option<crate::report::Findings> {
+        let Content::Pair(pair) = &self.content else {
+            return None;
+        };
+        let info = |f: &LoadedFile| crate::report::file_info(&f.loaded, Some(&f.path));
+        Some(crate::report::build(
+            &pair.comparison,
+            &pair.after.loaded,
+            (
+                info(&pair.before),
+                info(&pair.after),
+                pair.final_.as_deref().map(info),
+            ),
+            crate::report::ReportOptions::default(),
+        ))
     }
 
     /// Runs a native dialog on its own thread; its answer comes back as a command.
@@ -530,7 +633,7 @@ impl HeapdiffApp {
                 Command::SaveHtml.menu_button(ui, self.comparing(), out);
                 Command::SaveFindings.menu_button(ui, self.comparing(), out);
             });
-            if pair && self.job.is_none() && ui.button("⇄ Swap before/after").clicked() {
+            if pair && self.job.is_none() && ui.button("Swap before/after").clicked() {
                 out.push(Command::SwapBeforeAfter);
             }
         });
@@ -555,12 +658,13 @@ impl HeapdiffApp {
     }
 
     fn content_view(&mut self, ui: &mut egui::Ui, out: &mut Vec<Command>) {
-        let (title, is_pair) = match &self.content {
+        let title = match &self.content {
             Content::Start => return,
-            Content::Single(file) => (format!("Summary of {}", file.file_name()), false),
-            Content::Pair(pair) => (
-                format!("{} → {}", pair.before.file_name(), pair.after.file_name()),
-                true,
+            Content::Single(file) => format!("Summary of {}", file.file_name()),
+            Content::Pair(pair) => format!(
+                "Comparison: {} vs {}",
+                pair.before.file_name(),
+                pair.after.file_name()
             ),
         };
         ui.horizontal(|ui| {
@@ -572,10 +676,10 @@ impl HeapdiffApp {
                 }
             }
         });
-        if is_pair && !self.comparing() {
-            ui.weak(
-                "The comparison engine is not wired yet: showing the after snapshot's Summary.",
-            );
+        if let Content::Pair(pair) = &self.content
+            && pair.rows.is_empty()
+        {
+            ui.weak("Nothing was allocated or freed between the two snapshots.");
         }
         if self.tab == Tab::Charts {
             match &self.content {
@@ -616,6 +720,9 @@ impl HeapdiffApp {
                             ui.weak("Select a class to list its objects.");
                         }
                     });
+                if let Some(merged) = &self.merged {
+                    retainer_tree::merged_paths(ui, merged, out);
+                }
                 match &self.tree {
                     Some(tree) => retainer_tree::show(ui, tree, out),
                     None => {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use egui::{Color32, RichText};
 
 use crate::analysis::paths;
+use crate::diff::MergedPath;
 use crate::format;
 use crate::snapshot::EdgeKind;
 
@@ -240,12 +241,21 @@ pub fn show(ui: &mut egui::Ui, tree: &RetainerTree, out: &mut Vec<Command>) {
                 let object_id = snap.node_id.get(row.node as usize).copied().unwrap_or(0);
                 ui.horizontal(|ui| {
                     ui.add_space(f32::from(row.depth) * 16.0);
+                    let (rect, response) = ui.allocate_exact_size(
+                        egui::vec2(14.0, 14.0),
+                        if row.cycled {
+                            egui::Sense::hover()
+                        } else {
+                            egui::Sense::click()
+                        },
+                    );
                     if row.cycled {
-                        ui.add_enabled(false, egui::Button::new("↻").small())
-                            .on_disabled_hover_text("cycle: this object is already above");
+                        response.on_hover_text("Cycle: this object is already above; not expanded");
                     } else {
-                        let arrow = if row.expanded { "▼" } else { "▶" };
-                        if ui.add(egui::Button::new(arrow).small()).clicked() {
+                        let openness = if row.expanded { 1.0 } else { 0.0 };
+                        let icon = response.clone().with_new_rect(rect);
+                        egui::collapsing_header::paint_default_icon(ui, openness, &icon);
+                        if response.clicked() {
                             out.push(Command::ToggleRetainerRow(i));
                         }
                     }
@@ -282,4 +292,61 @@ pub fn show(ui: &mut egui::Ui, tree: &RetainerTree, out: &mut Vec<Command>) {
             format::thousands(tree.top_hidden as u64)
         ));
     }
+}
+
+/// The merged retainer paths of the selected class's new objects, from the diff.
+pub struct MergedPaths {
+    pub class_key: String,
+    /// `None` while a worker computes them.
+    pub paths: Option<Vec<MergedPath>>,
+}
+
+/// One line per path shape: "×1,000 (2.6 MiB): context in onConfigChange <- [] in Array …";
+/// clicking a path selects one of its objects.
+pub fn merged_paths(ui: &mut egui::Ui, merged: &MergedPaths, out: &mut Vec<Command>) {
+    egui::CollapsingHeader::new("Merged retainer paths of the new objects")
+        .id_salt("merged_paths")
+        .default_open(true)
+        .show(ui, |ui| {
+            let Some(paths) = &merged.paths else {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.weak("grouping retainer paths…");
+                });
+                return;
+            };
+            if paths.is_empty() {
+                ui.weak("No new objects of this class.");
+                return;
+            }
+            egui::ScrollArea::vertical()
+                .id_salt("merged_paths_scroll")
+                .max_height(140.0)
+                .show(ui, |ui| {
+                    for path in paths {
+                        ui.horizontal_wrapped(|ui| {
+                            if ui
+                                .link(RichText::new(format!("×{}", path.count)).strong())
+                                .on_hover_text("Select one of these objects")
+                                .clicked()
+                            {
+                                out.push(Command::SelectObject(Side::After, path.example));
+                            }
+                            ui.weak(format!("({})", format::bytes(path.retained_size)));
+                            if path.steps.is_empty() {
+                                ui.weak("no path to a GC root");
+                            }
+                            for (i, step) in path.steps.iter().enumerate() {
+                                if i > 0 {
+                                    ui.weak("<-");
+                                }
+                                ui.label(
+                                    RichText::new(format::one_line(&step.edge_name)).monospace(),
+                                );
+                                ui.weak(format!("in {}", format::one_line(&step.class_name)));
+                            }
+                        });
+                    }
+                });
+        });
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diff::{ClassDiff, Comparison};
 use crate::loaded::Loaded;
 use crate::summary::ClassRow;
 
@@ -206,15 +207,68 @@ pub struct CompareRow {
     pub retained_by_new: u64,
     /// Share of the after heap retained by the new objects, in percent.
     pub heap_percent: f64,
-    pub suspect: bool,
+    /// Rank among the diff's suspects (0 = most likely leak).
+    pub suspect: Option<u32>,
+}
+
+impl CompareRow {
+    pub fn from_diff(row: &ClassDiff, suspect: Option<u32>) -> CompareRow {
+        CompareRow {
+            class_key: row.class_key.clone(),
+            name: row.name.clone(),
+            new_count: row.added_count,
+            deleted_count: row.removed_count,
+            delta_count: row.count_delta,
+            alloc_size: row.added_size,
+            freed_size: row.removed_size,
+            size_delta: row.size_delta,
+            retained_by_new: row.added_retained_size,
+            heap_percent: row.after_share * 100.0,
+            suspect,
+        }
+    }
 }
 
 pub struct Pair {
     pub before: Arc<LoadedFile>,
     pub after: Arc<LoadedFile>,
     pub final_: Option<Arc<LoadedFile>>,
-    /// The diff's rows; empty until the diff engine is wired.
+    pub comparison: Arc<Comparison>,
+    /// One per `comparison.classes` entry, same order.
     pub rows: Vec<CompareRow>,
+}
+
+impl Pair {
+    pub fn new(
+        before: Arc<LoadedFile>,
+        after: Arc<LoadedFile>,
+        final_: Option<Arc<LoadedFile>>,
+        comparison: Arc<Comparison>,
+    ) -> Pair {
+        let mut rank = vec![None; comparison.classes.len()];
+        for (i, s) in comparison.suspects.iter().enumerate() {
+            if let Some(r) = rank.get_mut(s.row) {
+                *r = Some(i as u32);
+            }
+        }
+        let rows = comparison
+            .classes
+            .iter()
+            .zip(rank)
+            .map(|(c, r)| CompareRow::from_diff(c, r))
+            .collect();
+        Pair {
+            before,
+            after,
+            final_,
+            comparison,
+            rows,
+        }
+    }
+
+    pub fn row_of(&self, class_key: &str) -> Option<usize> {
+        self.rows.iter().position(|r| r.class_key == class_key)
+    }
 }
 
 pub enum Content {
@@ -286,8 +340,14 @@ impl VisibleRows {
                 let sort = settings.comparison_sort;
                 self.rows.sort_by(|&a, &b| {
                     let (a, b) = (&rows[a as usize], &rows[b as usize]);
+                    // Suspects first, in the diff's rank order.
                     let suspects = if settings.suspects_first {
-                        b.suspect.cmp(&a.suspect)
+                        match (a.suspect, b.suspect) {
+                            (Some(x), Some(y)) => x.cmp(&y),
+                            (Some(_), None) => std::cmp::Ordering::Less,
+                            (None, Some(_)) => std::cmp::Ordering::Greater,
+                            (None, None) => std::cmp::Ordering::Equal,
+                        }
                     } else {
                         std::cmp::Ordering::Equal
                     };
