@@ -51,14 +51,22 @@ pub fn parse_piece<C: Columns>(
         }
         let digits = i - start;
         if digits == 0 {
-            return Err(PieceError { at: start, what: describe(text, start) });
+            return Err(PieceError {
+                at: start,
+                what: describe(text, start),
+            });
         }
         // 19 digits always fit in a u64, so the accumulation needs no overflow checks; longer
         // numbers are larger than any field can hold anyway (leading zeros do not occur).
         if digits > 19 {
-            return Err(PieceError { at: start, what: "number too large".into() });
+            return Err(PieceError {
+                at: start,
+                what: "number too large".into(),
+            });
         }
-        let v = text[start..i].iter().fold(0u64, |v, &d| v * 10 + (d - b'0') as u64);
+        let v = text[start..i]
+            .iter()
+            .fold(0u64, |v, &d| v * 10 + (d - b'0') as u64);
         out.accept(v, index)
             .map_err(|what| PieceError { at: start, what })?;
         index += 1;
