@@ -18,11 +18,12 @@ fn open(files: Vec<PathBuf>) -> Harness<'static, HeapdiffApp> {
         .build_eframe(move |cc| HeapdiffApp::new(cc, options))
 }
 
-/// Steps frames until the loading job is done (the worker asks for repaints; we poll).
+/// Steps frames until the loading job and other workers are done (they ask for repaints; we
+/// poll).
 fn wait_for_jobs(harness: &mut Harness<'_, HeapdiffApp>) {
     let start = Instant::now();
     harness.step();
-    while harness.state().is_loading() {
+    while harness.state().is_busy() {
         assert!(
             start.elapsed() < Duration::from_secs(300),
             "loading did not finish"
@@ -226,7 +227,7 @@ fn comparison_ranks_child_container_first_and_shows_its_retainers() {
         app.selected_class.as_deref(),
         Some(first.class_key.as_str())
     );
-    assert_eq!(app.instances.new_count, 1000);
+    assert_eq!(app.instances.new_count(), 1000);
     let merged = app
         .merged
         .as_ref()
@@ -261,7 +262,7 @@ fn comparison_ranks_child_container_first_and_shows_its_retainers() {
 
     // Share: the Markdown summary names the suspect.
     harness.state_mut().handle_command(Command::ExportMarkdown);
-    harness.step();
+    wait_for_jobs(&mut harness);
     let markdown = harness.state().last_markdown.clone().expect("markdown");
     assert!(markdown.contains("ChildContainer"), "{markdown}");
 
@@ -279,4 +280,183 @@ fn comparison_ranks_child_container_first_and_shows_its_retainers() {
         .find(|r| r.name == "ChildContainer")
         .expect("ChildContainer row");
     assert_eq!((row.new_count, row.deleted_count), (0, 1000));
+}
+
+/// A findings file written from the ssr-di-leak pair with the shared report code (as
+/// `heapdiff diff --format json` writes it).
+fn write_findings(dir: &std::path::Path) -> PathBuf {
+    let hooks = heapdiff::loaded::Hooks::default();
+    let (before, after, final_) = heapdiff::diff::open_pair(
+        &common::fixture("ssr-di-leak.before.heapsnapshot"),
+        &common::fixture("ssr-di-leak.after.heapsnapshot"),
+        None,
+        hooks,
+    )
+    .expect("the pair loads");
+    let comparison = heapdiff::diff::compare(&before, &after, final_.as_ref());
+    let findings = heapdiff::report::build(
+        &comparison,
+        &after,
+        (
+            heapdiff::report::file_info(&before, None),
+            heapdiff::report::file_info(&after, None),
+            None,
+        ),
+        heapdiff::report::ReportOptions::default(),
+    );
+    let path = dir.join("ssr-di-leak.heapdiff.json");
+    std::fs::write(&path, heapdiff::report::findings::to_json(&findings)).expect("write");
+    path
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("heapdiff-app-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn findings_file_reopens_the_comparison_without_snapshots() {
+    let dir = temp_dir("reopen");
+    let path = write_findings(&dir);
+    // The same entry point as `heapdiff FILE.heapdiff.json`.
+    let mut harness = open(vec![path.clone()]);
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    assert!(app.error.is_none(), "{:?}", app.error);
+    assert!(matches!(
+        app.content,
+        heapdiff::app::state::Content::Findings(_)
+    ));
+    let rows = app.content.compare_rows().expect("comparison rows");
+    let first = &rows[app.visible.rows[0] as usize];
+    assert_eq!(first.name, "ChildContainer");
+    assert_eq!(first.suspect, Some(0));
+    assert_eq!((first.new_count, first.delta_count), (1000, 1000));
+    assert!(label_exists(&harness, "+1,000"), "# Delta +1,000 on screen");
+    // The suspect's merged paths come from the file, with their exact counts.
+    let merged = app
+        .merged
+        .as_ref()
+        .and_then(|m| m.paths.as_ref())
+        .expect("merged paths");
+    assert!(merged.iter().any(|p| p.count == 1000));
+    assert!(label_exists(&harness, "×1000"));
+    assert!(label_exists(&harness, "bus"));
+    // Objects and live trees need the snapshots: a note says so.
+    assert!(app.instances.is_empty() && app.tree.is_none());
+    assert!(
+        harness
+            .query_all_by_label_contains("without the snapshots")
+            .next()
+            .is_some()
+    );
+    // Sharing works from a reopened file too.
+    harness.state_mut().handle_command(Command::ExportMarkdown);
+    wait_for_jobs(&mut harness);
+    let markdown = harness.state().last_markdown.clone().expect("markdown");
+    assert!(markdown.contains("ChildContainer"));
+    // The charts tab draws from the file's rows.
+    harness.get_by_label("Charts").click();
+    harness.step();
+    harness.step();
+    assert!(label_exists(&harness, "Growth by size (bytes)"));
+
+    // A corrupted findings file: an error naming the file; the window keeps working.
+    let broken = dir.join("corrupted.heapdiff.json");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&broken, &text[..text.len() / 2]).expect("write");
+    harness
+        .state_mut()
+        .handle_command(Command::OpenFiles(vec![broken]));
+    wait_for_jobs(&mut harness);
+    let error = harness.state().error.clone().expect("an error");
+    assert!(error.contains("corrupted.heapdiff.json"), "{error}");
+    assert!(
+        harness
+            .query_all_by_label_contains("corrupted.heapdiff.json")
+            .next()
+            .is_some()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn save_findings_writes_a_file_that_reads_back() {
+    let dir = temp_dir("save");
+    let mut harness = open(vec![
+        common::fixture("ssr-di-leak.before.heapsnapshot"),
+        common::fixture("ssr-di-leak.after.heapsnapshot"),
+    ]);
+    wait_for_jobs(&mut harness);
+    let findings_path = dir.join("saved.heapdiff.json");
+    let html_path = dir.join("saved.html");
+    // What the save dialogs answer.
+    harness.state_mut().handle_command(Command::SaveTo(
+        heapdiff::app::command::SaveKind::Findings,
+        findings_path.clone(),
+    ));
+    harness.state_mut().handle_command(Command::SaveTo(
+        heapdiff::app::command::SaveKind::Html,
+        html_path.clone(),
+    ));
+    wait_for_jobs(&mut harness);
+    assert!(
+        harness.state().error.is_none(),
+        "{:?}",
+        harness.state().error
+    );
+    let findings = heapdiff::report::findings::read(&findings_path).expect("reads back");
+    assert!(!findings.strings_included, "redaction on by default");
+    assert_eq!(findings.suspects[0].name, "ChildContainer");
+    assert_eq!(findings.suspects[0].added_count, 1000);
+    let html = std::fs::read_to_string(&html_path).expect("html");
+    assert!(html.contains("ChildContainer"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shortcuts_and_theme_toggle() {
+    let mut harness = open(vec![common::fixture("ssr-di-leak.after.heapsnapshot")]);
+    wait_for_jobs(&mut harness);
+    assert!(!harness.state().table_names().is_empty());
+
+    // The theme button switches dark and light, and the setting follows.
+    let dark = harness.ctx.theme() == eframe::egui::Theme::Dark;
+    let button = if dark { "Light mode" } else { "Dark mode" };
+    harness.get_by_label(button).click();
+    harness.step();
+    harness.step();
+    let expected = if dark {
+        heapdiff::app::state::Theme::Light
+    } else {
+        heapdiff::app::state::Theme::Dark
+    };
+    assert_eq!(harness.state().settings.theme, expected);
+    assert_eq!(harness.ctx.theme() == eframe::egui::Theme::Dark, !dark);
+    let button = if dark { "Dark mode" } else { "Light mode" };
+    harness.get_by_label(button).click();
+    harness.step();
+    harness.step();
+    assert_eq!(harness.ctx.theme() == eframe::egui::Theme::Dark, dark);
+
+    // Ctrl+F focuses the filter: typed text filters the table.
+    harness.key_press_modifiers(eframe::egui::Modifiers::COMMAND, eframe::egui::Key::F);
+    harness.step();
+    harness.step();
+    harness.event(eframe::egui::Event::Text("ChildContainer".into()));
+    harness.step();
+    harness.step();
+    assert_eq!(harness.state().settings.filter, "ChildContainer");
+    assert_eq!(harness.state().table_names(), vec!["ChildContainer"]);
+
+    // Ctrl+W closes the snapshot: back to the start screen.
+    harness.key_press_modifiers(eframe::egui::Modifiers::COMMAND, eframe::egui::Key::W);
+    harness.step();
+    harness.step();
+    assert!(matches!(
+        harness.state().content,
+        heapdiff::app::state::Content::Start
+    ));
+    assert!(label_exists(&harness, "Open before…"));
 }

@@ -22,8 +22,27 @@ fn short(name: &str) -> String {
     }
 }
 
+/// An axis mark: human sizes for bytes, thousands separators for counts; none below zero.
+fn axis_value(value: f64, bytes: bool) -> String {
+    if value < 0.0 {
+        return String::new();
+    }
+    if bytes {
+        format::bytes(value.round() as u64)
+    } else {
+        format::thousands(value.round() as u64)
+    }
+}
+
 /// A horizontal bar chart, biggest bar on top, names as bar labels.
-fn ranked(ui: &mut egui::Ui, id: &str, title: &str, items: &[(String, f64)], height: f32) {
+fn ranked(
+    ui: &mut egui::Ui,
+    id: &str,
+    title: &str,
+    items: &[(String, f64)],
+    height: f32,
+    bytes: bool,
+) {
     ui.strong(title);
     let n = items.len();
     let bars: Vec<Bar> = items
@@ -38,6 +57,7 @@ fn ranked(ui: &mut egui::Ui, id: &str, title: &str, items: &[(String, f64)], hei
         .allow_drag(false)
         .allow_scroll(false)
         .show_x(false)
+        .x_axis_formatter(move |mark, _| axis_value(mark.value, bytes))
         .y_axis_formatter(move |mark, _| {
             let i = mark.value.round() as i64;
             if (mark.value - i as f64).abs() > 1e-6 || i < 1 || i as usize > n {
@@ -50,113 +70,154 @@ fn ranked(ui: &mut egui::Ui, id: &str, title: &str, items: &[(String, f64)], hei
         });
 }
 
-pub fn comparison(ui: &mut egui::Ui, rows: &[CompareRow], before: &[ClassRow], after: &[ClassRow]) {
-    let height = ((ui.available_height() - 80.0) / 2.0).max(160.0);
-    ui.columns(2, |cols| {
+/// The bars of the Charts tab, computed once when the content arrives (on the worker), so a
+/// frame only draws at most [`TOP`] bars per chart whatever the number of classes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChartData {
+    /// Comparison: growth by size; Summary: largest retained size.
+    pub by_size: Vec<(String, f64)>,
+    /// Comparison: growth by count; Summary: most objects.
+    pub by_count: Vec<(String, f64)>,
+    /// Shallow size per class, before and after, for the classes biggest after (a live
+    /// comparison only: a findings file has no Summary rows).
+    pub composition: Option<Vec<(String, f64, f64)>>,
+}
+
+impl ChartData {
+    pub fn comparison(rows: &[CompareRow], summaries: Option<(&[ClassRow], &[ClassRow])>) -> Self {
         let mut by_size: Vec<&CompareRow> = rows.iter().filter(|r| r.size_delta > 0).collect();
         by_size.sort_by_key(|r| std::cmp::Reverse(r.size_delta));
-        let items: Vec<(String, f64)> = by_size
-            .iter()
-            .take(TOP)
-            .map(|r| (short(&r.name), r.size_delta as f64))
-            .collect();
+        let mut by_count: Vec<&CompareRow> = rows.iter().filter(|r| r.delta_count > 0).collect();
+        by_count.sort_by_key(|r| std::cmp::Reverse(r.delta_count));
+        let composition = summaries.map(|(before, after)| {
+            let before_size: std::collections::HashMap<&str, u64> = before
+                .iter()
+                .map(|r| (r.class_key.as_str(), r.self_size))
+                .collect();
+            let mut top: Vec<&ClassRow> = after.iter().collect();
+            top.sort_by_key(|r| std::cmp::Reverse(r.self_size));
+            top.iter()
+                .take(TOP)
+                .map(|r| {
+                    let b = before_size.get(r.class_key.as_str()).copied().unwrap_or(0);
+                    (short(&r.name), b as f64, r.self_size as f64)
+                })
+                .collect()
+        });
+        ChartData {
+            by_size: by_size
+                .iter()
+                .take(TOP)
+                .map(|r| (short(&r.name), r.size_delta as f64))
+                .collect(),
+            by_count: by_count
+                .iter()
+                .take(TOP)
+                .map(|r| (short(&r.name), r.delta_count as f64))
+                .collect(),
+            composition,
+        }
+    }
+
+    pub fn summary(rows: &[ClassRow]) -> Self {
+        let mut by_retained: Vec<&ClassRow> = rows.iter().collect();
+        by_retained.sort_by_key(|r| std::cmp::Reverse(r.retained_size.unwrap_or(r.self_size)));
+        let mut by_count: Vec<&ClassRow> = rows.iter().collect();
+        by_count.sort_by_key(|r| std::cmp::Reverse(r.count));
+        ChartData {
+            by_size: by_retained
+                .iter()
+                .take(TOP)
+                .map(|r| {
+                    (
+                        short(&r.name),
+                        r.retained_size.unwrap_or(r.self_size) as f64,
+                    )
+                })
+                .collect(),
+            by_count: by_count
+                .iter()
+                .take(TOP)
+                .map(|r| (short(&r.name), r.count as f64))
+                .collect(),
+            composition: None,
+        }
+    }
+}
+
+pub fn comparison(ui: &mut egui::Ui, data: &ChartData) {
+    let height = if data.composition.is_some() {
+        ((ui.available_height() - 80.0) / 2.0).max(160.0)
+    } else {
+        (ui.available_height() - 60.0).max(200.0)
+    };
+    ui.columns(2, |cols| {
         ranked(
             &mut cols[0],
             "growth_size",
             "Growth by size (bytes)",
-            &items,
+            &data.by_size,
             height,
+            true,
         );
-        let mut by_count: Vec<&CompareRow> = rows.iter().filter(|r| r.delta_count > 0).collect();
-        by_count.sort_by_key(|r| std::cmp::Reverse(r.delta_count));
-        let items: Vec<(String, f64)> = by_count
-            .iter()
-            .take(TOP)
-            .map(|r| (short(&r.name), r.delta_count as f64))
-            .collect();
         ranked(
             &mut cols[1],
             "growth_count",
             "Growth by count (# Delta)",
-            &items,
+            &data.by_count,
             height,
+            false,
         );
     });
-    composition(ui, before, after, height);
+    match &data.composition {
+        Some(composition) => self::composition(ui, composition, height),
+        None => {
+            ui.weak("Heap composition needs the snapshots: a findings file has no Summary rows.");
+        }
+    }
 }
 
-pub fn summary(ui: &mut egui::Ui, rows: &[ClassRow]) {
+pub fn summary(ui: &mut egui::Ui, data: &ChartData) {
     let height = (ui.available_height() - 40.0).max(200.0);
     ui.columns(2, |cols| {
-        let items: Vec<(String, f64)> = rows
-            .iter()
-            .take(TOP)
-            .map(|r| {
-                (
-                    short(&r.name),
-                    r.retained_size.unwrap_or(r.self_size) as f64,
-                )
-            })
-            .collect();
         ranked(
             &mut cols[0],
             "retained",
             "Largest retained size (bytes)",
-            &items,
+            &data.by_size,
             height,
+            true,
         );
-        let mut by_count: Vec<&ClassRow> = rows.iter().collect();
-        by_count.sort_by_key(|r| std::cmp::Reverse(r.count));
-        let items: Vec<(String, f64)> = by_count
-            .iter()
-            .take(TOP)
-            .map(|r| (short(&r.name), r.count as f64))
-            .collect();
         ranked(
             &mut cols[1],
             "count",
             "Most objects (count)",
-            &items,
+            &data.by_count,
             height,
+            false,
         );
     });
 }
 
 /// Shallow size per class before and after, for the classes biggest after.
-pub fn composition(ui: &mut egui::Ui, before: &[ClassRow], after: &[ClassRow], height: f32) {
+pub fn composition(ui: &mut egui::Ui, top: &[(String, f64, f64)], height: f32) {
     ui.strong("Heap composition: shallow size per class, before and after");
-    let mut top: Vec<&ClassRow> = after.iter().collect();
-    top.sort_by_key(|r| std::cmp::Reverse(r.self_size));
-    top.truncate(TOP);
-    let before_size = |key: &str| {
-        before
-            .iter()
-            .find(|r| r.class_key == key)
-            .map_or(0, |r| r.self_size)
-    };
     let n = top.len();
     let mut before_bars = Vec::with_capacity(n);
     let mut after_bars = Vec::with_capacity(n);
-    for (i, row) in top.iter().enumerate() {
+    for (i, (name, before, after)) in top.iter().enumerate() {
         let y = (n - i) as f64;
-        before_bars.push(
-            Bar::new(y + 0.2, before_size(&row.class_key) as f64)
-                .name(short(&row.name))
-                .width(0.35),
-        );
-        after_bars.push(
-            Bar::new(y - 0.2, row.self_size as f64)
-                .name(short(&row.name))
-                .width(0.35),
-        );
+        before_bars.push(Bar::new(y + 0.2, *before).name(name).width(0.35));
+        after_bars.push(Bar::new(y - 0.2, *after).name(name).width(0.35));
     }
-    let labels: Vec<String> = top.iter().map(|r| short(&r.name)).collect();
+    let labels: Vec<String> = top.iter().map(|(name, ..)| name.clone()).collect();
     Plot::new("composition")
         .height(height)
         .legend(Legend::default())
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
+        .x_axis_formatter(|mark, _| axis_value(mark.value, true))
         .y_axis_formatter(move |mark, _| {
             let i = mark.value.round() as i64;
             if (mark.value - i as f64).abs() > 1e-6 || i < 1 || i as usize > n {

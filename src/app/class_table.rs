@@ -107,6 +107,8 @@ fn builder(ui: &mut egui::Ui, columns: usize) -> TableBuilder<'_> {
         .striped(true)
         .resizable(true)
         .auto_shrink([false, false])
+        // The default (200 points) would draw rows over the details panel when it is tall.
+        .min_scrolled_height(0.0)
         .column(TableColumn::initial(260.0).at_least(120.0).clip(true))
         .columns(TableColumn::initial(105.0).at_least(60.0), columns - 1)
 }

@@ -49,12 +49,19 @@ pub enum Command {
     ToggleRetainerRow(usize),
     SetTab(Tab),
     SetTheme(Theme),
+    /// Switch between the dark and the light theme.
+    ToggleTheme,
     ClearRecent,
     DismissError,
     /// A worker finished the merged retainer paths of a class.
     MergedPathsReady(String, Vec<crate::diff::MergedPath>),
-    /// A dialog thread reported where to save something.
+    /// Save the report or findings file to a path (what the save dialog answers; also the
+    /// tests' way to save without a dialog).
     SaveTo(SaveKind, PathBuf),
+    /// A share thread rendered the Markdown summary.
+    MarkdownReady(String),
+    /// A share thread finished: a status line, or an error naming the file.
+    Shared(Result<String, String>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +106,8 @@ impl Command {
             Command::ToggleRetainerRow(_) => "Expand",
             Command::SetTab(_) => "Tab",
             Command::SetTheme(_) => "Theme",
+            Command::ToggleTheme => "Toggle dark/light theme",
+            Command::MarkdownReady(_) | Command::Shared(_) => "Shared",
             Command::ClearRecent => "Clear recent files",
             Command::DismissError => "Dismiss",
             Command::SaveTo(..) => "Save",
@@ -113,6 +122,7 @@ impl Command {
             Command::Close => "Close the snapshots and return to the start screen",
             Command::ExportMarkdown => "Copy a Markdown summary of the comparison",
             Command::Cancel => "Stop loading; the window stays as it was",
+            Command::ToggleTheme => "Switch between the dark and the light theme",
             _ => "",
         }
     }

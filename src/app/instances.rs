@@ -22,16 +22,16 @@ pub fn show(
     selected: Option<(Side, u32)>,
     out: &mut Vec<Command>,
 ) {
-    let deleted = instances.objects.len() - instances.new_count.min(instances.objects.len());
+    let deleted = instances.deleted.len();
     ui.horizontal(|ui| {
         ui.strong(format!(
             "{} objects",
-            format::thousands(instances.objects.len() as u64)
+            format::thousands(instances.len() as u64)
         ));
-        if deleted > 0 || instances.objects.iter().any(|(s, _)| *s != Side::After) {
+        if deleted > 0 || instances.deleted.side == Side::Before {
             ui.weak(format!(
                 "({} new, {} deleted)",
-                format::thousands(instances.new_count as u64),
+                format::thousands(instances.new_count() as u64),
                 format::thousands(deleted as u64)
             ));
         }
@@ -49,6 +49,7 @@ pub fn show(
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     TableBuilder::new(ui)
         .id_salt("instances")
+        .min_scrolled_height(0.0)
         .striped(true)
         .resizable(true)
         .auto_shrink([false, false])
@@ -69,9 +70,9 @@ pub fn show(
             }
         })
         .body(|body| {
-            body.rows(row_height, instances.objects.len(), |mut row| {
+            body.rows(row_height, instances.len(), |mut row| {
                 let index = row.index();
-                let Some(&(side, node)) = instances.objects.get(index) else {
+                let Some((side, node)) = instances.get(index) else {
                     return;
                 };
                 let Some(file) = file(side) else { return };
@@ -85,7 +86,11 @@ pub fn show(
                 row.col(|ui| {
                     let tag = match side {
                         Side::Before => "- ",
-                        _ if index < instances.new_count => "+ ",
+                        _ if index < instances.new_count()
+                            && instances.deleted.side == Side::Before =>
+                        {
+                            "+ "
+                        }
                         _ => "",
                     };
                     let text = format!(
@@ -127,55 +132,4 @@ pub fn show(
                 });
             });
         });
-}
-
-/// The objects of a class in one snapshot (shallow size > 0, as the Summary counts them),
-/// biggest retained size first. Runs on selection, not per frame.
-pub fn objects_of_class(file: &LoadedFile, class_key: &str, side: Side) -> Vec<(Side, u32)> {
-    let classes = &file.loaded.classes;
-    let wanted: Vec<bool> = classes.keys.iter().map(|k| k == class_key).collect();
-    let mut nodes: Vec<u32> = classes
-        .class_of
-        .iter()
-        .enumerate()
-        .filter(|&(node, &class)| {
-            wanted.get(class as usize).copied().unwrap_or(false)
-                && file.loaded.shallow.get(node).is_some_and(|&s| s > 0)
-        })
-        .map(|(node, _)| node as u32)
-        .collect();
-    let retained = &file.loaded.analysis.retained_size;
-    nodes.sort_by_key(|&n| std::cmp::Reverse(retained.get(n as usize).copied().unwrap_or(0)));
-    nodes.into_iter().map(|n| (side, n)).collect()
-}
-
-/// A Comparison row's new objects (after snapshot, biggest retained first) then its deleted
-/// objects (before snapshot).
-pub fn new_and_deleted(
-    after: &LoadedFile,
-    before: &LoadedFile,
-    diff: &crate::diff::ClassDiff,
-    class_key: &str,
-) -> Instances {
-    let by_retained = |file: &LoadedFile, nodes: &[u32]| {
-        let retained = &file.loaded.analysis.retained_size;
-        let mut nodes = nodes.to_vec();
-        nodes.sort_by_key(|&n| std::cmp::Reverse(retained.get(n as usize).copied().unwrap_or(0)));
-        nodes
-    };
-    let mut objects: Vec<(Side, u32)> = by_retained(after, &diff.added)
-        .into_iter()
-        .map(|n| (Side::After, n))
-        .collect();
-    let new_count = objects.len();
-    objects.extend(
-        by_retained(before, &diff.deleted)
-            .into_iter()
-            .map(|n| (Side::Before, n)),
-    );
-    Instances {
-        class_key: class_key.to_string(),
-        objects,
-        new_count,
-    }
 }

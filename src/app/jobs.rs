@@ -11,12 +11,11 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::diff::Comparison;
 use crate::loaded::{Hooks, Loaded};
-use crate::snapshot::Progress;
 use crate::snapshot::class::InterfaceDefinition;
+use crate::snapshot::{LoadError, LoadOptions, Progress, Snapshot};
 
-use super::state::{LoadedFile, Side};
+use super::state::{FindingsView, LoadedFile, Pair, Side};
 
 /// What to load.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,12 +77,9 @@ pub fn file_label(path: &Path) -> String {
 
 pub enum Outcome {
     Single(Arc<LoadedFile>),
-    Pair {
-        before: Arc<LoadedFile>,
-        after: Arc<LoadedFile>,
-        final_: Option<Arc<LoadedFile>>,
-        comparison: Arc<Comparison>,
-    },
+    Pair(Box<Pair>),
+    /// A findings file (`.heapdiff.json`) reopened without its snapshots.
+    Findings(Box<FindingsView>),
     Failed(String),
     Cancelled,
 }
@@ -98,8 +94,8 @@ pub struct Job {
 
 impl Job {
     pub fn spawn(request: Request, ctx: egui::Context) -> Job {
-        // Progress rows in the order the files are loaded: after first, so the before (and
-        // final) can be classified with the after's interface definitions, as DevTools does.
+        // Progress rows: the files load side by side; the before (and final) are classified
+        // with the after's interface definitions, as DevTools does.
         let files: Vec<Arc<FileProgress>> = match &request {
             Request::Single(path) => vec![Arc::new(FileProgress::new(None, path))],
             Request::Pair {
@@ -108,8 +104,8 @@ impl Job {
                 final_,
             } => {
                 let mut files = vec![
-                    Arc::new(FileProgress::new(Some(Side::After), after)),
                     Arc::new(FileProgress::new(Some(Side::Before), before)),
+                    Arc::new(FileProgress::new(Some(Side::After), after)),
                 ];
                 if let Some(f) = final_ {
                     files.push(Arc::new(FileProgress::new(Some(Side::Final), f)));
@@ -213,56 +209,178 @@ struct Worker {
     last_repaint: Mutex<Instant>,
 }
 
+/// Whether a file is a findings file rather than a snapshot: by its name, or by its first bytes
+/// (a findings file starts with its `"format"` marker; a snapshot with `"snapshot"` or gzip).
+fn is_findings_file(path: &Path) -> bool {
+    if file_label(path).ends_with(".heapdiff.json") {
+        return true;
+    }
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    let head = String::from_utf8_lossy(&head[..n]);
+    head.trim_start().starts_with('{') && head.contains(crate::report::FORMAT)
+}
+
+/// Index of the progress rows of a pair.
+const BEFORE: usize = 0;
+const AFTER: usize = 1;
+const FINAL: usize = 2;
+
 impl Worker {
     fn run(&self, request: &Request) -> Outcome {
         let result = match request {
-            Request::Single(path) => self.load(0, path, None).map(Outcome::Single),
+            Request::Single(path) if is_findings_file(path) => self.reopen(path),
+            Request::Single(path) => self
+                .load(0, path, None)
+                .map(|loaded| Outcome::Single(self.index(0, path, loaded))),
             Request::Pair {
                 before,
                 after,
                 final_,
-            } => self.load(0, after, None).and_then(|after| {
-                let definitions = after.loaded.classes.definitions.clone();
-                let before = self.load(1, before, Some(&definitions))?;
-                let final_ = match final_ {
-                    Some(path) => Some(self.load(2, path, Some(&definitions))?),
-                    None => None,
-                };
-                if self.cancel.load(Ordering::Relaxed) {
-                    return Err(Outcome::Cancelled);
-                }
-                for file in &self.files {
-                    file.set("comparing", 0.5);
-                }
-                self.ctx.request_repaint();
-                let comparison = crate::diff::compare(
-                    &before.loaded,
-                    &after.loaded,
-                    final_.as_ref().map(|f| &f.loaded),
-                );
-                for file in &self.files {
-                    file.set("done", 1.0);
-                }
-                Ok(Outcome::Pair {
-                    before,
-                    after,
-                    final_,
-                    comparison: Arc::new(comparison),
-                })
-            }),
+            } => self.pair(before, after, final_.as_deref()),
         };
         result.unwrap_or_else(|e| e)
     }
 
-    fn load(
+    fn reopen(&self, path: &Path) -> Result<Outcome, Outcome> {
+        let progress = self.progress(0)?;
+        progress.set("reading findings", 0.0);
+        self.ctx.request_repaint();
+        let findings =
+            crate::report::findings::read(path).map_err(|e| Outcome::Failed(e.to_string()))?;
+        let view = FindingsView::new(path.to_path_buf(), findings);
+        progress.set("done", 1.0);
+        Ok(Outcome::Findings(Box::new(view)))
+    }
+
+    /// Parses the snapshots side by side (a bar each), then analyses them side by side: the
+    /// before and final are classified with the after's interface definitions, which need the
+    /// after's strings only, so the parses overlap and only the analyses wait for them.
+    fn pair(&self, before: &Path, after: &Path, final_: Option<&Path>) -> Result<Outcome, Outcome> {
+        let ((before_snap, after_snap), final_snap) = rayon::join(
+            || rayon::join(|| self.read(BEFORE, before), || self.read(AFTER, after)),
+            || final_.map(|f| self.read(FINAL, f)),
+        );
+        let first_error = [
+            before_snap.as_ref().err(),
+            after_snap.as_ref().err(),
+            final_snap.as_ref().and_then(|f| f.as_ref().err()),
+        ];
+        if let Some(e) = self.worst(&first_error) {
+            return Err(e);
+        }
+        let (Ok(before_snap), Ok(after_snap)) = (before_snap, after_snap) else {
+            return Err(Outcome::Failed("internal error: lost a snapshot".into()));
+        };
+        let final_snap = final_snap.transpose().ok().flatten();
+        let definitions = crate::snapshot::class::infer_interface_definitions(&after_snap);
+        let ((before_loaded, after_loaded), final_loaded) = rayon::join(
+            || {
+                rayon::join(
+                    || self.analyze(BEFORE, before_snap, Some(&definitions)),
+                    || self.analyze(AFTER, after_snap, Some(&definitions)),
+                )
+            },
+            || final_snap.map(|s| self.analyze(FINAL, s, Some(&definitions))),
+        );
+        let first_error = [
+            before_loaded.as_ref().err(),
+            after_loaded.as_ref().err(),
+            final_loaded.as_ref().and_then(|f| f.as_ref().err()),
+        ];
+        if let Some(e) = self.worst(&first_error) {
+            return Err(e);
+        }
+        let (Ok(before_loaded), Ok(after_loaded)) = (before_loaded, after_loaded) else {
+            return Err(Outcome::Failed("internal error: lost a snapshot".into()));
+        };
+        let final_loaded = final_loaded.transpose().ok().flatten();
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Outcome::Cancelled);
+        }
+        for file in &self.files {
+            file.set("comparing", 0.5);
+        }
+        self.ctx.request_repaint();
+        let comparison = crate::diff::compare(&before_loaded, &after_loaded, final_loaded.as_ref());
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Outcome::Cancelled);
+        }
+        // Index the files for the views (O(nodes) each), side by side.
+        let ((before, after), final_) = rayon::join(
+            || {
+                rayon::join(
+                    || self.index(BEFORE, before, before_loaded),
+                    || self.index(AFTER, after, after_loaded),
+                )
+            },
+            || {
+                final_
+                    .zip(final_loaded)
+                    .map(|(p, l)| self.index(FINAL, p, l))
+            },
+        );
+        let pair = Pair::new(before, after, final_, Arc::new(comparison));
+        for file in &self.files {
+            file.set("done", 1.0);
+        }
+        Ok(Outcome::Pair(Box::new(pair)))
+    }
+
+    /// A failure names its file; a failure beats a cancellation (the other files stop when one
+    /// fails).
+    fn worst(&self, errors: &[Option<&Outcome>]) -> Option<Outcome> {
+        let mut cancelled = false;
+        for e in errors.iter().flatten() {
+            match e {
+                Outcome::Failed(message) => return Some(Outcome::Failed(message.clone())),
+                _ => cancelled = true,
+            }
+        }
+        cancelled.then_some(Outcome::Cancelled)
+    }
+
+    fn progress(&self, index: usize) -> Result<&FileProgress, Outcome> {
+        self.files
+            .get(index)
+            .map(|p| &**p)
+            .ok_or_else(|| Outcome::Failed("internal error: no progress slot".into()))
+    }
+
+    fn failed(&self, e: LoadError) -> Outcome {
+        if e.is_cancelled() {
+            Outcome::Cancelled
+        } else {
+            // The other files of the pair stop at their next check.
+            self.cancel.store(true, Ordering::Relaxed);
+            Outcome::Failed(e.to_string())
+        }
+    }
+
+    /// Parses one snapshot, reporting to its own bar.
+    fn read(&self, index: usize, path: &Path) -> Result<Snapshot, Outcome> {
+        let progress = self.progress(index)?;
+        let report = |p: Progress| {
+            progress.set(p.phase, p.fraction);
+            self.repaint_soon();
+        };
+        let options = LoadOptions {
+            progress: Some(&report),
+            cancel: Some(&self.cancel),
+        };
+        crate::snapshot::load(path, &options).map_err(|e| self.failed(e))
+    }
+
+    /// Analyses one parsed snapshot, reporting to its own bar.
+    fn analyze(
         &self,
         index: usize,
-        path: &Path,
+        snapshot: Snapshot,
         definitions: Option<&[InterfaceDefinition]>,
-    ) -> Result<Arc<LoadedFile>, Outcome> {
-        let Some(progress) = self.files.get(index) else {
-            return Err(Outcome::Failed("internal error: no progress slot".into()));
-        };
+    ) -> Result<Loaded, Outcome> {
+        let progress = self.progress(index)?;
         let report = |p: Progress| {
             progress.set(p.phase, p.fraction);
             self.repaint_soon();
@@ -271,24 +389,30 @@ impl Worker {
             progress: Some(&report),
             cancel: Some(&self.cancel),
         };
-        let loaded = match Loaded::open(path, hooks, definitions) {
-            Ok(loaded) => loaded,
-            Err(e) if e.is_cancelled() => return Err(Outcome::Cancelled),
-            Err(e) => return Err(Outcome::Failed(e.to_string())),
-        };
+        Loaded::analyze(snapshot, hooks, definitions).map_err(|e| self.failed(e))
+    }
+
+    fn load(
+        &self,
+        index: usize,
+        path: &Path,
+        definitions: Option<&[InterfaceDefinition]>,
+    ) -> Result<Loaded, Outcome> {
+        let snapshot = self.read(index, path)?;
+        let loaded = self.analyze(index, snapshot, definitions)?;
         if self.cancel.load(Ordering::Relaxed) {
             return Err(Outcome::Cancelled);
         }
-        progress.set("building summary", 0.0);
+        Ok(loaded)
+    }
+
+    /// Builds the Summary rows and the per-class object lists of one file.
+    fn index(&self, index: usize, path: &Path, loaded: Loaded) -> Arc<LoadedFile> {
+        if let Some(progress) = self.files.get(index) {
+            progress.set("indexing classes", 0.9);
+        }
         self.repaint_soon();
-        let summary = loaded.summary();
-        progress.set("done", 1.0);
-        self.ctx.request_repaint();
-        Ok(Arc::new(LoadedFile {
-            path: path.to_path_buf(),
-            loaded,
-            summary,
-        }))
+        Arc::new(LoadedFile::new(path.to_path_buf(), loaded))
     }
 
     /// At most ~30 repaints a second from progress reports.

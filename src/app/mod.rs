@@ -21,15 +21,41 @@ use egui::{Color32, RichText};
 
 pub use command::Command;
 use command::SaveKind;
-use jobs::{Job, Outcome, Request, file_label};
+use jobs::{Job, Outcome, Request};
 use open::Pending;
 use retainer_tree::{MergedPaths, RetainerTree};
-use state::{Content, Instances, LoadedFile, Pair, Settings, Side, Tab, VisibleRows};
+use state::{Content, FindingsView, Instances, LoadedFile, Settings, Side, Tab, VisibleRows};
 
 const ICON: &[u8] = include_bytes!("../../assets/icon.png");
 const SETTINGS_KEY: &str = "heapdiff-settings";
 /// Merged paths listed for a class.
 const MAX_MERGED_PATHS: usize = 10;
+
+/// The environment variable that starts the window in a given view for `screenshots/app.sh`
+/// (`start`, `comparison`, `retainers`, `charts`). Not a user feature: it pins the window size,
+/// ignores saved settings and prints [`SCREENSHOT_READY`] to stderr once the view is drawn.
+pub const SCREENSHOT_VIEW_ENV: &str = "HEAPDIFF_SCREENSHOT_VIEW";
+pub const SCREENSHOT_READY: &str = "heapdiff: screenshot view ready";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScreenshotView {
+    Start,
+    Comparison,
+    Retainers,
+    Charts,
+}
+
+impl ScreenshotView {
+    pub fn from_env() -> Option<ScreenshotView> {
+        match std::env::var(SCREENSHOT_VIEW_ENV).ok()?.as_str() {
+            "start" => Some(ScreenshotView::Start),
+            "comparison" => Some(ScreenshotView::Comparison),
+            "retainers" => Some(ScreenshotView::Retainers),
+            "charts" => Some(ScreenshotView::Charts),
+            _ => None,
+        }
+    }
+}
 
 /// What the command line asks the window to open.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -37,6 +63,8 @@ pub struct StartupOptions {
     pub before: Option<PathBuf>,
     pub after: Option<PathBuf>,
     pub final_: Option<PathBuf>,
+    /// See [`SCREENSHOT_VIEW_ENV`].
+    pub screenshot: Option<ScreenshotView>,
 }
 
 impl StartupOptions {
@@ -49,21 +77,24 @@ impl StartupOptions {
                 before: first,
                 after: Some(after),
                 final_,
+                screenshot: None,
             },
             None => StartupOptions {
                 before: None,
                 after: first,
                 final_,
+                screenshot: None,
             },
         }
     }
 
-    fn request(self) -> Option<Request> {
-        match (self.before, self.after) {
+    fn request(&self) -> Option<Request> {
+        let options = self.clone();
+        match (options.before, options.after) {
             (Some(before), Some(after)) => Some(Request::Pair {
                 before,
                 after,
-                final_: self.final_,
+                final_: options.final_,
             }),
             (Some(one), None) | (None, Some(one)) => Some(Request::Single(one)),
             (None, None) => None,
@@ -72,11 +103,18 @@ impl StartupOptions {
 }
 
 /// Opens the window and runs until it is closed.
-pub fn run(options: StartupOptions) -> eframe::Result {
+pub fn run(mut options: StartupOptions) -> eframe::Result {
+    options.screenshot = options.screenshot.or_else(ScreenshotView::from_env);
+    // Screenshots are taken on a 1280×800 Xvfb screen without a window manager.
+    let size = if options.screenshot.is_some() {
+        [1280.0, 800.0]
+    } else {
+        [1280.0, 820.0]
+    };
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("heapdiff")
         .with_app_id("heapdiff")
-        .with_inner_size([1280.0, 820.0])
+        .with_inner_size(size)
         .with_min_inner_size([640.0, 400.0])
         .with_drag_and_drop(true);
     if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON) {
@@ -84,6 +122,7 @@ pub fn run(options: StartupOptions) -> eframe::Result {
     }
     let native = eframe::NativeOptions {
         viewport,
+        persist_window: options.screenshot.is_none(),
         ..Default::default()
     };
     eframe::run_native(
@@ -118,6 +157,11 @@ pub struct HeapdiffApp {
     rx: Receiver<Command>,
     focus_filter: bool,
     applied_theme: Option<state::Theme>,
+    /// Share jobs (report rendering, file writes) running on threads.
+    sharing: usize,
+    screenshot: Option<ScreenshotView>,
+    /// Frames drawn since the screenshot view became ready (`usize::MAX` once announced).
+    screenshot_frames: usize,
 }
 
 impl HeapdiffApp {
@@ -126,6 +170,7 @@ impl HeapdiffApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: StartupOptions) -> HeapdiffApp {
         let settings = cc
             .storage
+            .filter(|_| options.screenshot.is_none())
             .and_then(|s| eframe::get_value::<Settings>(s, SETTINGS_KEY))
             .unwrap_or_default();
         HeapdiffApp::with_context(cc.egui_ctx.clone(), settings, options)
@@ -159,6 +204,9 @@ impl HeapdiffApp {
             rx,
             focus_filter: false,
             applied_theme: None,
+            sharing: 0,
+            screenshot: options.screenshot,
+            screenshot_frames: 0,
         };
         if let Some(request) = options.request() {
             app.start(request);
@@ -170,21 +218,30 @@ impl HeapdiffApp {
         self.job.is_some()
     }
 
+    /// Whether any worker (loading, merged paths, sharing) has an answer still to come.
+    pub fn is_busy(&self) -> bool {
+        self.job.is_some()
+            || self.sharing > 0
+            || self.merged.as_ref().is_some_and(|m| m.paths.is_none())
+    }
+
     /// Class names of the table rows in display order.
     pub fn table_names(&self) -> Vec<String> {
+        if let Some(rows) = self.content.compare_rows() {
+            return self
+                .visible
+                .rows
+                .iter()
+                .filter_map(|&i| rows.get(i as usize).map(|r| r.name.clone()))
+                .collect();
+        }
         match &self.content {
-            Content::Start => Vec::new(),
+            Content::Start | Content::Findings(_) => Vec::new(),
             Content::Single(file) => self
                 .visible
                 .rows
                 .iter()
                 .filter_map(|&i| file.summary.get(i as usize).map(|r| r.name.clone()))
-                .collect(),
-            Content::Pair(pair) if !pair.rows.is_empty() => self
-                .visible
-                .rows
-                .iter()
-                .filter_map(|&i| pair.rows.get(i as usize).map(|r| r.name.clone()))
                 .collect(),
             Content::Pair(pair) => self
                 .visible
@@ -201,12 +258,13 @@ impl HeapdiffApp {
             (Content::Pair(pair), Side::Before) => Some(pair.before.clone()),
             (Content::Pair(pair), Side::After) => Some(pair.after.clone()),
             (Content::Pair(pair), Side::Final) => pair.final_.clone(),
-            (Content::Start, _) => None,
+            (Content::Start | Content::Findings(_), _) => None,
         }
     }
 
+    /// Whether a comparison (live or reopened from a findings file) is open.
     fn comparing(&self) -> bool {
-        matches!(&self.content, Content::Pair(pair) if !pair.rows.is_empty())
+        self.content.compare_rows().is_some()
     }
 
     fn start(&mut self, request: Request) {
@@ -235,19 +293,22 @@ impl HeapdiffApp {
                 self.status = Some(format!("Loaded {} in {elapsed:.1} s", file.file_name()));
                 self.set_content(Content::Single(file));
             }
-            Outcome::Pair {
-                before,
-                after,
-                final_,
-                comparison,
-            } => {
+            Outcome::Pair(pair) => {
                 self.status = Some(format!(
                     "Loaded {} and {} in {elapsed:.1} s",
-                    before.file_name(),
-                    after.file_name()
+                    pair.before.file_name(),
+                    pair.after.file_name()
                 ));
-                let pair = Pair::new(before, after, final_, comparison);
-                self.set_content(Content::Pair(Box::new(pair)));
+                self.set_content(Content::Pair(pair));
+            }
+            Outcome::Findings(view) => {
+                self.status = Some(format!(
+                    "Reopened {} (a comparison of {} and {}, without the snapshots)",
+                    view.file_name(),
+                    view.findings.before.file,
+                    view.findings.after.file
+                ));
+                self.set_content(Content::Findings(view));
             }
             Outcome::Failed(message) => self.error = Some(message),
             Outcome::Cancelled => self.status = Some("Loading cancelled".into()),
@@ -262,6 +323,9 @@ impl HeapdiffApp {
         self.tree = None;
         self.merged = None;
         self.visible.refresh(&self.content, &self.settings);
+        if self.screenshot == Some(ScreenshotView::Charts) {
+            self.tab = Tab::Charts;
+        }
         // The first row (the top suspect in a Comparison) is selected, so the retainers of
         // what grew most are on screen at once.
         if let Some(first) = self.first_row_key() {
@@ -271,15 +335,15 @@ impl HeapdiffApp {
 
     fn first_row_key(&self) -> Option<String> {
         let &first = self.visible.rows.first()?;
+        if let Some(rows) = self.content.compare_rows() {
+            return rows.get(first as usize).map(|r| r.class_key.clone());
+        }
         match &self.content {
-            Content::Start => None,
+            Content::Start | Content::Findings(_) => None,
             Content::Single(file) => file
                 .summary
                 .get(first as usize)
                 .map(|r| r.class_key.clone()),
-            Content::Pair(pair) if !pair.rows.is_empty() => {
-                pair.rows.get(first as usize).map(|r| r.class_key.clone())
-            }
             Content::Pair(pair) => pair
                 .after
                 .summary
@@ -293,8 +357,9 @@ impl HeapdiffApp {
         match command.clone() {
             Command::OpenDialog => self.dialog(|| {
                 rfd::FileDialog::new()
-                    .set_title("Open one or two heap snapshots")
-                    .add_filter("Heap snapshots", &["heapsnapshot", "gz", "json"])
+                    .set_title("Open one or two heap snapshots, or a findings file")
+                    .add_filter("Heap snapshots", &["heapsnapshot", "gz"])
+                    .add_filter("Findings (.heapdiff.json)", &["json"])
                     .pick_files()
                     .map(Command::OpenFiles)
             }),
@@ -359,15 +424,15 @@ impl HeapdiffApp {
                 self.tab = Tab::Table;
                 self.focus_filter = true;
             }
-            Command::ExportMarkdown => match self.findings() {
-                Some(findings) => {
-                    let markdown = crate::report::markdown::render(&findings);
-                    self.ctx.copy_text(markdown.clone());
-                    self.last_markdown = Some(markdown);
-                    self.status = Some("Markdown summary copied to the clipboard".into());
-                }
-                None => self.status = Some("Open two snapshots to share a comparison".into()),
-            },
+            Command::ExportMarkdown => self.share(|findings| {
+                Command::MarkdownReady(crate::report::markdown::render(&findings))
+            }),
+            Command::MarkdownReady(markdown) => {
+                self.sharing = self.sharing.saturating_sub(1);
+                self.ctx.copy_text(markdown.clone());
+                self.last_markdown = Some(markdown);
+                self.status = Some("Markdown summary copied to the clipboard".into());
+            }
             Command::SaveHtml | Command::SaveFindings => {
                 let (kind, name, extension) = if command == Command::SaveHtml {
                     (SaveKind::Html, "heapdiff-report.html", "html")
@@ -382,19 +447,27 @@ impl HeapdiffApp {
                             .save_file()
                             .map(|p| Command::SaveTo(kind, p))
                     });
+                } else {
+                    self.status = Some("Open two snapshots to share a comparison".into());
                 }
             }
-            Command::SaveTo(kind, path) => {
-                let Some(findings) = self.findings() else {
-                    return;
-                };
+            // The report is built, rendered and written on a thread: building it sums the
+            // after heap, which is O(nodes).
+            Command::SaveTo(kind, path) => self.share(move |findings| {
                 let text = match kind {
                     SaveKind::Html => crate::report::html::render(&findings),
                     SaveKind::Findings => crate::report::findings::to_json(&findings),
                 };
-                match std::fs::write(&path, text) {
-                    Ok(()) => self.status = Some(format!("Saved {}", path.display())),
-                    Err(e) => self.error = Some(format!("{}: cannot save: {e}", path.display())),
+                Command::Shared(match std::fs::write(&path, text) {
+                    Ok(()) => Ok(format!("Saved {}", path.display())),
+                    Err(e) => Err(format!("{}: cannot save: {e}", path.display())),
+                })
+            }),
+            Command::Shared(result) => {
+                self.sharing = self.sharing.saturating_sub(1);
+                match result {
+                    Ok(status) => self.status = Some(status),
+                    Err(error) => self.error = Some(error),
                 }
             }
             Command::SortBy(column) => {
@@ -442,7 +515,12 @@ impl HeapdiffApp {
                 }
             }
             Command::SetTab(tab) => self.tab = tab,
-            Command::SetTheme(theme) => self.settings.theme = theme,
+            Command::SetTheme(theme) => self.apply_theme(theme),
+            Command::ToggleTheme => self.apply_theme(if self.ctx.theme() == egui::Theme::Dark {
+                state::Theme::Light
+            } else {
+                state::Theme::Dark
+            }),
             Command::ClearRecent => self.settings.recent.clear(),
             Command::DismissError => self.error = None,
             Command::MergedPathsReady(key, paths) => {
@@ -455,19 +533,19 @@ impl HeapdiffApp {
         }
     }
 
+    /// Applies a theme at once (the next frame's root `Ui` is styled before `ui` runs).
+    fn apply_theme(&mut self, theme: state::Theme) {
+        self.settings.theme = theme;
+        self.ctx.set_theme(theme.preference());
+        self.applied_theme = Some(theme);
+    }
+
     fn open_files(&mut self, mut paths: Vec<PathBuf>) {
         match paths.len() {
             0 => {}
             1 => {
-                let path = paths.remove(0);
-                if file_label(&path).ends_with(".heapdiff.json") {
-                    self.error = Some(format!(
-                        "{}: reopening a findings file in the window is not supported yet; open the two snapshots it names",
-                        file_label(&path)
-                    ));
-                } else {
-                    self.start(Request::Single(path));
-                }
+                // A snapshot or a findings file: the worker tells them apart.
+                self.start(Request::Single(paths.remove(0)));
             }
             2 => {
                 let b = paths.remove(1);
@@ -499,50 +577,56 @@ impl HeapdiffApp {
         }
     }
 
+    /// O(1) on the UI thread: the objects of every class were grouped on the worker.
     fn select_class(&mut self, key: String) {
         self.merged = None;
         self.instances = match &self.content {
             Content::Start => Instances::default(),
-            Content::Single(file) => {
-                let objects = instances::objects_of_class(file, &key, Side::After);
-                Instances {
-                    class_key: key.clone(),
-                    new_count: objects.len(),
-                    objects,
-                }
-            }
+            Content::Single(file) => Instances {
+                class_key: key.clone(),
+                new: file.objects_of(&key, Side::After),
+                deleted: Default::default(),
+            },
             Content::Pair(pair) => match pair.row_of(&key) {
                 Some(row) => {
-                    let diff = &pair.comparison.classes[row];
                     self.merged = Some(self.merged_paths(pair, row));
-                    instances::new_and_deleted(&pair.after, &pair.before, diff, &key)
-                }
-                None => {
-                    let objects = instances::objects_of_class(&pair.after, &key, Side::After);
                     Instances {
                         class_key: key.clone(),
-                        new_count: 0,
-                        objects,
+                        new: state::ObjectList::new(Side::After, pair.added.clone(), row),
+                        deleted: state::ObjectList::new(Side::Before, pair.deleted.clone(), row),
                     }
                 }
+                None => Instances {
+                    class_key: key.clone(),
+                    new: pair.after.objects_of(&key, Side::After),
+                    deleted: Default::default(),
+                },
             },
+            Content::Findings(view) => {
+                self.merged = Some(reopened_paths(view, &key));
+                Instances {
+                    class_key: key.clone(),
+                    ..Default::default()
+                }
+            }
         };
         self.selected_class = Some(key);
         self.tree = None;
         self.selected_object = None;
-        if let Some(&(side, node)) = self.instances.objects.first() {
+        if let Some((side, node)) = self.instances.get(0) {
             self.handle_command(Command::SelectObject(side, node));
         }
     }
 
     /// The merged retainer paths of a row's new objects: the diff's own for a suspect,
     /// otherwise computed on a worker (it indexes the whole after snapshot).
-    fn merged_paths(&self, pair: &Pair, row: usize) -> MergedPaths {
+    fn merged_paths(&self, pair: &state::Pair, row: usize) -> MergedPaths {
         let diff = &pair.comparison.classes[row];
         if let Some(suspect) = pair.comparison.suspects.iter().find(|s| s.row == row) {
             return MergedPaths {
                 class_key: diff.class_key.clone(),
                 paths: Some(suspect.paths.clone()),
+                live: true,
             };
         }
         let (tx, ctx) = (self.tx.clone(), self.ctx.clone());
@@ -567,25 +651,51 @@ impl HeapdiffApp {
         MergedPaths {
             class_key,
             paths: None,
+            live: true,
         }
     }
 
-    /// The report model of the open comparison (strings redacted, as the CLI's default).
-    pub fn findings(&self) -> Option<crate::report::Findings> {
-        let Content::Pair(pair) = &self.content else {
-            return None;
+    /// What a report of the open comparison is built from, if one is open.
+    fn share_source(&self) -> Option<ShareSource> {
+        match &self.content {
+            Content::Pair(pair) => Some(ShareSource::Live {
+                comparison: pair.comparison.clone(),
+                before: pair.before.clone(),
+                after: pair.after.clone(),
+                final_: pair.final_.clone(),
+            }),
+            Content::Findings(view) => Some(ShareSource::Reopened(view.findings.clone())),
+            _ => None,
+        }
+    }
+
+    /// Builds the report model on a thread (strings redacted, the CLI's default) and sends back
+    /// the command `then` makes of it.
+    fn share(&mut self, then: impl FnOnce(crate::report::Findings) -> Command + Send + 'static) {
+        let Some(source) = self.share_source() else {
+            self.status = Some("Open two snapshots to share a comparison".into());
+            return;
         };
-        let info = |f: &LoadedFile| crate::report::file_info(&f.loaded, Some(&f.path));
-        Some(crate::report::build(
-            &pair.comparison,
-            &pair.after.loaded,
-            (
-                info(&pair.before),
-                info(&pair.after),
-                pair.final_.as_deref().map(info),
-            ),
-            crate::report::ReportOptions::default(),
-        ))
+        let (tx, ctx) = (self.tx.clone(), self.ctx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("heapdiff-share".into())
+            .spawn(move || {
+                let command = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    then(source.findings())
+                }))
+                .unwrap_or_else(|_| {
+                    Command::Shared(Err("internal error while writing the report".into()))
+                });
+                let _ = tx.send(command);
+                ctx.request_repaint();
+            });
+        match spawned {
+            Ok(_) => {
+                self.sharing += 1;
+                self.status = Some("Preparing the report…".into());
+            }
+            Err(e) => self.error = Some(format!("cannot start a report thread: {e}")),
+        }
     }
 
     /// Runs a native dialog on its own thread; its answer comes back as a command.
@@ -636,6 +746,17 @@ impl HeapdiffApp {
             if pair && self.job.is_none() && ui.button("Swap before/after").clicked() {
                 out.push(Command::SwapBeforeAfter);
             }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let dark = ui.visuals().dark_mode;
+                let label = if dark { "Light mode" } else { "Dark mode" };
+                if ui
+                    .button(label)
+                    .on_hover_text(Command::ToggleTheme.tooltip())
+                    .clicked()
+                {
+                    out.push(Command::ToggleTheme);
+                }
+            });
         });
     }
 
@@ -666,6 +787,12 @@ impl HeapdiffApp {
                 pair.before.file_name(),
                 pair.after.file_name()
             ),
+            Content::Findings(view) => format!(
+                "Comparison: {} vs {} (from {})",
+                view.findings.before.file,
+                view.findings.after.file,
+                view.file_name()
+            ),
         };
         ui.horizontal(|ui| {
             ui.strong(title);
@@ -683,10 +810,12 @@ impl HeapdiffApp {
         }
         if self.tab == Tab::Charts {
             match &self.content {
-                Content::Single(file) => charts::summary(ui, &file.summary),
-                Content::Pair(pair) => {
-                    charts::comparison(ui, &pair.rows, &pair.before.summary, &pair.after.summary)
+                Content::Single(file) => charts::summary(ui, &file.charts),
+                Content::Pair(pair) if pair.rows.is_empty() => {
+                    charts::summary(ui, &pair.after.charts)
                 }
+                Content::Pair(pair) => charts::comparison(ui, &pair.charts),
+                Content::Findings(view) => charts::comparison(ui, &view.charts),
                 Content::Start => {}
             }
             return;
@@ -699,15 +828,29 @@ impl HeapdiffApp {
             std::mem::take(&mut self.focus_filter),
             out,
         );
+        // The retainers screenshot gives the details most of the window.
+        let details = if self.screenshot == Some(ScreenshotView::Retainers) {
+            0.68
+        } else {
+            0.5
+        };
         egui::Panel::bottom("details")
             .resizable(true)
-            .default_size(ui.available_height() * 0.5)
+            .default_size(ui.available_height() * details)
             .show(ui, |ui| {
                 egui::Panel::left("instances")
                     .resizable(true)
                     .default_size(ui.available_width() * 0.42)
                     .show(ui, |ui| {
-                        if self.selected_class.is_some() {
+                        if let Content::Findings(view) = &self.content {
+                            ui.weak(format!(
+                                "This comparison was reopened from {} without the snapshots. \
+                                 Objects and live retainer trees need them: open {} and {}.",
+                                view.file_name(),
+                                view.findings.before.file,
+                                view.findings.after.file
+                            ));
+                        } else if self.selected_class.is_some() {
                             let file_of = |side: Side| self.file(side);
                             instances::show(
                                 ui,
@@ -725,6 +868,7 @@ impl HeapdiffApp {
                 }
                 match &self.tree {
                     Some(tree) => retainer_tree::show(ui, tree, out),
+                    None if matches!(self.content, Content::Findings(_)) => {}
                     None => {
                         ui.weak("Select an object to see what keeps it alive.");
                     }
@@ -740,9 +884,9 @@ impl HeapdiffApp {
                 selected,
                 out,
             ),
-            Content::Pair(pair) if !pair.rows.is_empty() => class_table::comparison(
+            Content::Pair(_) | Content::Findings(_) if self.comparing() => class_table::comparison(
                 ui,
-                &pair.rows,
+                self.content.compare_rows().unwrap_or_default(),
                 &self.visible,
                 self.settings.comparison_sort,
                 selected,
@@ -756,7 +900,92 @@ impl HeapdiffApp {
                 selected,
                 out,
             ),
-            Content::Start => {}
+            Content::Start | Content::Findings(_) => {}
+        }
+    }
+
+    /// Announces on stderr that the requested screenshot view is drawn (see
+    /// [`SCREENSHOT_VIEW_ENV`]); a few frames after the content arrived, so layout has settled.
+    fn announce_screenshot(&mut self) {
+        let Some(view) = self.screenshot else { return };
+        if self.screenshot_frames == usize::MAX {
+            return;
+        }
+        let ready = self.job.is_none()
+            && !self.is_busy()
+            && (view == ScreenshotView::Start || !matches!(self.content, Content::Start));
+        if !ready {
+            self.screenshot_frames = 0;
+            return;
+        }
+        self.screenshot_frames += 1;
+        if self.screenshot_frames >= 5 {
+            eprintln!("{SCREENSHOT_READY}");
+            self.screenshot_frames = usize::MAX;
+        } else {
+            self.ctx.request_repaint();
+        }
+    }
+}
+
+/// The merged paths of a reopened findings file: stored for suspects only.
+fn reopened_paths(view: &FindingsView, key: &str) -> MergedPaths {
+    let paths = view.suspect(key).map_or_else(Vec::new, |suspect| {
+        suspect
+            .paths
+            .iter()
+            .map(|p| crate::diff::MergedPath {
+                count: p.count,
+                retained_size: p.retained_size,
+                steps: p
+                    .steps
+                    .iter()
+                    .map(|s| crate::diff::PathStep {
+                        edge_type: s.edge_type.clone(),
+                        edge_name: s.edge_name.clone(),
+                        class_name: s.class_name.clone(),
+                    })
+                    .collect(),
+                example: 0,
+            })
+            .collect()
+    });
+    MergedPaths {
+        class_key: key.to_string(),
+        paths: Some(paths),
+        live: false,
+    }
+}
+
+/// The inputs of a report, moved to a share thread.
+enum ShareSource {
+    Live {
+        comparison: Arc<crate::diff::Comparison>,
+        before: Arc<LoadedFile>,
+        after: Arc<LoadedFile>,
+        final_: Option<Arc<LoadedFile>>,
+    },
+    Reopened(Arc<crate::report::Findings>),
+}
+
+impl ShareSource {
+    fn findings(self) -> crate::report::Findings {
+        match self {
+            ShareSource::Live {
+                comparison,
+                before,
+                after,
+                final_,
+            } => {
+                let info = |f: &LoadedFile| crate::report::file_info(&f.loaded, Some(&f.path));
+                crate::report::build(
+                    &comparison,
+                    &after.loaded,
+                    (info(&before), info(&after), final_.as_deref().map(info)),
+                    crate::report::ReportOptions::default(),
+                )
+            }
+            ShareSource::Reopened(findings) => (*findings).clone(),
         }
     }
 }
@@ -799,6 +1028,7 @@ impl eframe::App for HeapdiffApp {
         for command in out {
             self.handle_command(command);
         }
+        self.announce_screenshot();
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

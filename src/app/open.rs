@@ -34,7 +34,10 @@ pub fn show(ui: &mut egui::Ui, pending: &Pending, recent: &[PathBuf], out: &mut 
     });
     ui.add_space(12.0);
     ui.vertical_centered(|ui| {
-        ui.label("Drop one snapshot for its Summary, or two to compare them.");
+        ui.label(
+            "Drop one snapshot for its Summary, two to compare them, \
+             or a .heapdiff.json findings file to reopen a shared comparison.",
+        );
         Command::OpenDialog.menu_button(ui, true, out);
         if !recent.is_empty() {
             ui.add_space(16.0);
@@ -67,6 +70,7 @@ fn zone(ui: &mut egui::Ui, side: Side, chosen: Option<&Path>, width: f32, out: &
         .inner_margin(16.0)
         .show(ui, |ui| {
             ui.set_min_size(Vec2::new(width, 110.0));
+            ui.set_max_width(width);
             ui.with_layout(Layout::top_down(Align::Center), |ui| {
                 let title = match side {
                     Side::Before => "Before (baseline)",

@@ -299,6 +299,9 @@ pub struct MergedPaths {
     pub class_key: String,
     /// `None` while a worker computes them.
     pub paths: Option<Vec<MergedPath>>,
+    /// Whether the snapshot is loaded (a reopened findings file has paths but no objects, so
+    /// a path cannot select one).
+    pub live: bool,
 }
 
 /// One line per path shape: "×1,000 (2.6 MiB): context in onConfigChange <- [] in Array …";
@@ -316,7 +319,11 @@ pub fn merged_paths(ui: &mut egui::Ui, merged: &MergedPaths, out: &mut Vec<Comma
                 return;
             };
             if paths.is_empty() {
-                ui.weak("No new objects of this class.");
+                ui.weak(if merged.live {
+                    "No new objects of this class."
+                } else {
+                    "A findings file stores the merged paths of suspects only."
+                });
                 return;
             }
             egui::ScrollArea::vertical()
@@ -325,8 +332,11 @@ pub fn merged_paths(ui: &mut egui::Ui, merged: &MergedPaths, out: &mut Vec<Comma
                 .show(ui, |ui| {
                     for path in paths {
                         ui.horizontal_wrapped(|ui| {
-                            if ui
-                                .link(RichText::new(format!("×{}", path.count)).strong())
+                            let count = RichText::new(format!("×{}", path.count)).strong();
+                            if !merged.live {
+                                ui.label(count);
+                            } else if ui
+                                .link(count)
                                 .on_hover_text("Select one of these objects")
                                 .clicked()
                             {

@@ -3,14 +3,20 @@
 //! snapshots never go into the settings.
 
 use eframe::egui;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{ClassDiff, Comparison};
 use crate::loaded::Loaded;
+use crate::report::Findings;
 use crate::summary::ClassRow;
+
+use super::charts::ChartData;
 
 /// Recent files kept in the settings.
 const MAX_RECENT: usize = 10;
@@ -174,9 +180,62 @@ pub struct LoadedFile {
     pub path: PathBuf,
     pub loaded: Loaded,
     pub summary: Vec<ClassRow>,
+    /// The objects of each class key (shallow size > 0, as the Summary counts them), biggest
+    /// retained size first; built on the worker so selecting a class costs nothing.
+    pub objects: Arc<NodeGroups>,
+    /// Class key → group in `objects`.
+    pub group_of_key: HashMap<String, u32>,
+    pub charts: ChartData,
 }
 
 impl LoadedFile {
+    /// Indexes an analysed snapshot for the views. O(nodes); runs on the worker.
+    pub fn new(path: PathBuf, loaded: Loaded) -> LoadedFile {
+        let summary = loaded.summary();
+        let classes = &loaded.classes;
+        let mut group_of_key: HashMap<String, u32> = HashMap::new();
+        // Several internal classes may share one public key; they share a group.
+        let group_of_class: Vec<u32> = classes
+            .keys
+            .iter()
+            .map(|key| {
+                let next = group_of_key.len() as u32;
+                *group_of_key.entry(key.clone()).or_insert(next)
+            })
+            .collect();
+        let objects = NodeGroups::build(
+            loaded.snapshot.node_count(),
+            group_of_key.len(),
+            |node| {
+                let i = node as usize;
+                if loaded.shallow.get(i).is_some_and(|&s| s > 0) {
+                    let class = *classes.class_of.get(i)?;
+                    group_of_class.get(class as usize).copied()
+                } else {
+                    None
+                }
+            },
+            &loaded.analysis.retained_size,
+        );
+        let charts = ChartData::summary(&summary);
+        LoadedFile {
+            path,
+            loaded,
+            summary,
+            objects: Arc::new(objects),
+            group_of_key,
+            charts,
+        }
+    }
+
+    /// The objects of a class, biggest retained size first.
+    pub fn objects_of(&self, class_key: &str, side: Side) -> ObjectList {
+        match self.group_of_key.get(class_key) {
+            Some(&group) => ObjectList::new(side, self.objects.clone(), group as usize),
+            None => ObjectList::empty(side),
+        }
+    }
+
     pub fn file_name(&self) -> &str {
         &self.loaded.snapshot.file_name
     }
@@ -229,6 +288,25 @@ impl CompareRow {
     }
 }
 
+impl CompareRow {
+    /// A row of a reopened findings file.
+    pub fn from_report(row: &crate::report::ClassRow, suspect: Option<u32>) -> CompareRow {
+        CompareRow {
+            class_key: row.class_key.clone(),
+            name: row.name.clone(),
+            new_count: row.added_count,
+            deleted_count: row.removed_count,
+            delta_count: row.count_delta,
+            alloc_size: row.added_size,
+            freed_size: row.removed_size,
+            size_delta: row.size_delta,
+            retained_by_new: row.added_retained_size,
+            heap_percent: row.after_share * 100.0,
+            suspect,
+        }
+    }
+}
+
 pub struct Pair {
     pub before: Arc<LoadedFile>,
     pub after: Arc<LoadedFile>,
@@ -236,6 +314,13 @@ pub struct Pair {
     pub comparison: Arc<Comparison>,
     /// One per `comparison.classes` entry, same order.
     pub rows: Vec<CompareRow>,
+    /// Per row, its new objects (after snapshot), biggest retained size first.
+    pub added: Arc<NodeGroups>,
+    /// Per row, its deleted objects (before snapshot), biggest retained size first.
+    pub deleted: Arc<NodeGroups>,
+    /// Class key → row.
+    pub row_of_key: HashMap<String, usize>,
+    pub charts: ChartData,
 }
 
 impl Pair {
@@ -251,23 +336,93 @@ impl Pair {
                 *r = Some(i as u32);
             }
         }
-        let rows = comparison
+        let rows: Vec<CompareRow> = comparison
             .classes
             .iter()
             .zip(rank)
             .map(|(c, r)| CompareRow::from_diff(c, r))
             .collect();
+        let added = NodeGroups::from_lists(
+            comparison.classes.iter().map(|c| c.added.as_slice()),
+            &after.loaded.analysis.retained_size,
+        );
+        let deleted = NodeGroups::from_lists(
+            comparison.classes.iter().map(|c| c.deleted.as_slice()),
+            &before.loaded.analysis.retained_size,
+        );
+        let row_of_key = key_index(&rows);
+        let charts = ChartData::comparison(&rows, Some((&before.summary, &after.summary)));
         Pair {
             before,
             after,
             final_,
             comparison,
             rows,
+            added: Arc::new(added),
+            deleted: Arc::new(deleted),
+            row_of_key,
+            charts,
         }
     }
 
     pub fn row_of(&self, class_key: &str) -> Option<usize> {
-        self.rows.iter().position(|r| r.class_key == class_key)
+        self.row_of_key.get(class_key).copied()
+    }
+}
+
+fn key_index(rows: &[CompareRow]) -> HashMap<String, usize> {
+    let mut index = HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        index.entry(row.class_key.clone()).or_insert(i);
+    }
+    index
+}
+
+/// A comparison reopened from a findings file (`.heapdiff.json`): the rows, the suspects and
+/// their merged paths, without the snapshots (so no objects and no live retainer trees).
+pub struct FindingsView {
+    pub path: PathBuf,
+    pub findings: Arc<Findings>,
+    pub rows: Vec<CompareRow>,
+    pub row_of_key: HashMap<String, usize>,
+    pub charts: ChartData,
+}
+
+impl FindingsView {
+    pub fn new(path: PathBuf, findings: Findings) -> FindingsView {
+        let rank: HashMap<&str, u32> = findings
+            .suspects
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, s)| (s.class_key.as_str(), i as u32))
+            .collect();
+        let rows: Vec<CompareRow> = findings
+            .classes
+            .iter()
+            .map(|c| CompareRow::from_report(c, rank.get(c.class_key.as_str()).copied()))
+            .collect();
+        let row_of_key = key_index(&rows);
+        let charts = ChartData::comparison(&rows, None);
+        FindingsView {
+            path,
+            findings: Arc::new(findings),
+            rows,
+            row_of_key,
+            charts,
+        }
+    }
+
+    pub fn file_name(&self) -> String {
+        super::jobs::file_label(&self.path)
+    }
+
+    /// The suspect entry of a class, with its merged paths.
+    pub fn suspect(&self, class_key: &str) -> Option<&crate::report::SuspectRow> {
+        self.findings
+            .suspects
+            .iter()
+            .find(|s| s.class_key == class_key)
     }
 }
 
@@ -275,6 +430,18 @@ pub enum Content {
     Start,
     Single(Arc<LoadedFile>),
     Pair(Box<Pair>),
+    Findings(Box<FindingsView>),
+}
+
+impl Content {
+    /// The Comparison rows, when a comparison (live or reopened) with rows is open.
+    pub fn compare_rows(&self) -> Option<&[CompareRow]> {
+        match self {
+            Content::Pair(pair) if !pair.rows.is_empty() => Some(&pair.rows),
+            Content::Findings(view) => Some(&view.rows),
+            _ => None,
+        }
+    }
 }
 
 /// V8's internal classes, hidden by the "Hide V8 internals" toggle.
@@ -332,8 +499,8 @@ impl VisibleRows {
                     }
                 });
             }
-            Content::Pair(pair) if !pair.rows.is_empty() => {
-                let rows = &pair.rows;
+            Content::Pair(_) | Content::Findings(_) if content.compare_rows().is_some() => {
+                let rows = content.compare_rows().unwrap_or_default();
                 self.rows = (0..rows.len() as u32)
                     .filter(|&i| keep(&rows[i as usize].name))
                     .collect();
@@ -374,6 +541,7 @@ impl VisibleRows {
                 let single = Content::Single(pair.after.clone());
                 self.refresh(&single, settings);
             }
+            Content::Findings(_) => {}
         }
     }
 }
@@ -382,8 +550,165 @@ impl VisibleRows {
 #[derive(Default)]
 pub struct Instances {
     pub class_key: String,
-    /// (side, node ordinal), sorted by retained size, biggest first.
-    pub objects: Vec<(Side, u32)>,
-    /// How many of `objects` are new (the rest are deleted) in a Comparison.
-    pub new_count: usize,
+    /// New objects in a Comparison (after snapshot), all objects in a Summary.
+    pub new: ObjectList,
+    /// Deleted objects in a Comparison (before snapshot).
+    pub deleted: ObjectList,
+}
+
+impl Instances {
+    pub fn len(&self) -> usize {
+        self.new.len() + self.deleted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many of the rows are new (listed first).
+    pub fn new_count(&self) -> usize {
+        self.new.len()
+    }
+
+    /// Row `i`: new objects first, then deleted ones.
+    pub fn get(&self, i: usize) -> Option<(Side, u32)> {
+        if i < self.new.len() {
+            self.new.get(i)
+        } else {
+            self.deleted.get(i - self.new.len())
+        }
+    }
+}
+
+/// One group of a [`NodeGroups`]: a view, not a copy, so selecting a class of millions of
+/// objects costs nothing on the UI thread.
+#[derive(Clone)]
+pub struct ObjectList {
+    pub side: Side,
+    groups: Option<Arc<NodeGroups>>,
+    group: usize,
+}
+
+impl Default for ObjectList {
+    fn default() -> ObjectList {
+        ObjectList::empty(Side::After)
+    }
+}
+
+impl ObjectList {
+    pub fn new(side: Side, groups: Arc<NodeGroups>, group: usize) -> ObjectList {
+        ObjectList {
+            side,
+            groups: Some(groups),
+            group,
+        }
+    }
+
+    pub fn empty(side: Side) -> ObjectList {
+        ObjectList {
+            side,
+            groups: None,
+            group: 0,
+        }
+    }
+
+    pub fn nodes(&self) -> &[u32] {
+        self.groups.as_ref().map_or(&[], |g| g.group(self.group))
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes().is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<(Side, u32)> {
+        self.nodes().get(i).map(|&n| (self.side, n))
+    }
+}
+
+/// Node ordinals in groups, laid out as a CSR (like the engine's edges): group `g` is
+/// `nodes[offsets[g]..offsets[g + 1]]`. Each group is sorted by retained size, biggest first
+/// (ties by ordinal). Built once on a worker.
+#[derive(Default)]
+pub struct NodeGroups {
+    offsets: Vec<usize>,
+    nodes: Vec<u32>,
+}
+
+impl NodeGroups {
+    pub fn group(&self, g: usize) -> &[u32] {
+        match (self.offsets.get(g), self.offsets.get(g + 1)) {
+            (Some(&start), Some(&end)) => self.nodes.get(start..end).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    pub fn group_count(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Groups the nodes `0..node_count` by `group_of` (None leaves a node out): a counting
+    /// sort, O(nodes), then each group sorted in parallel.
+    pub fn build(
+        node_count: usize,
+        group_count: usize,
+        group_of: impl Fn(u32) -> Option<u32>,
+        retained: &[u64],
+    ) -> NodeGroups {
+        let mut offsets = vec![0usize; group_count + 1];
+        for node in 0..node_count as u32 {
+            if let Some(g) = group_of(node)
+                && let Some(count) = offsets.get_mut(g as usize + 1)
+            {
+                *count += 1;
+            }
+        }
+        for g in 0..group_count {
+            offsets[g + 1] += offsets[g];
+        }
+        let mut next = offsets.clone();
+        let mut nodes = vec![0u32; offsets[group_count]];
+        for node in 0..node_count as u32 {
+            if let Some(g) = group_of(node)
+                && let Some(slot) = next.get_mut(g as usize)
+                && let Some(out) = nodes.get_mut(*slot)
+            {
+                *out = node;
+                *slot += 1;
+            }
+        }
+        let mut groups = NodeGroups { offsets, nodes };
+        groups.sort_by_retained(retained);
+        groups
+    }
+
+    /// Groups given lists (e.g. each Comparison row's new objects).
+    pub fn from_lists<'a>(lists: impl Iterator<Item = &'a [u32]>, retained: &[u64]) -> NodeGroups {
+        let mut offsets = vec![0usize];
+        let mut nodes = Vec::new();
+        for list in lists {
+            nodes.extend_from_slice(list);
+            offsets.push(nodes.len());
+        }
+        let mut groups = NodeGroups { offsets, nodes };
+        groups.sort_by_retained(retained);
+        groups
+    }
+
+    fn sort_by_retained(&mut self, retained: &[u64]) {
+        let mut chunks: Vec<&mut [u32]> = Vec::with_capacity(self.group_count());
+        let mut rest: &mut [u32] = &mut self.nodes;
+        for w in self.offsets.windows(2) {
+            let (chunk, tail) = rest.split_at_mut(w[1] - w[0]);
+            chunks.push(chunk);
+            rest = tail;
+        }
+        let size = |n: u32| retained.get(n as usize).copied().unwrap_or(0);
+        chunks.into_par_iter().for_each(|chunk| {
+            chunk.sort_by(|&a, &b| size(b).cmp(&size(a)).then(a.cmp(&b)));
+        });
+    }
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Screenshots of the real window under Xvfb (Mesa's software GL), on the bundled ssr-di-leak pair:
+#   start.png        the start screen
+#   comparison.png   the Comparison table, ChildContainer (the first suspect) selected
+#   retainers.png    its merged retainer paths (×1000) and the retainer tree, expanded
+#   charts.png       the Charts tab
+# Each view is reached with HEAPDIFF_SCREENSHOT_VIEW (see src/app/mod.rs): the window sizes itself
+# to the 1280×800 screen, ignores saved settings and says on stderr when the view is drawn; the
+# whole screen is then grabbed with xwd and converted with netpbm.
+# Run from anywhere: bash screenshots/app.sh (also called by screenshots/regenerate.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(xvfb xauth libegl1 libegl-mesa0 libgl1-mesa-dri libvulkan1 mesa-vulkan-drivers x11-apps netpbm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cargo build --release --quiet
+data=tests/data
+pair=("$data/ssr-di-leak.before.heapsnapshot.gz" "$data/ssr-di-leak.after.heapsnapshot.gz")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# shot VIEW [FILES...]: runs the window on VIEW and saves screenshots/VIEW.png.
+shot() {
+  local view=$1
+  shift
+  echo "screenshot: $view"
+  # A fresh XDG_DATA_HOME: no saved window state or egui memory from earlier runs.
+  XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp" HEAPDIFF_SCREENSHOT_VIEW="$view" \
+    WGPU_BACKEND="${WGPU_BACKEND:-gl}" LOG="$tmp/$view.log" OUT="$PWD/screenshots/$view.png" \
+    xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+      "$@" 2>"$LOG" &
+      pid=$!
+      for _ in $(seq 600); do
+        grep -q "screenshot view ready" "$LOG" && break
+        kill -0 "$pid" 2>/dev/null || { cat "$LOG" >&2; exit 1; }
+        sleep 0.1
+      done
+      grep -q "screenshot view ready" "$LOG" || { echo "timed out" >&2; kill "$pid"; exit 1; }
+      sleep 1   # let the drawn frame reach the screen
+      xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng >"$OUT"
+      kill "$pid"
+      wait "$pid" 2>/dev/null || true
+    ' bash ./target/release/heapdiff "$@"
+}
+
+shot start
+shot comparison "${pair[@]}"
+shot retainers "${pair[@]}"
+shot charts "${pair[@]}"
