@@ -15,3 +15,4 @@ pub mod report;
 pub mod retainers_view;
 pub mod snapshot;
 pub mod summary;
+pub mod synth;

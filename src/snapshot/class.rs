@@ -207,12 +207,22 @@ pub fn raw_name<'a>(snap: &'a Snapshot, dom: Option<&[u8]>, node: u32) -> Cow<'a
 /// Per node ordinal, the self size DevTools shows (and builds retained sizes and Summary rows
 /// from): `JSHeapSnapshot.calculateShallowSizes`.
 pub fn shallow_sizes(snap: &Snapshot) -> Vec<u32> {
+    let mut sizes = snap.node_self_size.clone();
+    shallow_sizes_in_place(snap, &mut sizes);
+    sizes
+}
+
+/// [`shallow_sizes`] computed into `sizes`, which holds the snapshot's self sizes on entry (as
+/// DevTools' `calculateShallowSizes` overwrites the nodes array): lets a caller move
+/// `snap.node_self_size` out, turn it into the shallow sizes and keep one array, not two.
+/// `snap.node_self_size` itself is not read.
+pub fn shallow_sizes_in_place(snap: &Snapshot, sizes: &mut [u32]) {
     // Only an external-string-data node's name can be changed by the DOM propagation, so run it
     // only when such a node could be affected.
     let needs_dom = !snap.node_detachedness.is_empty()
         && (0..snap.node_count() as u32).any(|n| is_external_string_data(snap, None, n));
     let dom = if needs_dom { dom_states(snap) } else { None };
-    shallow_sizes_with_dom(snap, dom.as_deref())
+    move_owned_sizes(snap, dom.as_deref(), sizes);
 }
 
 fn is_external_string_data(snap: &Snapshot, dom: Option<&[u8]>, node: u32) -> bool {
@@ -229,14 +239,20 @@ fn is_external_string_data(snap: &Snapshot, dom: Option<&[u8]>, node: u32) -> bo
 /// with "expose internals") are left as they are.
 pub fn shallow_sizes_with_dom(snap: &Snapshot, dom: Option<&[u8]>) -> Vec<u32> {
     let mut sizes = snap.node_self_size.clone();
+    move_owned_sizes(snap, dom, &mut sizes);
+    sizes
+}
+
+/// The size moves of [`shallow_sizes_with_dom`], applied to `sizes` (the self sizes on entry).
+fn move_owned_sizes(snap: &Snapshot, dom: Option<&[u8]>, sizes: &mut [u32]) {
     let n = snap.node_count();
-    if n == 0 || !has_user_roots(snap) {
-        return sizes;
+    if n == 0 || !has_user_roots(snap) || sizes.len() < n {
+        return;
     }
     const UNVISITED: u32 = u32::MAX;
     const MULTIPLE_OWNERS: u32 = u32::MAX - 1;
     if n as u64 >= MULTIPLE_OWNERS as u64 {
-        return sizes;
+        return;
     }
     let mut owners: Vec<u32> = (0..n as u32)
         .into_par_iter()
@@ -278,7 +294,6 @@ pub fn shallow_sizes_with_dom(snap: &Snapshot, dom: Option<&[u8]>) -> Vec<u32> {
         // DevTools stores sizes in a Uint32Array, which wraps.
         sizes[owner as usize] = sizes[owner as usize].wrapping_add(moved);
     }
-    sizes
 }
 
 /// `JSHeapSnapshot.#hasUserRoots`: does the root hold any non-synthetic node or the
@@ -910,7 +925,13 @@ fn cons_string_name(snap: &Snapshot, node: u32) -> String {
     let mut name = String::new();
     let mut len = 0usize;
     let mut stack: Vec<Option<u32>> = vec![Some(node)];
-    while len < MAX_CONS_STRING_NAME_LENGTH {
+    // A hostile file can make cons strings whose halves are missing or lead back to cons
+    // strings without ever reaching text (a cycle, or node 0 typed as a cons string): `len`
+    // would never grow and the stack would grow without end. A real cons tree of at most
+    // MAX_CONS_STRING_NAME_LENGTH units visits fewer nodes than this.
+    let mut visits = 0usize;
+    while len < MAX_CONS_STRING_NAME_LENGTH && visits < 8 * MAX_CONS_STRING_NAME_LENGTH {
+        visits += 1;
         let Some(top) = stack.pop() else { break };
         // A cons string missing a half reads node 0 there, as DevTools does.
         let current = top.unwrap_or(0);
