@@ -231,7 +231,7 @@ fn read_key(r: &mut Reader) -> Result<String, LoadErrorKind> {
     Ok(String::from_utf8_lossy(&scratch).into_owned())
 }
 
-/// Decodes a JSON string (the reader is at its opening quote) into `out` as UTF-8 bytes.
+/// Decodes a JSON string (the reader is at its opening quote), appending its UTF-8 bytes to `out`.
 /// Lone surrogates, which V8 writes for broken UTF-16, become U+FFFD.
 fn read_string(
     r: &mut Reader,
@@ -239,7 +239,7 @@ fn read_string(
     section: &str,
     limit: usize,
 ) -> Result<(), LoadErrorKind> {
-    out.clear();
+    let start = out.len();
     r.bump(); // opening quote
     loop {
         let window = r.window();
@@ -261,7 +261,7 @@ fn read_string(
                 }
             }
         }
-        if out.len() > limit {
+        if out.len() - start > limit {
             return Err(syntax(
                 r,
                 format!("string in \"{section}\" longer than {limit} bytes"),
@@ -591,7 +591,6 @@ impl Builder<'_> {
             }
         }
         let mut strings = Strings::new();
-        let mut scratch = Vec::new();
         let mut first = true;
         let mut since_report = 0usize;
         loop {
@@ -623,18 +622,17 @@ impl Builder<'_> {
                 }
             }
             first = false;
-            read_string(r, &mut scratch, "strings", usize::MAX)?;
-            match std::str::from_utf8(&scratch) {
-                Ok(s) => strings.push(s),
-                Err(_) => strings.push(&String::from_utf8_lossy(&scratch)),
-            }
-            since_report += scratch.len() + 3;
+            // Decoded straight into the table: a 1 GB string is never held twice.
+            let before = strings.byte_len();
+            strings.push_with(|bytes| read_string(r, bytes, "strings", usize::MAX))?;
+            since_report += strings.byte_len() - before + 3;
             if since_report > super::reader::BLOCK {
                 since_report = 0;
                 self.check_cancel()?;
                 self.report(r, "reading strings");
             }
         }
+        strings.shrink_to_fit();
         self.snap.strings = strings;
         Ok(())
     }
