@@ -153,9 +153,24 @@ fn measure_pair(before: &Path, after: &Path) {
         }
     };
     let loaded = start.elapsed().as_secs_f64();
+    let stages = std::env::var_os("BENCH_STAGES").is_some();
+    if stages {
+        eprintln!(
+            "  after open_pair: rss {} MB, peak {} MB",
+            rss("VmRSS:") / 1_000_000,
+            rss("VmHWM:") / 1_000_000
+        );
+    }
     let t = Instant::now();
     let comparison = diff::compare(&b, &a, None);
     let compared = t.elapsed().as_secs_f64();
+    if stages {
+        eprintln!(
+            "  after compare: rss {} MB, peak {} MB",
+            rss("VmRSS:") / 1_000_000,
+            rss("VmHWM:") / 1_000_000
+        );
+    }
     let findings = report::build(
         &comparison,
         &a,
@@ -177,6 +192,7 @@ fn measure_pair(before: &Path, after: &Path) {
 }
 
 /// Runs a child and returns its stdout and peak RSS in bytes (from wait4's rusage).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which clippy does not see
 fn run_measured(cmd: &mut Command) -> (String, u64) {
     let child = cmd
         .stdout(std::process::Stdio::piped())
@@ -207,8 +223,10 @@ fn measure_one(path: &Path) {
     let load = start.elapsed().as_secs_f64();
     if std::env::var_os("BENCH_STAGES").is_some() {
         eprintln!(
-            "after load: rss {} MB, peak {} MB",
+            "after load: rss {} MB (anon {} MB, file {} MB), peak {} MB",
             rss("VmRSS:") / 1_000_000,
+            rss("RssAnon:") / 1_000_000,
+            rss("RssFile:") / 1_000_000,
             rss("VmHWM:") / 1_000_000
         );
         eprintln!(
@@ -227,7 +245,10 @@ fn measure_one(path: &Path) {
         );
     }
     let t = Instant::now();
-    let shallow = class::shallow_sizes(&snap);
+    // As `Loaded::analyze`: the self sizes become the shallow sizes in place.
+    let mut snap = snap;
+    let mut shallow = std::mem::take(&mut snap.node_self_size);
+    class::shallow_sizes_in_place(&snap, &mut shallow);
     let classes = class::classify(&snap, None);
     let classify = t.elapsed().as_secs_f64();
     if std::env::var_os("BENCH_STAGES").is_some() {
@@ -239,7 +260,30 @@ fn measure_one(path: &Path) {
     }
     let t = Instant::now();
     let cancel = AtomicBool::new(false);
-    let analysis = analysis::analyze(&snap, &shallow, &mut |_, _| {}, &cancel).expect("analysis");
+    let phases = std::env::var_os("BENCH_PHASES").is_some();
+    let mut last: (String, Instant) = (String::new(), Instant::now());
+    let mut on_progress = |phase: &str, _: f32| {
+        if phases && phase != last.0 {
+            if !last.0.is_empty() {
+                eprintln!(
+                    "  {:<28} {:>7.3} s  rss {} MB",
+                    last.0,
+                    last.1.elapsed().as_secs_f64(),
+                    rss("VmRSS:") / 1_000_000
+                );
+            }
+            last = (phase.to_string(), Instant::now());
+        }
+    };
+    let analysis = analysis::analyze(&snap, &shallow, &mut on_progress, &cancel).expect("analysis");
+    if phases {
+        eprintln!(
+            "  {:<28} {:>7.3} s  rss {} MB",
+            last.0,
+            last.1.elapsed().as_secs_f64(),
+            rss("VmRSS:") / 1_000_000
+        );
+    }
     let analyse = t.elapsed().as_secs_f64();
     let total = start.elapsed().as_secs_f64();
     std::hint::black_box((&analysis, &classes));

@@ -9,11 +9,15 @@ use crate::snapshot::{self, LoadError, LoadErrorKind, LoadOptions, Progress, Sna
 use crate::summary::{self, ClassRow};
 
 pub struct Loaded {
+    /// The snapshot, without its self sizes: `snapshot.node_self_size` is empty once loaded
+    /// (its array became [`Loaded::shallow`], as DevTools overwrites the self sizes in place).
     pub snapshot: Snapshot,
     /// DevTools' shallow sizes (after its size moves), per node ordinal.
     pub shallow: Vec<u32>,
     pub classes: Classes,
     pub analysis: Analysis,
+    /// DevTools' `totalSize`: the sum of the self sizes before the moves.
+    total_size: u64,
 }
 
 /// Progress and cancel hooks for the whole pipeline (load, then analysis).
@@ -40,8 +44,10 @@ impl Loaded {
         Loaded::analyze(snapshot, hooks, definitions)
     }
 
+    /// Analyses a loaded snapshot. Its `node_self_size` array is moved out and turned into the
+    /// shallow sizes ([`Loaded::shallow`]), so the result holds one size array, not two.
     pub fn analyze(
-        snapshot: Snapshot,
+        mut snapshot: Snapshot,
         hooks: Hooks,
         definitions: Option<&[InterfaceDefinition]>,
     ) -> Result<Loaded, LoadError> {
@@ -51,8 +57,10 @@ impl Loaded {
             }
         };
         report("naming classes", 0.0);
-        let (shallow, classes) = rayon::join(
-            || class::shallow_sizes(&snapshot),
+        let total_size = snapshot.node_self_size.iter().map(|&s| u64::from(s)).sum();
+        let mut shallow = std::mem::take(&mut snapshot.node_self_size);
+        let (_, classes) = rayon::join(
+            || class::shallow_sizes_in_place(&snapshot, &mut shallow),
             || class::classify(&snapshot, definitions),
         );
         let never = AtomicBool::new(false);
@@ -65,6 +73,7 @@ impl Loaded {
             shallow,
             classes,
             analysis,
+            total_size,
         })
     }
 
@@ -80,7 +89,7 @@ impl Loaded {
 
     /// Sum of all self sizes, as DevTools' `totalSize`.
     pub fn total_size(&self) -> u64 {
-        self.snapshot.node_self_size.iter().map(|&s| s as u64).sum()
+        self.total_size
     }
 }
 

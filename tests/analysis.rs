@@ -91,7 +91,7 @@ fn build(nodes: &[(&str, &str, u32)], edges: &[(u32, &str, &str, u32)]) -> Snaps
         snap.node_id.push(1 + 2 * i as u32);
         snap.node_self_size.push(size);
     }
-    let mut sorted: Vec<(usize, &(u32, &str, &str, u32))> = edges.iter().enumerate().collect();
+    let mut sorted: Vec<_> = edges.iter().enumerate().collect();
     sorted.sort_by_key(|(i, e)| (e.0, *i));
     snap.first_edge = vec![0; nodes.len() + 1];
     for &(_, &(from, t, name, to)) in &sorted {

@@ -35,28 +35,19 @@ fn snapshot_text(leaked: usize) -> String {
     edges.push([2, 3, 14]); // (GC roots) -property holder-> Holder
     edges.push([2, 4, 21]); // Holder -property items-> Array
     let first_leak = nodes.len();
+    // Node order: the four above, then each leaked object followed by its string. Edges are
+    // listed per node in that order: the array's elements, then each object's property.
+    let node_index = |ordinal: usize| (ordinal * 7) as u64;
     for i in 0..leaked {
-        edges.push([1, i as u64, ((first_leak + 2 * i) * 7) as u64]); // element i
+        edges.push([1, i as u64, node_index(first_leak + 2 * i)]); // element i of the array
+    }
+    for i in 0..leaked {
         nodes.push([3, 6, 101 + 4 * i as u64, 40, 1, 0, 0]);
         strings.push(format!("{SECRET}{i:04}"));
         nodes.push([2, strings.len() as u64 - 1, 103 + 4 * i as u64, 48, 0, 0, 0]);
+        edges.push([2, 7, node_index(first_leak + 2 * i + 1)]); // PROPERTY -> the secret
     }
-    // Each leaked object's edge to its string.
-    let mut all_edges = edges[..3].to_vec();
-    let mut k = 3;
-    for i in 0..leaked {
-        all_edges.push(edges[k]);
-        k += 1;
-        all_edges.push([2, 7, ((first_leak + 2 * i + 1) * 7) as u64]);
-    }
-    // Edges are listed per node in node order: root, (GC roots), Holder, Array (its elements),
-    // then each leaked object's property.
-    let ordered: Vec<[u64; 3]> = all_edges[..3]
-        .iter()
-        .copied()
-        .chain((0..leaked).map(|i| all_edges[3 + 2 * i]))
-        .chain((0..leaked).map(|i| all_edges[4 + 2 * i]))
-        .collect();
+    let ordered = edges;
     let meta = r#"{"node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic","concatenated string","sliced string","symbol","bigint","object shape"],"string","number","number","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"],"location_fields":["object_index","script_id","line","column"]}"#;
     let join = |rows: Vec<String>| rows.join(",");
     format!(

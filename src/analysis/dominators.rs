@@ -167,9 +167,34 @@ pub struct Dominators {
     pub preorder: Vec<u32>,
 }
 
+/// Per-node state of Lengauer–Tarjan, interleaved so that EVAL touches one cache line per node.
+/// `semi` is the DFS number before the node is processed and its semidominator's number after;
+/// 0 means "not reached by the DFS". `label` is [`NONE`] until the node is processed (linked
+/// into the forest), then the vertex of minimal `semi` on its compressed path; during the DFS it
+/// holds the node's next edge to examine. `ancestor` is the DFS parent, compressed by EVAL once
+/// the node is linked.
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct Slot {
+    ancestor: u32,
+    label: u32,
+    semi: u32,
+}
+
 /// Lengauer–Tarjan over the essential edges, exactly as DevTools orders its DFS (edge order from
 /// the root, then from every node with only non-essential retainers in ordinal order, then every
 /// node still unvisited on its own, all three as children of the root).
+///
+/// Memory: 20 bytes per node at the peak (the [`Slot`]s, the preorder, and one array that is in
+/// turn a node's bucket head, its link in its semidominator's bucket, and its dominator: a
+/// node's bucket is emptied before the node itself is processed and put in a bucket, and leaves
+/// that bucket exactly when its dominator is set).
+///
+/// The nodes numbered on their own (unreached cycles) are not processed: in DevTools' loop
+/// nothing reaches them from the root, their semidominators stay among their own numbers, which
+/// exceed every DFS-reached node's, and their dominator ends as the root. Skipping them leaves
+/// the reached nodes' results unchanged: as predecessors they count with their own (larger)
+/// numbers either way.
 pub fn compute(
     snap: &Snapshot,
     retainers: Retainers<'_>,
@@ -189,120 +214,96 @@ pub fn compute(
     let edge_to = &snap.edge_to;
     const PHASE: &str = "building dominator tree";
 
-    let mut semi = vec![0u32; n];
-    let mut vertex = vec![NONE; n + 1];
-    let mut label = vec![0u32; n];
-    let mut parent = vec![NONE; n];
-    // During the DFS this holds each node's next edge to examine; afterwards the LINK forest.
-    let mut ancestor = vec![0u32; n];
-    let mut count = 0u32;
+    let mut slots = vec![Slot::default(); n];
+    // `vertex[k - 1]` is the node with DFS number k.
+    let mut vertex: Vec<u32> = Vec::with_capacity(n);
 
-    // Iterative DFS (DevTools' order): `cursor[v]` is v's next edge to examine, `parent` the way
+    // Iterative DFS (DevTools' order): `label` is v's next edge to examine, `ancestor` the way
     // back up; the walk ends when it climbs past the start's parent.
-    let dfs_from = |start: u32,
-                    semi: &mut [u32],
-                    vertex: &mut [u32],
-                    label: &mut [u32],
-                    parent: &mut [u32],
-                    cursor: &mut [u32],
-                    count: &mut u32| {
-        cursor[start as usize] = first_edge[start as usize];
+    let dfs_from = |start: u32, parent: u32, slots: &mut [Slot], vertex: &mut Vec<u32>| {
+        slots[start as usize].ancestor = parent;
+        slots[start as usize].label = first_edge[start as usize];
         let mut v = start;
         while v != NONE {
             let vi = v as usize;
-            if semi[vi] == 0 {
-                *count += 1;
-                semi[vi] = *count;
-                vertex[*count as usize] = v;
-                label[vi] = v;
+            if slots[vi].semi == 0 {
+                vertex.push(v);
+                slots[vi].semi = vertex.len() as u32;
             }
-            let mut next = parent[vi];
+            let mut next = if v == start { NONE } else { slots[vi].ancestor };
             let end = first_edge[vi + 1];
-            while cursor[vi] < end {
-                let e = cursor[vi];
+            let mut cursor = slots[vi].label;
+            while cursor < end {
+                let e = cursor;
+                cursor += 1;
                 if essential.get(e) {
-                    let w = edge_to[e as usize];
-                    if semi[w as usize] == 0 {
-                        parent[w as usize] = v;
-                        cursor[w as usize] = first_edge[w as usize];
-                        next = w;
+                    let w = edge_to[e as usize] as usize;
+                    if slots[w].semi == 0 {
+                        slots[w].ancestor = v;
+                        slots[w].label = first_edge[w];
+                        next = w as u32;
                         break;
                     }
                 }
-                cursor[vi] += 1;
             }
+            slots[vi].label = cursor;
             v = next;
         }
     };
 
     progress(PHASE, 0.0);
-    dfs_from(
-        root,
-        &mut semi,
-        &mut vertex,
-        &mut label,
-        &mut parent,
-        &mut ancestor,
-        &mut count,
-    );
+    dfs_from(root, NONE, &mut slots, &mut vertex);
     if cancel.load(Ordering::Relaxed) {
         return None;
     }
 
     // Nodes whose every retaining edge is inessential (weak retainers only, or none) start their
-    // own DFS as children of the root (`hasOnlyWeakRetainers`). When that DFS climbs back to the
-    // root, the root's cursor is exhausted, so it ends there.
-    if (count as usize) < n {
+    // own DFS as children of the root (`hasOnlyWeakRetainers`).
+    if vertex.len() < n {
         for v in 0..n as u32 {
-            if semi[v as usize] == 0 && only_inessential_retainers(retainers, essential, v) {
-                parent[v as usize] = root;
-                dfs_from(
-                    v,
-                    &mut semi,
-                    &mut vertex,
-                    &mut label,
-                    &mut parent,
-                    &mut ancestor,
-                    &mut count,
-                );
+            if slots[v as usize].semi == 0 && only_inessential_retainers(retainers, essential, v) {
+                dfs_from(v, root, &mut slots, &mut vertex);
             }
         }
     }
+    // The DFS-reached nodes are numbered 1..=reached.
+    let reached = vertex.len();
     // Whatever is still unvisited (cycles retained only by one another) is numbered one by one
     // as a child of the root, without a DFS from it.
-    if (count as usize) < n {
+    if reached < n {
         for v in 0..n as u32 {
-            if semi[v as usize] == 0 {
-                parent[v as usize] = root;
-                count += 1;
-                semi[v as usize] = count;
-                vertex[count as usize] = v;
-                label[v as usize] = v;
+            if slots[v as usize].semi == 0 {
+                vertex.push(v);
+                slots[v as usize].semi = vertex.len() as u32;
+                slots[v as usize].ancestor = root;
             }
         }
     }
-    debug_assert_eq!(count as usize, n);
+    debug_assert_eq!(vertex.len(), n);
     if cancel.load(Ordering::Relaxed) {
         return None;
     }
     progress(PHASE, 0.3);
 
-    ancestor.fill(NONE);
-    let mut dom = vec![root; n];
-    let mut bucket_head = vec![NONE; n];
-    let mut bucket_next = vec![NONE; n];
+    for s in slots.iter_mut() {
+        s.label = NONE;
+    }
+    // `bucket[v]`: v's bucket head until v is processed, then v's link in its semidominator's
+    // bucket, then (once out of it) v's dominator.
+    let mut bucket = vec![NONE; n];
     let mut stack: Vec<u32> = Vec::new();
-    let root_semi = semi[root as usize];
+    let root_semi = slots[root as usize].semi;
 
-    for i in (2..=count as usize).rev() {
+    for i in (2..=reached).rev() {
         if i.is_multiple_of(1 << 20) {
             if cancel.load(Ordering::Relaxed) {
                 return None;
             }
-            progress(PHASE, 0.3 + 0.6 * (1.0 - i as f32 / count as f32));
+            progress(PHASE, 0.3 + 0.6 * (1.0 - i as f32 / reached as f32));
         }
-        let w = vertex[i];
+        let w = vertex[i - 1];
         let wi = w as usize;
+        let mut semi_w = slots[wi].semi;
         let mut orphan = true;
         for &e in retainers.edges_of(w) {
             if !essential.get(e) {
@@ -310,51 +311,53 @@ pub fn compute(
             }
             orphan = false;
             let v = retainers.source(e);
-            let u = eval(v, &mut ancestor, &mut label, &semi, &mut stack);
-            if semi[u as usize] < semi[wi] {
-                semi[wi] = semi[u as usize];
+            let s = eval(v, &mut slots, &mut stack);
+            if s < semi_w {
+                semi_w = s;
             }
         }
         if orphan {
             // A node with no essential retainer hangs directly off the root.
-            semi[wi] = root_semi;
+            semi_w = root_semi;
         }
-        let s = vertex[semi[wi] as usize] as usize;
-        bucket_next[wi] = bucket_head[s];
-        bucket_head[s] = w;
-        let p = parent[wi];
-        ancestor[wi] = p;
+        slots[wi].semi = semi_w;
+        slots[wi].label = w;
+        let s = vertex[semi_w as usize - 1] as usize;
+        bucket[wi] = bucket[s];
+        bucket[s] = w;
+        let p = slots[wi].ancestor;
         // Vertices in p's bucket: their semidominator is p. The order within a bucket does not
         // change the result (EVAL returns the vertex of minimal semi nearest to v).
-        let mut v = bucket_head[p as usize];
-        bucket_head[p as usize] = NONE;
+        let mut v = std::mem::replace(&mut bucket[p as usize], NONE);
         while v != NONE {
-            let u = eval(v, &mut ancestor, &mut label, &semi, &mut stack);
-            dom[v as usize] = if semi[u as usize] < semi[v as usize] {
+            let next = bucket[v as usize];
+            let u = eval_vertex(v, &mut slots, &mut stack);
+            bucket[v as usize] = if slots[u as usize].semi < slots[v as usize].semi {
                 u
             } else {
                 p
             };
-            v = bucket_next[v as usize];
+            v = next;
         }
     }
-    drop(bucket_head);
-    drop(bucket_next);
-    drop(ancestor);
-    drop(label);
-    drop(parent);
+    drop(stack);
 
+    let dom = &mut bucket;
     dom[root as usize] = root;
-    for i in 2..=count as usize {
-        let w = vertex[i] as usize;
-        if dom[w] != vertex[semi[w] as usize] {
+    for i in 2..=reached {
+        let w = vertex[i - 1] as usize;
+        let s = vertex[slots[w].semi as usize - 1];
+        if dom[w] != s {
             dom[w] = dom[dom[w] as usize];
         }
     }
+    drop(slots);
+    for &w in &vertex[reached..] {
+        dom[w as usize] = root;
+    }
     progress(PHASE, 1.0);
-    vertex.remove(0);
     Some(Dominators {
-        dominator: dom,
+        dominator: bucket,
         preorder: vertex,
     })
 }
@@ -363,42 +366,56 @@ fn only_inessential_retainers(retainers: Retainers<'_>, essential: &BitSet, v: u
     retainers.edges_of(v).iter().all(|&e| !essential.get(e))
 }
 
-/// EVAL of the paper: `v` itself when it is a forest root, else the vertex of minimal semi on
-/// the path up to (not including) its forest root, after compressing that path.
+/// `semi[EVAL(v)]`: v's own number when v is not yet linked, else the minimal semi on the path up
+/// to (not including) its forest root, after compressing that path.
 #[inline]
-fn eval(
-    v: u32,
-    ancestor: &mut [u32],
-    label: &mut [u32],
-    semi: &[u32],
-    stack: &mut Vec<u32>,
-) -> u32 {
-    if ancestor[v as usize] == NONE {
-        return v;
+fn eval(v: u32, slots: &mut [Slot], stack: &mut Vec<u32>) -> u32 {
+    let vi = v as usize;
+    if slots[vi].label == NONE {
+        return slots[vi].semi;
     }
-    compress(v, ancestor, label, semi, stack);
-    label[v as usize]
+    let label = eval_linked(v, slots, stack);
+    slots[label as usize].semi
 }
 
-/// Path compression with an explicit stack (chains can be millions long).
-fn compress(
-    mut v: u32,
-    ancestor: &mut [u32],
-    label: &mut [u32],
-    semi: &[u32],
-    stack: &mut Vec<u32>,
-) {
+/// EVAL of the paper: `v` itself when it is not linked, else the vertex of minimal semi on the
+/// path up to (not including) its forest root, after compressing that path.
+#[inline]
+fn eval_vertex(v: u32, slots: &mut [Slot], stack: &mut Vec<u32>) -> u32 {
+    if slots[v as usize].label == NONE {
+        return v;
+    }
+    eval_linked(v, slots, stack)
+}
+
+/// EVAL of a linked `v`: the forest root is the first ancestor that is not linked (the root of
+/// the graph never is). Path compression with an explicit stack (chains can be millions long).
+#[inline]
+fn eval_linked(v: u32, slots: &mut [Slot], stack: &mut Vec<u32>) -> u32 {
+    let a = slots[v as usize].ancestor as usize;
+    if slots[a].label == NONE {
+        return slots[v as usize].label;
+    }
+    compress(v, slots, stack);
+    slots[v as usize].label
+}
+
+/// Path compression with an explicit stack (chains can be millions long), as DevTools': `v` and
+/// its ancestors are pushed while their ancestor is linked.
+#[cold]
+fn compress(mut v: u32, slots: &mut [Slot], stack: &mut Vec<u32>) {
     stack.clear();
-    while ancestor[ancestor[v as usize] as usize] != NONE {
+    while slots[slots[v as usize].ancestor as usize].label != NONE {
         stack.push(v);
-        v = ancestor[v as usize];
+        v = slots[v as usize].ancestor;
     }
     while let Some(w) = stack.pop() {
         let wi = w as usize;
-        let a = ancestor[wi] as usize;
-        if semi[label[a] as usize] < semi[label[wi] as usize] {
-            label[wi] = label[a];
+        let a = slots[wi].ancestor as usize;
+        let (la, lw) = (slots[a].label, slots[wi].label);
+        if slots[la as usize].semi < slots[lw as usize].semi {
+            slots[wi].label = la;
         }
-        ancestor[wi] = ancestor[a];
+        slots[wi].ancestor = slots[a].ancestor;
     }
 }

@@ -137,31 +137,31 @@ pub fn analyze(
         return None;
     }
 
+    // The retainer index (parallel) and the page-owned marks (one sequential walk) overlap.
     progress("building retainers", 0.0);
-    let index = retainers::build(snap);
+    let (index, (weakmaps, page)) = rayon::join(
+        || retainers::build(snap),
+        || {
+            rayon::join(
+                || weakmap::WeakMapNames::new(snap),
+                || dominators::page_owned(snap),
+            )
+        },
+    );
     progress("building retainers", 1.0);
     if cancelled() {
         return None;
     }
 
-    let weakmaps = weakmap::WeakMapNames::new(snap);
-    progress("calculating distances", 0.0);
-    let distance = distance::compute(snap, &weakmaps, progress, cancel)?;
-    progress("calculating distances", 1.0);
-    if cancelled() {
-        return None;
-    }
-
     progress("marking essential edges", 0.0);
-    let page = dominators::page_owned(snap);
     let essential = dominators::essential_edges(snap, &weakmaps, &page);
     drop(page);
-    drop(weakmaps);
     progress("marking essential edges", 1.0);
     if cancelled() {
         return None;
     }
 
+    // The dominator tree first, while the least else is held: its temporaries are the peak.
     let view = Retainers {
         first_retainer: &index.first_retainer,
         retaining_edge: &index.retaining_edge,
@@ -176,7 +176,17 @@ pub fn analyze(
 
     progress("calculating retained sizes", 0.0);
     let retained_size = retained::compute(&doms.dominator, &doms.preorder, self_sizes);
+    let dominator = doms.dominator;
+    drop(doms.preorder);
     progress("calculating retained sizes", 1.0);
+    if cancelled() {
+        return None;
+    }
+
+    progress("calculating distances", 0.0);
+    let distance = distance::compute(snap, &weakmaps, progress, cancel)?;
+    drop(weakmaps);
+    progress("calculating distances", 1.0);
 
     let retainers::RetainerIndex {
         first_retainer,
@@ -188,7 +198,7 @@ pub fn analyze(
         retaining_edge,
         edge_sources: sources,
         distance,
-        dominator: doms.dominator,
+        dominator,
         retained_size,
     })
 }

@@ -115,10 +115,21 @@ pub(crate) fn groups(loaded: &Loaded) -> Groups {
         slices.push(head);
         rest = tail;
     }
-    // Nodes are in ordinal order already, so ties (duplicate ids) keep DevTools' stable order.
-    slices
-        .into_par_iter()
-        .for_each(|s| s.sort_by_key(|&node| ids[node as usize]));
+    // Nodes are in ordinal order already, so ties (duplicate ids) keep DevTools' stable order:
+    // sorting (id, ordinal) keys does the same without looking ids up per comparison.
+    slices.into_par_iter().for_each(|s| {
+        if s.is_sorted_by_key(|&node| ids[node as usize]) {
+            return;
+        }
+        let mut keys: Vec<u64> = s
+            .iter()
+            .map(|&node| (u64::from(ids[node as usize]) << 32) | u64::from(node))
+            .collect();
+        keys.sort_unstable();
+        for (slot, key) in s.iter_mut().zip(keys) {
+            *slot = key as u32;
+        }
+    });
     Groups {
         class: winners,
         first,

@@ -39,14 +39,17 @@ impl DominatorTree {
         for i in 0..n {
             first[i + 1] += first[i];
         }
-        let mut fill = first.clone();
+        // `first[d + 1]` is the end of d's children: place them backwards from there, so that
+        // each list stays ascending and `first[d + 1]` ends at d's start; then shift by one.
         let mut children = vec![0u32; first[n] as usize];
-        for node in 0..n {
+        for node in (0..n).rev() {
             if let Some(d) = parent(node) {
-                children[fill[d] as usize] = node as u32;
-                fill[d] += 1;
+                first[d + 1] -= 1;
+                children[first[d + 1] as usize] = node as u32;
             }
         }
+        first.copy_within(1.., 0);
+        first[n] = children.len() as u32;
         DominatorTree {
             first,
             children,

@@ -104,35 +104,34 @@ pub struct Comparison {
 }
 
 /// Loads AFTER, then BEFORE classified with AFTER's interface definitions (DevTools'
-/// `aggregatesForDiff(target.interfaceDefinitions())`), and FINAL; BEFORE's and FINAL's
-/// loading overlap AFTER's analysis. Each snapshot's parse and analysis parallelise internally
-/// as well, so the pairs are joined rather than all three started at once.
+/// `aggregatesForDiff(target.interfaceDefinitions())`), and FINAL. BEFORE's loading overlaps
+/// AFTER's analysis, and BEFORE's analysis follows: the two analyses' peaks (the dominator
+/// tree's temporaries) never add up, and each analysis parallelises internally. FINAL (rarely
+/// given) loads and analyses beside the pair.
 pub fn open_pair(
     before: &Path,
     after: &Path,
     final_: Option<&Path>,
     hooks: Hooks,
 ) -> Result<(Loaded, Loaded, Option<Loaded>), LoadError> {
-    // The definitions only depend on AFTER's names, which loading (not analysis) produces; but
-    // `Loaded::open` does both, so load AFTER's snapshot first, then run its analysis next to
-    // BEFORE's load.
     let options = crate::snapshot::LoadOptions {
         progress: hooks.progress,
         cancel: hooks.cancel,
     };
-    let after_snapshot = crate::snapshot::load(after, &options)?;
-    let definitions = crate::snapshot::class::infer_interface_definitions(&after_snapshot);
-    let ((after, before), final_) = rayon::join(
-        || {
-            rayon::join(
-                || Loaded::analyze(after_snapshot, hooks, Some(&definitions)),
-                || Loaded::open(before, hooks, Some(&definitions)),
-            )
-        },
-        || final_.map(|f| Loaded::open(f, hooks, None)),
-    );
-    let after = after?;
-    let before = before?;
+    let pair = || -> Result<(Loaded, Loaded), LoadError> {
+        // The definitions only depend on AFTER's names, which loading (not analysis) produces.
+        let after_snapshot = crate::snapshot::load(after, &options)?;
+        let definitions = crate::snapshot::class::infer_interface_definitions(&after_snapshot);
+        let (after, before_snapshot) = rayon::join(
+            || Loaded::analyze(after_snapshot, hooks, Some(&definitions)),
+            || crate::snapshot::load(before, &options),
+        );
+        let after = after?;
+        let before = Loaded::analyze(before_snapshot?, hooks, Some(&definitions))?;
+        Ok((before, after))
+    };
+    let (pair, final_) = rayon::join(pair, || final_.map(|f| Loaded::open(f, hooks, None)));
+    let (before, after) = pair?;
     let final_ = final_.transpose()?;
     Ok((before, after, final_))
 }
@@ -142,59 +141,16 @@ pub fn open_pair(
 pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comparison {
     let (bg, ag) = rayon::join(|| compare::groups(before), || compare::groups(after));
     let merged = compare::merge(before, &bg, after, &ag);
+    // Only the groups' classes are used from here on.
+    let (bg, ag) = (bg.class, ag.class);
+    // The dominator tree's child lists only need AFTER's analysis; built once the groups' node
+    // lists are gone, and beside the rows.
+    let (tree, mut classes) = rayon::join(
+        || dominance::DominatorTree::new(&after.analysis.dominator, after.snapshot.root),
+        || rows(before, after, merged, &bg, &ag),
+    );
 
     let after_total = after.total_size();
-    let mut classes: Vec<ClassDiff> = merged
-        .into_iter()
-        .map(|m| {
-            let added_size: u64 = m
-                .added
-                .iter()
-                .map(|&n| u64::from(after.shallow[n as usize]))
-                .sum();
-            let removed_size: u64 = m
-                .deleted
-                .iter()
-                .map(|&n| u64::from(before.shallow[n as usize]))
-                .sum();
-            let before_class = m.before_group.map(|g| bg.class[g as usize]);
-            let after_class = m.after_group.map(|g| ag.class[g as usize]);
-            let name = match (after_class, before_class) {
-                (Some(c), _) => after.classes.names.get(c as usize),
-                (None, Some(c)) => before.classes.names.get(c as usize),
-                (None, None) => None,
-            }
-            .cloned()
-            .unwrap_or_default();
-            ClassDiff {
-                class_key: m.key,
-                name,
-                added_count: m.added.len() as u64,
-                removed_count: m.deleted.len() as u64,
-                count_delta: m.added.len() as i64 - m.deleted.len() as i64,
-                added_size,
-                removed_size,
-                size_delta: added_size as i64 - removed_size as i64,
-                added_retained_size: 0,
-                after_share: 0.0,
-                deleted_ids: m
-                    .deleted
-                    .iter()
-                    .map(|&n| before.snapshot.node_id[n as usize])
-                    .collect(),
-                added: m.added,
-                deleted: m.deleted,
-                before_class,
-                after_class,
-            }
-        })
-        .collect();
-    classes.sort_by(|a, b| {
-        b.added_size
-            .cmp(&a.added_size)
-            .then_with(|| crate::snapshot::class::cmp_utf16(&a.name, &b.name))
-            .then_with(|| crate::snapshot::class::cmp_utf16(&a.class_key, &b.class_key))
-    });
 
     let mut totals = Totals::default();
     for c in &classes {
@@ -207,7 +163,6 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
     totals.size_delta = totals.added_size as i64 - totals.removed_size as i64;
 
     // What the new objects keep alive, and which of them are owned by other new objects.
-    let tree = dominance::DominatorTree::new(&after.analysis.dominator, after.snapshot.root);
     let tiers: Vec<Tier> = classes.iter().map(|c| suspects::tier(after, c)).collect();
     let tier_rank: Vec<u8> = tiers.iter().map(|t| t.rank()).collect();
     let mark_all = marks(after, &classes, |_, _| true);
@@ -264,6 +219,70 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
         suspects,
         with_final: final_.is_some(),
     }
+}
+
+/// The Comparison rows of the merged keys, in DevTools' default order. `bg`/`ag` map each
+/// snapshot's groups to internal classes.
+fn rows(
+    before: &Loaded,
+    after: &Loaded,
+    merged: Vec<compare::Merged>,
+    bg: &[u32],
+    ag: &[u32],
+) -> Vec<ClassDiff> {
+    let mut classes: Vec<ClassDiff> = merged
+        .into_iter()
+        .map(|m| {
+            let added_size: u64 = m
+                .added
+                .iter()
+                .map(|&n| u64::from(after.shallow[n as usize]))
+                .sum();
+            let removed_size: u64 = m
+                .deleted
+                .iter()
+                .map(|&n| u64::from(before.shallow[n as usize]))
+                .sum();
+            let before_class = m.before_group.map(|g| bg[g as usize]);
+            let after_class = m.after_group.map(|g| ag[g as usize]);
+            let name = match (after_class, before_class) {
+                (Some(c), _) => after.classes.names.get(c as usize),
+                (None, Some(c)) => before.classes.names.get(c as usize),
+                (None, None) => None,
+            }
+            .cloned()
+            .unwrap_or_default();
+            ClassDiff {
+                class_key: m.key,
+                name,
+                added_count: m.added.len() as u64,
+                removed_count: m.deleted.len() as u64,
+                count_delta: m.added.len() as i64 - m.deleted.len() as i64,
+                added_size,
+                removed_size,
+                size_delta: added_size as i64 - removed_size as i64,
+                added_retained_size: 0,
+                after_share: 0.0,
+                deleted_ids: m
+                    .deleted
+                    .iter()
+                    .map(|&n| before.snapshot.node_id[n as usize])
+                    .collect(),
+                added: m.added,
+                deleted: m.deleted,
+                before_class,
+                after_class,
+            }
+        })
+        .collect();
+    classes.sort_by(|a, b| {
+        b.added_size
+            .cmp(&a.added_size)
+            .then_with(|| crate::snapshot::class::cmp_utf16(&a.name, &b.name))
+            .then_with(|| crate::snapshot::class::cmp_utf16(&a.class_key, &b.class_key))
+    });
+
+    classes
 }
 
 /// Per after node, the row of the new objects `keep` accepts (`dominance::NONE` elsewhere).

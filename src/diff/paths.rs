@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analysis::NO_DISTANCE;
@@ -59,6 +60,123 @@ const UNKNOWN: u32 = u32::MAX;
 /// The shape of the empty path (the node is a GC root's child, or has no retainer).
 const END: u32 = 0;
 
+/// The table id of a WeakMap ephemeron edge name, if it is one.
+fn parse_weakmap_table_id(s: &str) -> Option<u32> {
+    if !s.contains(" / part of key (") {
+        return None;
+    }
+    let (_, id) = s
+        .strip_suffix(')')?
+        .rsplit_once("pair in WeakMap (table @")?;
+    id.parse().ok()
+}
+
+/// Whether `edge` from `source` can carry a retaining path (see the module comment);
+/// `table_id` names the WeakMap table of an ephemeron edge name.
+fn owns(
+    loaded: &Loaded,
+    edge: u32,
+    source: u32,
+    table_id: &mut dyn FnMut(u32) -> Option<u32>,
+) -> bool {
+    let snap = &loaded.snapshot;
+    if source == snap.root {
+        return false;
+    }
+    let kind = snap.edge_kind(edge);
+    match kind {
+        EdgeKind::Weak | EdgeKind::Invisible => return false,
+        EdgeKind::Internal => {
+            let name = snap.edge_name[edge as usize];
+            let n = snap.strings.get(name);
+            if n.as_bytes().first().is_some_and(u8::is_ascii_digit)
+                && table_id(name) == Some(snap.node_id[source as usize])
+            {
+                return false;
+            }
+            if n == "sloppy_function_map"
+                && snap.node_kind(source) == NodeKind::Hidden
+                && snap.node_name(source) == "system / NativeContext"
+            {
+                return false;
+            }
+        }
+        _ => {}
+    }
+    if snap.node_kind(source) == NodeKind::Array && snap.node_name(source) == "(map descriptors)" {
+        let index = if kind.has_string_name() {
+            snap.strings.get(snap.edge_name[edge as usize]).parse().ok()
+        } else {
+            Some(snap.edge_name[edge as usize])
+        };
+        if index.is_some_and(|i| i >= 2 && i % 3 == 1) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The next hop of `node`'s shortest retaining path: among owning retainers strictly closer to
+/// the roots, the closest, then the Retainers pane's first (name ascending, then the higher edge
+/// index). `owns` is [`owns`] with the caller's table-id lookup.
+fn next_hop(
+    loaded: &Loaded,
+    node: u32,
+    owns: &mut dyn FnMut(u32, u32) -> bool,
+) -> Option<(u32, u32)> {
+    let (snap, analysis) = (&loaded.snapshot, &loaded.analysis);
+    let d = *analysis.distance.get(node as usize)?;
+    if d == NO_DISTANCE || node == snap.root {
+        return None;
+    }
+    let dom = (!loaded.classes.dom_state.is_empty()).then_some(&loaded.classes.dom_state[..]);
+    let mut best: Option<(i32, u32, u32)> = None;
+    for &edge in analysis.retaining_edges(node) {
+        let source = analysis.edge_source(snap, edge);
+        let ds = analysis.distance[source as usize];
+        if ds == NO_DISTANCE || ds >= d {
+            continue;
+        }
+        if let Some((bd, be, bs)) = best {
+            if ds > bd {
+                continue;
+            }
+            if ds == bd {
+                // Most ties are between nodes whose shown name is their raw name string; the
+                // same string then means the same name, without building it.
+                let plain = |x: u32| {
+                    !matches!(snap.node_kind(x), NodeKind::ConsString | NodeKind::Object)
+                        && dom.is_none_or(|d| d.get(x as usize) != Some(&DOM_DETACHED))
+                };
+                let order = if snap.node_name[source as usize] == snap.node_name[bs as usize]
+                    && plain(source)
+                    && plain(bs)
+                {
+                    std::cmp::Ordering::Equal
+                } else {
+                    cmp_utf16(
+                        &display_name(snap, dom, source),
+                        &display_name(snap, dom, bs),
+                    )
+                };
+                let better = order.is_lt() || (order.is_eq() && edge > be);
+                if !better {
+                    continue;
+                }
+            }
+        }
+        if owns(edge, source) {
+            best = Some((ds, edge, source));
+        }
+    }
+    best.map(|(_, e, s)| (e, s))
+}
+
+/// A next hop packed for [`PathIndex::first_hops`] as `edge << 32 | source`: `NO_HOP` when not
+/// computed (the node's shape was known), `END_HOP` when the node has none.
+const NO_HOP: u64 = u64::MAX;
+const END_HOP: u64 = u64::MAX - 1;
+
 /// Memoised next hops and path shapes of one snapshot.
 pub struct PathIndex<'a> {
     loaded: &'a Loaded,
@@ -86,110 +204,47 @@ impl<'a> PathIndex<'a> {
     /// (`… pair in WeakMap (table @<id>)`), cached per string.
     fn weakmap_table_id(&mut self, name: u32) -> Option<u32> {
         let strings = &self.loaded.snapshot.strings;
-        *self.weakmap_table.entry(name).or_insert_with(|| {
-            let s = strings.get(name);
-            if !s.contains(" / part of key (") {
-                return None;
-            }
-            let (_, id) = s
-                .strip_suffix(')')?
-                .rsplit_once("pair in WeakMap (table @")?;
-            id.parse().ok()
-        })
+        *self
+            .weakmap_table
+            .entry(name)
+            .or_insert_with(|| parse_weakmap_table_id(strings.get(name)))
     }
 
     /// Whether `edge` from `source` can carry a retaining path (see the module comment).
     fn owns(&mut self, edge: u32, source: u32) -> bool {
-        let snap = &self.loaded.snapshot;
-        if source == snap.root {
-            return false;
-        }
-        let kind = snap.edge_kind(edge);
-        match kind {
-            EdgeKind::Weak | EdgeKind::Invisible => return false,
-            EdgeKind::Internal => {
-                let name = snap.edge_name[edge as usize];
-                let n = snap.strings.get(name);
-                if n.as_bytes().first().is_some_and(u8::is_ascii_digit)
-                    && self.weakmap_table_id(name) == Some(snap.node_id[source as usize])
-                {
-                    return false;
-                }
-                if n == "sloppy_function_map"
-                    && snap.node_kind(source) == NodeKind::Hidden
-                    && snap.node_name(source) == "system / NativeContext"
-                {
-                    return false;
-                }
-            }
-            _ => {}
-        }
-        if snap.node_kind(source) == NodeKind::Array
-            && snap.node_name(source) == "(map descriptors)"
-        {
-            let index = if kind.has_string_name() {
-                snap.strings.get(snap.edge_name[edge as usize]).parse().ok()
-            } else {
-                Some(snap.edge_name[edge as usize])
-            };
-            if index.is_some_and(|i| i >= 2 && i % 3 == 1) {
-                return false;
-            }
-        }
-        true
+        let loaded = self.loaded;
+        owns(loaded, edge, source, &mut |name| {
+            self.weakmap_table_id(name)
+        })
     }
 
-    /// The next hop of `node`'s shortest retaining path: among owning retainers strictly closer
-    /// to the roots, the closest, then the Retainers pane's first (name ascending, then the
-    /// higher edge index).
+    /// The next hop of `node`'s shortest retaining path (see [`next_hop`]).
     fn next_hop(&mut self, node: u32) -> Option<(u32, u32)> {
         let loaded = self.loaded;
-        let (snap, analysis) = (&loaded.snapshot, &loaded.analysis);
-        let d = *analysis.distance.get(node as usize)?;
-        if d == NO_DISTANCE || node == snap.root {
-            return None;
-        }
-        let dom = (!loaded.classes.dom_state.is_empty()).then_some(&loaded.classes.dom_state[..]);
-        let mut best: Option<(i32, u32, u32)> = None;
-        for &edge in analysis.retaining_edges(node) {
-            let source = analysis.edge_source(snap, edge);
-            let ds = analysis.distance[source as usize];
-            if ds == NO_DISTANCE || ds >= d {
-                continue;
-            }
-            if let Some((bd, be, bs)) = best {
-                if ds > bd {
-                    continue;
+        next_hop(loaded, node, &mut |edge, source| self.owns(edge, source))
+    }
+
+    /// The next hops of `nodes`, computed in parallel (each is independent of the memo), to
+    /// hand to [`PathIndex::merge_with_hops`].
+    pub fn first_hops(&self, nodes: &[u32]) -> Vec<u64> {
+        let loaded = self.loaded;
+        let strings = &loaded.snapshot.strings;
+        nodes
+            .par_iter()
+            .with_min_len(1024)
+            .map(|&node| {
+                if self.shape_of.get(node as usize) != Some(&UNKNOWN) {
+                    return NO_HOP;
                 }
-                if ds == bd {
-                    // Most ties are between nodes whose shown name is their raw name string;
-                    // the same string then means the same name, without building it.
-                    let plain = |x: u32| {
-                        !matches!(snap.node_kind(x), NodeKind::ConsString | NodeKind::Object)
-                            && dom.is_none_or(|d| d.get(x as usize) != Some(&DOM_DETACHED))
-                    };
-                    let order = if snap.node_name[source as usize] == snap.node_name[bs as usize]
-                        && plain(source)
-                        && plain(bs)
-                    {
-                        std::cmp::Ordering::Equal
-                    } else {
-                        cmp_utf16(
-                            &display_name(snap, dom, source),
-                            &display_name(snap, dom, bs),
-                        )
-                    };
-                    let better = order.is_lt() || (order.is_eq() && edge > be);
-                    if !better {
-                        continue;
-                    }
-                }
-            }
-            if self.owns(edge, source) {
-                best = Some((ds, edge, source));
-            }
-        }
-        best.map(|(_, e, s)| (e, s))
+                let mut owns_edge = |edge: u32, source: u32| {
+                    owns(loaded, edge, source, &mut |name| {
+                        parse_weakmap_table_id(strings.get(name))
+                    })
+                };
+                next_hop(loaded, node, &mut owns_edge)
+                    .map_or(END_HOP, |(e, s)| (u64::from(e) << 32) | u64::from(s))
+            })
+            .collect()
     }
 
     fn step_key(&self, edge: u32, source: u32) -> StepKey {
@@ -227,6 +282,11 @@ impl<'a> PathIndex<'a> {
 
     /// The shape id of `node`'s path, computing and memoising it for every node along the way.
     pub fn shape(&mut self, node: u32) -> u32 {
+        self.shape_from(node, None)
+    }
+
+    /// [`PathIndex::shape`], with `node`'s next hop already known when `first` is given.
+    fn shape_from(&mut self, node: u32, first: Option<Option<(u32, u32)>>) -> u32 {
         let Some(&known) = self.shape_of.get(node as usize) else {
             return END;
         };
@@ -238,13 +298,18 @@ impl<'a> PathIndex<'a> {
         let mut pending: Vec<(u32, StepKey)> = Vec::new();
         let mut current = node;
         let mut tail = END;
+        let mut first = first;
         loop {
             let s = self.shape_of[current as usize];
             if s != UNKNOWN {
                 tail = s;
                 break;
             }
-            match self.next_hop(current) {
+            let hop = match first.take() {
+                Some(hop) => hop,
+                None => self.next_hop(current),
+            };
+            match hop {
                 Some((edge, source)) => {
                     pending.push((current, self.step_key(edge, source)));
                     current = source;
@@ -304,7 +369,30 @@ impl<'a> PathIndex<'a> {
     /// Groups `nodes` by path shape: most objects first, then larger retained size, then the
     /// shape found first. `counted(node)` says whether a node's retained size adds to its path's.
     pub fn merge(&mut self, nodes: &[u32], counted: &dyn Fn(u32) -> bool) -> Vec<MergedPath> {
-        let mut keyed: Vec<(u32, u32)> = nodes.iter().map(|&n| (self.shape(n), n)).collect();
+        let hops = self.first_hops(nodes);
+        self.merge_with_hops(nodes, &hops, counted)
+    }
+
+    /// [`PathIndex::merge`] with the nodes' next hops from [`PathIndex::first_hops`] (computed
+    /// against this index: a node whose shape was known then has `NO_HOP` and is looked up).
+    pub fn merge_with_hops(
+        &mut self,
+        nodes: &[u32],
+        hops: &[u64],
+        counted: &dyn Fn(u32) -> bool,
+    ) -> Vec<MergedPath> {
+        let mut keyed: Vec<(u32, u32)> = nodes
+            .iter()
+            .zip(hops)
+            .map(|(&n, &hop)| {
+                let first = match hop {
+                    NO_HOP => None,
+                    END_HOP => Some(None),
+                    _ => Some(Some(((hop >> 32) as u32, hop as u32))),
+                };
+                (self.shape_from(n, first), n)
+            })
+            .collect();
         keyed.sort_unstable();
         let retained = &self.loaded.analysis.retained_size;
         let mut groups: Vec<(u32, MergedPath)> = Vec::new();
