@@ -29,7 +29,7 @@ pub use paths::{MergedPath, PathIndex, PathStep};
 pub use suspects::{Suspect, Tier};
 
 /// Sums over all rows, as the oracle's `totals`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Totals {
     pub added_count: u64,
     pub removed_count: u64,

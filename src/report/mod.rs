@@ -33,15 +33,8 @@ pub struct FileInfo {
     pub modified: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Totals {
-    pub added_count: u64,
-    pub removed_count: u64,
-    pub count_delta: i64,
-    pub added_size: u64,
-    pub removed_size: u64,
-    pub size_delta: i64,
-}
+/// The Comparison's totals, as the diff engine computes them.
+pub use crate::diff::Totals;
 
 /// One Comparison row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,7 +135,6 @@ pub fn build(
     files: (FileInfo, FileInfo, Option<FileInfo>),
     options: ReportOptions,
 ) -> Findings {
-    let t = &comparison.totals;
     let classes = comparison
         .classes
         .iter()
@@ -195,14 +187,7 @@ pub fn build(
         before: files.0,
         after: files.1,
         final_: files.2,
-        totals: Totals {
-            added_count: t.added_count,
-            removed_count: t.removed_count,
-            count_delta: t.count_delta,
-            added_size: t.added_size,
-            removed_size: t.removed_size,
-            size_delta: t.size_delta,
-        },
+        totals: comparison.totals,
         classes,
         suspects,
     }
