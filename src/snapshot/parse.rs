@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::columns::{EdgeColumns, EdgeField, NodeColumns, NodeField};
@@ -712,13 +713,21 @@ impl Builder<'_> {
         let strings = s.strings.len() as u64;
         // Node types and names.
         let types = s.meta.node_types.len();
-        if let Some(i) = s.node_type.iter().position(|&t| t as usize >= types) {
+        if let Some(i) = s
+            .node_type
+            .par_iter()
+            .position_first(|&t| t as usize >= types)
+        {
             return Err(LoadErrorKind::BadNode {
                 node: i as u64,
                 what: format!("unknown node type {} (meta lists {types})", s.node_type[i]),
             });
         }
-        if let Some(i) = s.node_name.iter().position(|&n| n as u64 >= strings) {
+        if let Some(i) = s
+            .node_name
+            .par_iter()
+            .position_first(|&n| n as u64 >= strings)
+        {
             return Err(LoadErrorKind::BadNode {
                 node: i as u64,
                 what: format!(
@@ -747,7 +756,11 @@ impl Builder<'_> {
         s.first_edge.push(total as u32);
         // Edge types, targets and names.
         let edge_types = s.meta.edge_types.len();
-        if let Some(i) = s.edge_type.iter().position(|&t| t as usize >= edge_types) {
+        if let Some(i) = s
+            .edge_type
+            .par_iter()
+            .position_first(|&t| t as usize >= edge_types)
+        {
             return Err(LoadErrorKind::BadEdge {
                 edge: i as u64,
                 what: format!(
@@ -756,7 +769,11 @@ impl Builder<'_> {
                 ),
             });
         }
-        if let Some(i) = s.edge_to.iter().position(|&t| t as usize >= node_count) {
+        if let Some(i) = s
+            .edge_to
+            .par_iter()
+            .position_first(|&t| t as usize >= node_count)
+        {
             return Err(LoadErrorKind::BadEdge {
                 edge: i as u64,
                 what: format!(
@@ -765,11 +782,12 @@ impl Builder<'_> {
                 ),
             });
         }
+        let meta = &s.meta;
         let bad_name = s
             .edge_type
-            .iter()
+            .par_iter()
             .zip(&s.edge_name)
-            .position(|(&t, &n)| s.meta.edge_kind(t).has_string_name() && n as u64 >= strings);
+            .position_first(|(&t, &n)| meta.edge_kind(t).has_string_name() && n as u64 >= strings);
         if let Some(i) = bad_name {
             return Err(LoadErrorKind::BadEdge {
                 edge: i as u64,
