@@ -58,9 +58,8 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
         count: count.clone(),
     };
     let source: Box<dyn Read + Send> = if got == 2 && magic == [0x1f, 0x8b] {
-        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-            1 << 20,
-            counted,
+        Box::new(super::reader::ReadAhead::new(Box::new(
+            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, counted)),
         )))
     } else {
         Box::new(counted)
