@@ -712,21 +712,13 @@ impl Builder<'_> {
         let strings = s.strings.len() as u64;
         // Node types and names.
         let types = s.meta.node_types.len();
-        if let Some(i) = s
-            .node_type
-            .par_iter()
-            .position_first(|&t| t as usize >= types)
-        {
+        if let Some(i) = first_bad(&s.node_type, |&t| t as usize >= types) {
             return Err(LoadErrorKind::BadNode {
                 node: i as u64,
                 what: format!("unknown node type {} (meta lists {types})", s.node_type[i]),
             });
         }
-        if let Some(i) = s
-            .node_name
-            .par_iter()
-            .position_first(|&n| n as u64 >= strings)
-        {
+        if let Some(i) = first_bad(&s.node_name, |&n| n as u64 >= strings) {
             return Err(LoadErrorKind::BadNode {
                 node: i as u64,
                 what: format!(
@@ -755,11 +747,7 @@ impl Builder<'_> {
         s.first_edge.push(total as u32);
         // Edge types, targets and names.
         let edge_types = s.meta.edge_types.len();
-        if let Some(i) = s
-            .edge_type
-            .par_iter()
-            .position_first(|&t| t as usize >= edge_types)
-        {
+        if let Some(i) = first_bad(&s.edge_type, |&t| t as usize >= edge_types) {
             return Err(LoadErrorKind::BadEdge {
                 edge: i as u64,
                 what: format!(
@@ -768,11 +756,7 @@ impl Builder<'_> {
                 ),
             });
         }
-        if let Some(i) = s
-            .edge_to
-            .par_iter()
-            .position_first(|&t| t as usize >= node_count)
-        {
+        if let Some(i) = first_bad(&s.edge_to, |&t| t as usize >= node_count) {
             return Err(LoadErrorKind::BadEdge {
                 edge: i as u64,
                 what: format!(
@@ -782,11 +766,19 @@ impl Builder<'_> {
             });
         }
         let meta = &s.meta;
+        let string_named: Vec<bool> = (0..=255u8)
+            .map(|t| meta.edge_kind(t).has_string_name())
+            .collect();
+        const CHUNK: usize = 1 << 18;
         let bad_name = s
             .edge_type
-            .par_iter()
-            .zip(&s.edge_name)
-            .position_first(|(&t, &n)| meta.edge_kind(t).has_string_name() && n as u64 >= strings);
+            .par_chunks(CHUNK)
+            .zip(s.edge_name.par_chunks(CHUNK))
+            .enumerate()
+            .find_map_first(|(k, (types, names))| {
+                let bad = |(&t, &n): (&u8, &u32)| string_named[t as usize] && n as u64 >= strings;
+                types.iter().zip(names).position(bad).map(|p| k * CHUNK + p)
+            });
         if let Some(i) = bad_name {
             return Err(LoadErrorKind::BadEdge {
                 edge: i as u64,
@@ -849,6 +841,16 @@ impl Builder<'_> {
         s.file_bytes = self.file_bytes;
         Ok(self.snap)
     }
+}
+
+/// Index of the first element for which `bad` holds, checked on all cores in large chunks (a
+/// per-element parallel search pays for an atomic check per element).
+fn first_bad<T: Sync>(values: &[T], bad: impl Fn(&T) -> bool + Sync) -> Option<usize> {
+    const CHUNK: usize = 1 << 18;
+    values
+        .par_chunks(CHUNK)
+        .enumerate()
+        .find_map_first(|(k, chunk)| chunk.iter().position(&bad).map(|p| k * CHUNK + p))
 }
 
 fn type_list(
