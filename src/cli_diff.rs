@@ -107,18 +107,12 @@ fn thresholds_exceeded(f: &Findings, args: &DiffArgs) -> bool {
 fn table(f: &Findings) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let t = &f.totals;
     let _ = writeln!(
         out,
-        "{} → {}: {} new, {} deleted ({}), {} allocated, {} freed ({})\n",
+        "{} → {}: {}\n",
         f.before.file,
         f.after.file,
-        format::thousands(t.added_count),
-        format::thousands(t.removed_count),
-        format::signed_thousands(t.count_delta),
-        format::bytes(t.added_size),
-        format::bytes(t.removed_size),
-        format::signed_bytes(t.size_delta)
+        report::change_line(&f.totals)
     );
     if f.suspects.is_empty() {
         out.push_str("No leak suspects.\n\n");

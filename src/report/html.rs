@@ -108,17 +108,7 @@ pub fn render(f: &Findings) -> String {
             );
         }
     }
-    let t = &f.totals;
-    let _ = writeln!(
-        h,
-        "<b>Change</b>: {} new, {} deleted ({}); {} allocated, {} freed ({})</p>",
-        format::thousands(t.added_count),
-        format::thousands(t.removed_count),
-        format::signed_thousands(t.count_delta),
-        format::bytes(t.added_size),
-        format::bytes(t.removed_size),
-        format::signed_bytes(t.size_delta)
-    );
+    let _ = writeln!(h, "<b>Change</b>: {}</p>", super::change_line(&f.totals));
 
     h.push_str("<h2 id=\"suspects\">Leak suspects</h2>\n");
     if f.suspects.is_empty() {

@@ -70,21 +70,11 @@ pub fn render(f: &Findings) -> String {
             format::thousands(info.node_count),
             info.modified
                 .as_deref()
-                .map(|m| format!(", taken {m}"))
+                .map(|m| format!(", modified {m}"))
                 .unwrap_or_default()
         );
     }
-    let t = &f.totals;
-    let _ = writeln!(
-        md,
-        "- **Change**: {} new, {} deleted objects ({}); {} allocated, {} freed ({})\n",
-        format::thousands(t.added_count),
-        format::thousands(t.removed_count),
-        format::signed_thousands(t.count_delta),
-        format::bytes(t.added_size),
-        format::bytes(t.removed_size),
-        format::signed_bytes(t.size_delta)
-    );
+    let _ = writeln!(md, "- **Change**: {}\n", super::change_line(&f.totals));
     if f.suspects.is_empty() {
         md.push_str("### No leak suspects\n\nNothing that survived between the snapshots looks like a leak.\n\n");
     } else {

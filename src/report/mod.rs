@@ -208,6 +208,21 @@ fn example(after: &Loaded, node: u32, options: ReportOptions) -> Example {
     }
 }
 
+/// The totals in one line: `31,992 new, 847 deleted (+31,145); 2.7 MiB allocated, 121.2 KiB
+/// freed (+2.6 MiB)` — the same words in the terminal, Markdown and HTML.
+pub fn change_line(t: &Totals) -> String {
+    use crate::format;
+    format!(
+        "{} new, {} deleted ({}); {} allocated, {} freed ({})",
+        format::thousands(t.added_count),
+        format::thousands(t.removed_count),
+        format::signed_thousands(t.count_delta),
+        format::bytes(t.added_size),
+        format::bytes(t.removed_size),
+        format::signed_bytes(t.size_delta)
+    )
+}
+
 /// What stands in for a string's contents: its length only.
 pub fn redacted(s: &str) -> String {
     format!("<redacted string, {} chars>", s.chars().count())
