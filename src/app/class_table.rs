@@ -122,50 +122,41 @@ pub fn summary(
     selected: Option<&str>,
     out: &mut Vec<Command>,
 ) {
-    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
-    builder(ui, Column::SUMMARY.len())
-        .header(22.0, |mut header_row| {
-            for column in Column::SUMMARY {
-                header_row.col(|ui| header(ui, column, sort, out));
-            }
-        })
-        .body(|body| {
-            body.rows(row_height, visible.rows.len(), |mut row| {
-                let Some(class) = visible
-                    .rows
-                    .get(row.index())
-                    .and_then(|&i| rows.get(i as usize))
-                else {
-                    return;
-                };
-                let is_selected = selected == Some(class.class_key.as_str());
-                row.set_selected(is_selected);
-                row.col(|ui| {
-                    if ui
-                        .selectable_label(is_selected, format::one_line(&class.name))
-                        .clicked()
-                    {
-                        out.push(Command::SelectClass(class.class_key.clone()));
-                    }
-                });
-                row.col(|ui| {
-                    number(
-                        ui,
-                        class.distance.map_or("–".into(), |d| d.to_string()),
-                        None,
-                    )
-                });
-                row.col(|ui| number(ui, format::thousands(class.count), None));
-                row.col(|ui| number(ui, format::thousands(class.self_size), None));
-                row.col(|ui| {
-                    number(
-                        ui,
-                        class.retained_size.map_or("–".into(), format::thousands),
-                        None,
-                    )
-                });
+    table(
+        ui,
+        &Column::SUMMARY,
+        rows,
+        visible,
+        sort,
+        selected,
+        out,
+        |row, class, is_selected, out| {
+            row.col(|ui| {
+                if ui
+                    .selectable_label(is_selected, format::one_line(&class.name))
+                    .clicked()
+                {
+                    out.push(Command::SelectClass(class.class_key.clone()));
+                }
             });
-        });
+            row.col(|ui| {
+                number(
+                    ui,
+                    class.distance.map_or("–".into(), |d| d.to_string()),
+                    None,
+                )
+            });
+            row.col(|ui| number(ui, format::thousands(class.count), None));
+            row.col(|ui| number(ui, format::thousands(class.self_size), None));
+            row.col(|ui| {
+                number(
+                    ui,
+                    class.retained_size.map_or("–".into(), format::thousands),
+                    None,
+                )
+            });
+        },
+    );
 }
 
 /// The Comparison table of a pair.
@@ -177,7 +168,6 @@ pub fn comparison(
     selected: Option<&str>,
     out: &mut Vec<Command>,
 ) {
-    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     let grow = if ui.visuals().dark_mode {
         Color32::from_rgb(255, 120, 110)
     } else {
@@ -193,9 +183,87 @@ pub fn comparison(
         n if n < 0 => Some(shrink),
         _ => None,
     };
-    builder(ui, Column::COMPARISON.len())
+    table(
+        ui,
+        &Column::COMPARISON,
+        rows,
+        visible,
+        sort,
+        selected,
+        out,
+        |row, class, is_selected, out| {
+            row.col(|ui| {
+                ui.horizontal(|ui| {
+                    if class.suspect.is_some() {
+                        ui.colored_label(grow, RichText::new("!").strong())
+                            .on_hover_text("Suspect: grew and is retained by new objects");
+                    }
+                    if ui
+                        .selectable_label(is_selected, format::one_line(&class.name))
+                        .clicked()
+                    {
+                        out.push(Command::SelectClass(class.class_key.clone()));
+                    }
+                });
+            });
+            row.col(|ui| number(ui, format::thousands(class.new_count), None));
+            row.col(|ui| number(ui, format::thousands(class.deleted_count), None));
+            row.col(|ui| {
+                number(
+                    ui,
+                    format::signed_thousands(class.delta_count),
+                    sign_color(class.delta_count),
+                )
+            });
+            row.col(|ui| number(ui, format::bytes(class.alloc_size), None));
+            row.col(|ui| number(ui, format::bytes(class.freed_size), None));
+            row.col(|ui| {
+                number(
+                    ui,
+                    format::signed_bytes(class.size_delta),
+                    sign_color(class.size_delta),
+                )
+            });
+            row.col(|ui| number(ui, format::bytes(class.retained_by_new), None));
+            row.col(|ui| number(ui, format!("{:.1} %", class.heap_percent), None));
+        },
+    );
+}
+
+/// Something a table row shows: it knows its class key, which selection is by.
+pub trait Keyed {
+    fn class_key(&self) -> &str;
+}
+
+impl Keyed for ClassRow {
+    fn class_key(&self) -> &str {
+        &self.class_key
+    }
+}
+
+impl Keyed for CompareRow {
+    fn class_key(&self) -> &str {
+        &self.class_key
+    }
+}
+
+/// The skeleton both tables share: sortable headers, then only the visible rows (virtualised),
+/// each looked up through `visible` and drawn by `cells`.
+#[allow(clippy::too_many_arguments)]
+fn table<R: Keyed>(
+    ui: &mut egui::Ui,
+    columns: &[Column],
+    rows: &[R],
+    visible: &VisibleRows,
+    sort: Sort,
+    selected: Option<&str>,
+    out: &mut Vec<Command>,
+    mut cells: impl FnMut(&mut egui_extras::TableRow<'_, '_>, &R, bool, &mut Vec<Command>),
+) {
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    builder(ui, columns.len())
         .header(22.0, |mut header_row| {
-            for column in Column::COMPARISON {
+            for &column in columns {
                 header_row.col(|ui| header(ui, column, sort, out));
             }
         })
@@ -208,42 +276,9 @@ pub fn comparison(
                 else {
                     return;
                 };
-                let is_selected = selected == Some(class.class_key.as_str());
+                let is_selected = selected == Some(class.class_key());
                 row.set_selected(is_selected);
-                row.col(|ui| {
-                    ui.horizontal(|ui| {
-                        if class.suspect.is_some() {
-                            ui.colored_label(grow, RichText::new("!").strong())
-                                .on_hover_text("Suspect: grew and is retained by new objects");
-                        }
-                        if ui
-                            .selectable_label(is_selected, format::one_line(&class.name))
-                            .clicked()
-                        {
-                            out.push(Command::SelectClass(class.class_key.clone()));
-                        }
-                    });
-                });
-                row.col(|ui| number(ui, format::thousands(class.new_count), None));
-                row.col(|ui| number(ui, format::thousands(class.deleted_count), None));
-                row.col(|ui| {
-                    number(
-                        ui,
-                        format::signed_thousands(class.delta_count),
-                        sign_color(class.delta_count),
-                    )
-                });
-                row.col(|ui| number(ui, format::bytes(class.alloc_size), None));
-                row.col(|ui| number(ui, format::bytes(class.freed_size), None));
-                row.col(|ui| {
-                    number(
-                        ui,
-                        format::signed_bytes(class.size_delta),
-                        sign_color(class.size_delta),
-                    )
-                });
-                row.col(|ui| number(ui, format::bytes(class.retained_by_new), None));
-                row.col(|ui| number(ui, format!("{:.1} %", class.heap_percent), None));
+                cells(&mut row, class, is_selected, out);
             });
         });
 }
