@@ -1,7 +1,10 @@
-//! Column sets the number parser deals `nodes` and `edges` values into, one field per vector.
-//! Each parallel piece fills its own set; sets are appended in file order.
+//! Column sets the number parser writes `nodes` and `edges` values into, one field per vector.
+//! Each block grows the columns by its whole records; every parallel region writes its own
+//! slice of them ([`NodeSink`], [`EdgeSink`]).
 
-use super::numbers::Columns;
+use std::sync::Arc;
+
+use super::numbers::{Columns, Sink, split, store};
 
 /// What each node field is used for.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -23,36 +26,9 @@ pub enum EdgeField {
     Ignored,
 }
 
-/// Position within a record, tracked incrementally: values arrive with consecutive indexes, so
-/// the division happens once per piece, not once per value.
-#[derive(Default)]
-struct Cursor {
-    expected: u64,
-    field: usize,
-    record: u64,
-}
-
-impl Cursor {
-    #[inline(always)]
-    fn locate(&mut self, index: u64, width: usize) -> (usize, u64) {
-        if index != self.expected {
-            self.field = (index % width as u64) as usize;
-            self.record = index / width as u64;
-        }
-        let here = (self.field, self.record);
-        self.expected = index + 1;
-        self.field += 1;
-        if self.field == width {
-            self.field = 0;
-            self.record += 1;
-        }
-        here
-    }
-}
-
 pub struct NodeColumns {
-    fields: std::sync::Arc<[NodeField]>,
-    cursor: Cursor,
+    fields: Arc<[NodeField]>,
+    records: usize,
     pub node_type: Vec<u8>,
     pub name: Vec<u32>,
     pub id: Vec<u32>,
@@ -62,10 +38,10 @@ pub struct NodeColumns {
 }
 
 impl NodeColumns {
-    pub fn new(fields: std::sync::Arc<[NodeField]>) -> NodeColumns {
+    pub fn new(fields: Arc<[NodeField]>) -> NodeColumns {
         NodeColumns {
             fields,
-            cursor: Cursor::default(),
+            records: 0,
             node_type: Vec::new(),
             name: Vec::new(),
             id: Vec::new(),
@@ -82,53 +58,133 @@ impl NodeColumns {
         self.id.reserve_exact(nodes);
         self.self_size.reserve_exact(nodes);
         self.edge_count.reserve_exact(nodes + 1);
-        if self.fields.contains(&NodeField::Detachedness) {
+        if self.has(NodeField::Detachedness) {
             self.detachedness.reserve_exact(nodes);
         }
     }
+
+    fn has(&self, field: NodeField) -> bool {
+        self.fields.contains(&field)
+    }
 }
 
-fn narrow<T: TryFrom<u64>>(v: u64, what: &str, node: u64, kind: &str) -> Result<T, String> {
-    T::try_from(v).map_err(|_| format!("{kind} {node}: {what} {v} is out of range"))
+/// Grows `column` by `records` zeros when the layout has its field; returns the new tail.
+fn grow<T: Copy + Default>(column: &mut Vec<T>, present: bool, records: usize) -> &mut [T] {
+    if !present {
+        return &mut [];
+    }
+    let from = column.len();
+    column.resize(from + records, T::default());
+    &mut column[from..]
+}
+
+fn narrow<T: TryFrom<u64>>(v: u64, what: &str, record: u64, kind: &str) -> Result<T, String> {
+    T::try_from(v).map_err(|_| format!("{kind} {record}: {what} {v} is out of range"))
 }
 
 impl Columns for NodeColumns {
-    #[inline(always)]
-    fn accept(&mut self, v: u64, index: u64) -> Result<(), String> {
-        let (field, node) = self.cursor.locate(index, self.fields.len());
-        match self.fields[field] {
-            NodeField::Type => self.node_type.push(narrow(v, "type", node, "node")?),
-            NodeField::Name => self.name.push(narrow(v, "name", node, "node")?),
-            NodeField::Id => self.id.push(narrow(v, "id", node, "node")?),
-            NodeField::SelfSize => self.self_size.push(narrow(v, "self_size", node, "node")?),
-            NodeField::EdgeCount => self.edge_count.push(narrow(v, "edge_count", node, "node")?),
-            NodeField::Detachedness => {
-                self.detachedness
-                    .push(narrow(v, "detachedness", node, "node")?)
-            }
-            NodeField::Ignored => {}
+    type Sink<'a> = NodeSink<'a>;
+
+    fn width(&self) -> usize {
+        self.fields.len()
+    }
+
+    fn grow(&mut self, records: usize) -> NodeSink<'_> {
+        let base = self.records as u64;
+        self.records += records;
+        let has = |f| self.fields.contains(&f);
+        let (t, n, i, s, e, d) = (
+            has(NodeField::Type),
+            has(NodeField::Name),
+            has(NodeField::Id),
+            has(NodeField::SelfSize),
+            has(NodeField::EdgeCount),
+            has(NodeField::Detachedness),
+        );
+        NodeSink {
+            fields: &self.fields,
+            base,
+            node_type: grow(&mut self.node_type, t, records),
+            name: grow(&mut self.name, n, records),
+            id: grow(&mut self.id, i, records),
+            self_size: grow(&mut self.self_size, s, records),
+            edge_count: grow(&mut self.edge_count, e, records),
+            detachedness: grow(&mut self.detachedness, d, records),
         }
-        Ok(())
+    }
+}
+
+/// The node columns of a run of records.
+pub struct NodeSink<'a> {
+    fields: &'a [NodeField],
+    /// Ordinal of the first node, for errors.
+    base: u64,
+    node_type: &'a mut [u8],
+    name: &'a mut [u32],
+    id: &'a mut [u32],
+    self_size: &'a mut [u32],
+    edge_count: &'a mut [u32],
+    detachedness: &'a mut [u8],
+}
+
+impl Sink for NodeSink<'_> {
+    #[inline(always)]
+    fn put(&mut self, field: usize, r: usize, v: u64) -> Result<(), String> {
+        let node = self.base + r as u64;
+        match self.fields.get(field) {
+            Some(NodeField::Type) => store(self.node_type, r, narrow(v, "type", node, "node")?),
+            Some(NodeField::Name) => store(self.name, r, narrow(v, "name", node, "node")?),
+            Some(NodeField::Id) => store(self.id, r, narrow(v, "id", node, "node")?),
+            Some(NodeField::SelfSize) => {
+                store(self.self_size, r, narrow(v, "self_size", node, "node")?)
+            }
+            Some(NodeField::EdgeCount) => {
+                store(self.edge_count, r, narrow(v, "edge_count", node, "node")?)
+            }
+            Some(NodeField::Detachedness) => store(
+                self.detachedness,
+                r,
+                narrow(v, "detachedness", node, "node")?,
+            ),
+            Some(NodeField::Ignored) | None => Ok(()),
+        }
     }
 
-    fn append(&mut self, o: &mut Self) {
-        self.node_type.append(&mut o.node_type);
-        self.name.append(&mut o.name);
-        self.id.append(&mut o.id);
-        self.self_size.append(&mut o.self_size);
-        self.edge_count.append(&mut o.edge_count);
-        self.detachedness.append(&mut o.detachedness);
-    }
-
-    fn empty_like(&self) -> Self {
-        NodeColumns::new(self.fields.clone())
+    fn split_at(self, records: usize) -> (Self, Self) {
+        let (t0, t1) = split(self.node_type, records);
+        let (n0, n1) = split(self.name, records);
+        let (i0, i1) = split(self.id, records);
+        let (s0, s1) = split(self.self_size, records);
+        let (e0, e1) = split(self.edge_count, records);
+        let (d0, d1) = split(self.detachedness, records);
+        let head = NodeSink {
+            fields: self.fields,
+            base: self.base,
+            node_type: t0,
+            name: n0,
+            id: i0,
+            self_size: s0,
+            edge_count: e0,
+            detachedness: d0,
+        };
+        let tail = NodeSink {
+            fields: self.fields,
+            base: self.base + records as u64,
+            node_type: t1,
+            name: n1,
+            id: i1,
+            self_size: s1,
+            edge_count: e1,
+            detachedness: d1,
+        };
+        (head, tail)
     }
 }
 
 pub struct EdgeColumns {
-    fields: std::sync::Arc<[EdgeField]>,
-    node_fields: u64,
-    cursor: Cursor,
+    fields: Arc<[EdgeField]>,
+    node_fields: Divisor,
+    records: usize,
     pub edge_type: Vec<u8>,
     pub name: Vec<u32>,
     /// Target node *ordinal* (the file's node array index divided by the node field count).
@@ -136,11 +192,11 @@ pub struct EdgeColumns {
 }
 
 impl EdgeColumns {
-    pub fn new(fields: std::sync::Arc<[EdgeField]>, node_fields: usize) -> EdgeColumns {
+    pub fn new(fields: Arc<[EdgeField]>, node_fields: usize) -> EdgeColumns {
         EdgeColumns {
             fields,
-            node_fields: node_fields as u64,
-            cursor: Cursor::default(),
+            node_fields: Divisor::new(node_fields as u64),
+            records: 0,
             edge_type: Vec::new(),
             name: Vec::new(),
             to: Vec::new(),
@@ -155,34 +211,131 @@ impl EdgeColumns {
 }
 
 impl Columns for EdgeColumns {
-    #[inline(always)]
-    fn accept(&mut self, v: u64, index: u64) -> Result<(), String> {
-        let (field, edge) = self.cursor.locate(index, self.fields.len());
-        match self.fields[field] {
-            EdgeField::Type => self.edge_type.push(narrow(v, "type", edge, "edge")?),
-            EdgeField::Name => self.name.push(narrow(v, "name_or_index", edge, "edge")?),
-            EdgeField::To => {
-                if !v.is_multiple_of(self.node_fields) {
-                    return Err(format!(
-                        "edge {edge}: to_node {v} is not a multiple of the {} node fields",
-                        self.node_fields
-                    ));
-                }
-                self.to
-                    .push(narrow(v / self.node_fields, "to_node", edge, "edge")?);
-            }
-            EdgeField::Ignored => {}
+    type Sink<'a> = EdgeSink<'a>;
+
+    fn width(&self) -> usize {
+        self.fields.len()
+    }
+
+    fn grow(&mut self, records: usize) -> EdgeSink<'_> {
+        let base = self.records as u64;
+        self.records += records;
+        let has = |f| self.fields.contains(&f);
+        let (t, n, to) = (
+            has(EdgeField::Type),
+            has(EdgeField::Name),
+            has(EdgeField::To),
+        );
+        EdgeSink {
+            fields: &self.fields,
+            node_fields: self.node_fields,
+            base,
+            edge_type: grow(&mut self.edge_type, t, records),
+            name: grow(&mut self.name, n, records),
+            to: grow(&mut self.to, to, records),
         }
-        Ok(())
+    }
+}
+
+/// The edge columns of a run of records.
+pub struct EdgeSink<'a> {
+    fields: &'a [EdgeField],
+    node_fields: Divisor,
+    /// Index of the first edge, for errors.
+    base: u64,
+    edge_type: &'a mut [u8],
+    name: &'a mut [u32],
+    to: &'a mut [u32],
+}
+
+impl Sink for EdgeSink<'_> {
+    #[inline(always)]
+    fn put(&mut self, field: usize, r: usize, v: u64) -> Result<(), String> {
+        let edge = self.base + r as u64;
+        match self.fields.get(field) {
+            Some(EdgeField::Type) => store(self.edge_type, r, narrow(v, "type", edge, "edge")?),
+            Some(EdgeField::Name) => store(self.name, r, narrow(v, "name_or_index", edge, "edge")?),
+            Some(EdgeField::To) => match self.node_fields.divide(v) {
+                Some(ordinal) => store(self.to, r, narrow(ordinal, "to_node", edge, "edge")?),
+                None => Err(format!(
+                    "edge {edge}: to_node {v} is not a multiple of the {} node fields",
+                    self.node_fields.d
+                )),
+            },
+            Some(EdgeField::Ignored) | None => Ok(()),
+        }
     }
 
-    fn append(&mut self, o: &mut Self) {
-        self.edge_type.append(&mut o.edge_type);
-        self.name.append(&mut o.name);
-        self.to.append(&mut o.to);
+    fn split_at(self, records: usize) -> (Self, Self) {
+        let (t0, t1) = split(self.edge_type, records);
+        let (n0, n1) = split(self.name, records);
+        let (o0, o1) = split(self.to, records);
+        let head = EdgeSink {
+            fields: self.fields,
+            node_fields: self.node_fields,
+            base: self.base,
+            edge_type: t0,
+            name: n0,
+            to: o0,
+        };
+        let tail = EdgeSink {
+            fields: self.fields,
+            node_fields: self.node_fields,
+            base: self.base + records as u64,
+            edge_type: t1,
+            name: n1,
+            to: o1,
+        };
+        (head, tail)
+    }
+}
+
+/// Exact division by the node field count, without a hardware divide for the values that
+/// matter (below 2^32, every real `to_node`): one multiplication by a precomputed reciprocal
+/// (Lemire, Kaser & Kurz, "Faster remainder by direct computation", 2019).
+#[derive(Clone, Copy)]
+struct Divisor {
+    d: u64,
+    /// ceil(2^64 / d); 0 when d is 0 or 1 (handled apart).
+    m: u64,
+}
+
+impl Divisor {
+    fn new(d: u64) -> Divisor {
+        let m = if d > 1 { u64::MAX / d + 1 } else { 0 };
+        Divisor { d, m }
     }
 
-    fn empty_like(&self) -> Self {
-        EdgeColumns::new(self.fields.clone(), self.node_fields as usize)
+    /// `v / d` when `d` divides `v`.
+    #[inline(always)]
+    fn divide(self, v: u64) -> Option<u64> {
+        if self.d <= 1 {
+            return (self.d == 1).then_some(v);
+        }
+        if v <= u64::from(u32::MAX) {
+            let q = ((u128::from(self.m) * u128::from(v)) >> 64) as u64;
+            return (q * self.d == v).then_some(q);
+        }
+        v.is_multiple_of(self.d).then(|| v / self.d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Divisor;
+
+    #[test]
+    fn reciprocal_division_is_exact() {
+        for d in [1u64, 2, 3, 6, 7, 8, 13, 1000] {
+            let div = Divisor::new(d);
+            let probes = (0..10_000u64)
+                .chain((u32::MAX as u64 - 10_000)..=(u32::MAX as u64 + 10_000))
+                .chain([u64::MAX, u64::MAX - 1, u64::MAX / 7 * 7]);
+            for v in probes {
+                let want = v.is_multiple_of(d).then(|| v / d);
+                assert_eq!(div.divide(v), want, "{v} / {d}");
+            }
+        }
+        assert_eq!(Divisor::new(0).divide(5), None);
     }
 }

@@ -1,10 +1,14 @@
 //! The hot path: JSON arrays of non-negative integers (`nodes`, `edges`, `locations`), most of a
 //! snapshot's bytes.
 //!
-//! A block of text is cut at commas into a few pieces per core. Counting the commas of each piece
-//! (memchr, far faster than parsing) tells every piece the index of its first value, so each piece
-//! parses *and* deals its values into its own columns in parallel; the piece columns are then
-//! appended in order, which is a memcpy. No intermediate vector of all values exists.
+//! A block of text is cut into regions that start and end on record boundaries. Counting the
+//! commas of fixed byte ranges (memchr, in parallel, far faster than parsing) tells every region
+//! the index of its first record, so each region writes its values straight into its own slice
+//! of the final columns: no intermediate vector, no append.
+//!
+//! Parsing one value needs the length of the previous one, a chain of dependent loads and bit
+//! tricks that leaves most of the CPU idle. So each parallel task parses [`STREAMS`] regions in
+//! turn, one value from each: their chains are independent and overlap in the out-of-order core.
 
 use rayon::prelude::*;
 
@@ -15,47 +19,107 @@ pub struct PieceError {
     pub what: String,
 }
 
-/// Where parsed values go: one implementation per section, holding column vectors.
-pub trait Columns: Send {
-    /// Takes value number `index` (counted from the start of the array).
-    fn accept(&mut self, value: u64, index: u64) -> Result<(), String>;
-    /// Moves everything `other` holds to the end of `self`, leaving `other` empty.
-    fn append(&mut self, other: &mut Self);
-    /// An empty set of columns of the same layout.
-    fn empty_like(&self) -> Self;
+/// Mutable views of the columns of a run of whole records: what the parser writes into.
+pub trait Sink: Send + Sized {
+    /// Stores `value` as field `field` of record `record` (counted from the start of the sink).
+    fn put(&mut self, field: usize, record: usize, value: u64) -> Result<(), String>;
+    /// Splits into the first `records` records and the rest.
+    fn split_at(self, records: usize) -> (Self, Self);
 }
 
-/// Parses `text`, a run of `number ,` pairs (whitespace allowed around both), optionally ending
-/// in a last number without a comma when `last` is set. Value indexes start at `first`.
-/// Returns the number of values parsed.
-///
-/// The fast path takes the shape V8 writes almost everywhere — up to eight digits, then a comma or
-/// a newline and a comma —
-/// eight bytes at a time (SWAR: find the digits with a few masks, convert them with three
-/// multiplications); anything else (whitespace, long numbers, the last few bytes, errors) goes
-/// through the general parser one value at a time, so both accept and reject exactly the same
-/// inputs.
-pub fn parse_piece<C: Columns>(
-    text: &[u8],
+/// Columns that grow a block of records at a time.
+pub trait Columns {
+    type Sink<'a>: Sink
+    where
+        Self: 'a;
+    /// Values per record.
+    fn width(&self) -> usize;
+    /// Appends `records` zeroed records and returns a sink over them.
+    fn grow(&mut self, records: usize) -> Self::Sink<'_>;
+}
+
+/// Stores `value` at `slot[record]`; a value past the end means the block held more values than
+/// its commas promised, which only malformed text can do.
+#[inline(always)]
+pub fn store<T>(slot: &mut [T], record: usize, value: T) -> Result<(), String> {
+    match slot.get_mut(record) {
+        Some(s) => {
+            *s = value;
+            Ok(())
+        }
+        None => Err("more values than separators".into()),
+    }
+}
+
+/// Splits a column slice; absent columns are empty and stay empty on both sides.
+pub fn split<T>(slot: &mut [T], records: usize) -> (&mut [T], &mut [T]) {
+    let at = records.min(slot.len());
+    slot.split_at_mut(at)
+}
+
+/// A sink and the position of the next value in it.
+struct Out<S> {
+    sink: S,
+    width: usize,
+    field: usize,
+    record: usize,
+}
+
+impl<S: Sink> Out<S> {
+    fn new(sink: S, width: usize) -> Out<S> {
+        Out {
+            sink,
+            width,
+            field: 0,
+            record: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, value: u64) -> Result<(), String> {
+        self.sink.put(self.field, self.record, value)?;
+        self.field += 1;
+        if self.field == self.width {
+            self.field = 0;
+            self.record += 1;
+        }
+        Ok(())
+    }
+}
+
+/// One region being parsed: its text, the position in it, and where its values go.
+struct Stream<'t, S> {
+    text: &'t [u8],
+    /// Offset of `text` in the block, for errors.
+    start: usize,
+    i: usize,
+    /// The region ends the array (no comma after its last value).
     last: bool,
-    first: u64,
-    out: &mut C,
-) -> Result<u64, PieceError> {
-    let mut i = 0;
-    let mut index = first;
-    let n = text.len();
-    // Ten readable bytes: eight digits at most, then the comma or V8's newline and comma.
-    while i + 10 <= n {
-        let chunk = u64::from_le_bytes([
-            text[i],
-            text[i + 1],
-            text[i + 2],
-            text[i + 3],
-            text[i + 4],
-            text[i + 5],
-            text[i + 6],
-            text[i + 7],
-        ]);
+    out: Out<S>,
+}
+
+/// Bytes the fast path may look at: eight digits at most, then the comma or V8's newline and
+/// comma.
+const FAST: usize = 10;
+
+impl<S: Sink> Stream<'_, S> {
+    /// Whether [`Stream::step`] may run.
+    #[inline(always)]
+    fn room(&self) -> bool {
+        self.i + FAST <= self.text.len()
+    }
+
+    /// Parses one value (or, at the end of an empty tail, nothing). Needs [`Stream::room`].
+    ///
+    /// The fast path takes the shape V8 writes almost everywhere — up to eight digits, then a
+    /// comma or a newline and a comma — eight bytes at a time (SWAR: find the digits with a few
+    /// masks, convert them with three multiplications); anything else (whitespace, long numbers,
+    /// errors) goes through the general parser one value at a time, so both accept and reject
+    /// exactly the same inputs.
+    #[inline(always)]
+    fn step(&mut self) -> Result<(), PieceError> {
+        let (text, i) = (self.text, self.i);
+        let chunk = load8(text, i);
         let digits = leading_digits(chunk);
         // V8 ends every node and edge record with a newline before the comma.
         let separator = match (text[i + digits], text[i + digits + 1]) {
@@ -64,29 +128,92 @@ pub fn parse_piece<C: Columns>(
             _ => 0,
         };
         if digits == 0 || separator == 0 {
-            // Unusual shape: let the general parser take exactly one value and its separator.
-            let (used, parsed) =
-                parse_general_one(&text[i..], last, index, out).map_err(|e| PieceError {
-                    at: i + e.at,
-                    what: e.what,
-                })?;
-            if parsed == 0 {
-                return Ok(index - first);
-            }
-            i += used;
-            index += 1;
-            continue;
+            return self.general_one();
         }
-        out.accept(swar_value(chunk, digits), index)
-            .map_err(|what| PieceError { at: i, what })?;
-        index += 1;
-        i += digits + separator;
+        self.out
+            .push(swar_value(chunk, digits))
+            .map_err(|what| self.error(i, what))?;
+        self.i = i + digits + separator;
+        Ok(())
     }
-    let rest = parse_general(&text[i..], last, index, out).map_err(|e| PieceError {
-        at: i + e.at,
-        what: e.what,
-    })?;
-    Ok(index + rest - first)
+
+    fn error(&self, at: usize, what: String) -> PieceError {
+        PieceError {
+            at: self.start + at,
+            what,
+        }
+    }
+
+    /// One value and its separator through the general parser.
+    fn general_one(&mut self) -> Result<(), PieceError> {
+        let rest = &self.text[self.i..];
+        // The value ends at the first comma; whitespace and junk are the general parser's to judge.
+        let (used, last) = match memchr::memchr(b',', rest) {
+            Some(comma) => {
+                if self.last && self.i + comma + 1 == self.text.len() {
+                    // Report what the general parser finds first, else the trailing comma.
+                    parse_general(&rest[..comma + 1], false, &mut self.out)
+                        .map_err(|e| self.error(self.i + e.at, e.what))?;
+                    return Err(self.error(self.text.len(), "trailing ',' before ']'".into()));
+                }
+                (comma + 1, false)
+            }
+            None => (rest.len(), self.last),
+        };
+        parse_general(&rest[..used], last, &mut self.out)
+            .map_err(|e| self.error(self.i + e.at, e.what))?;
+        self.i += used;
+        Ok(())
+    }
+
+    /// Parses the rest of the region.
+    fn finish(&mut self) -> Result<(), PieceError> {
+        while self.room() {
+            self.step()?;
+        }
+        let rest = &self.text[self.i..];
+        parse_general(rest, self.last, &mut self.out)
+            .map_err(|e| self.error(self.i + e.at, e.what))?;
+        self.i = self.text.len();
+        Ok(())
+    }
+}
+
+/// Regions parsed in turn by one task.
+pub const STREAMS: usize = 4;
+
+/// Parses [`STREAMS`] regions, one value from each in turn while all have room for the fast
+/// path, then each to its end. Returns the first error in text order.
+fn run_interleaved<S: Sink>(streams: &mut [Stream<'_, S>; STREAMS]) -> Result<(), PieceError> {
+    let mut failed: [Option<PieceError>; STREAMS] = Default::default();
+    'fast: while streams.iter().all(Stream::room) {
+        for (s, f) in streams.iter_mut().zip(failed.iter_mut()) {
+            if let Err(e) = s.step() {
+                *f = Some(e);
+                break 'fast;
+            }
+        }
+    }
+    // A region that failed keeps its error; the others run to their ends (an earlier region may
+    // hold an earlier error).
+    for (s, f) in streams.iter_mut().zip(failed.iter_mut()) {
+        if f.is_none()
+            && let Err(e) = s.finish()
+        {
+            *f = Some(e);
+        }
+    }
+    match failed.into_iter().flatten().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+#[inline(always)]
+fn load8(text: &[u8], i: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&text[i..i + 8]);
+    u64::from_le_bytes(bytes)
 }
 
 /// How many of the eight bytes (first byte lowest) are ASCII digits before the first non-digit.
@@ -116,53 +243,21 @@ fn swar_value(chunk: u64, digits: usize) -> u64 {
     v.wrapping_mul(10000 * (1 << 32) + 1) >> 32
 }
 
-/// One value through the general parser: returns the bytes used (value and its separator) and
-/// whether a value was there (0 at the end of an empty tail).
-fn parse_general_one<C: Columns>(
-    text: &[u8],
-    last: bool,
-    index: u64,
-    out: &mut C,
-) -> Result<(usize, u64), PieceError> {
-    // The value ends at the first comma; whitespace and junk are the general parser's to judge.
-    match memchr::memchr(b',', text) {
-        Some(comma) => {
-            let parsed = parse_general(&text[..comma + 1], false, index, out)?;
-            if last && comma + 1 == text.len() {
-                return Err(PieceError {
-                    at: comma + 1,
-                    what: "trailing ',' before ']'".into(),
-                });
-            }
-            Ok((comma + 1, parsed))
-        }
-        None => {
-            let parsed = parse_general(text, last, index, out)?;
-            Ok((text.len(), parsed))
-        }
-    }
-}
-
-/// The general parser: any whitespace, any position. [`parse_piece`] hands it whatever its fast
-/// path does not take. Parses `text`, a run of `number ,` pairs (whitespace allowed around both), optionally ending
-/// in a last number without a comma when `last` is set. Value indexes start at `first`.
-/// Returns the number of values parsed.
-fn parse_general<C: Columns>(
-    text: &[u8],
-    last: bool,
-    first: u64,
-    out: &mut C,
-) -> Result<u64, PieceError> {
+/// The general parser: any whitespace, any position; [`Stream::step`] hands it whatever its
+/// fast path does not take. Parses `text`, a run of `number ,` pairs (whitespace allowed around
+/// both), optionally ending in a last number without a comma when `last` is set. Returns the
+/// number of values parsed.
+fn parse_general<S: Sink>(text: &[u8], last: bool, out: &mut Out<S>) -> Result<u64, PieceError> {
     let mut i = 0;
     let n = text.len();
-    let mut index = first;
+    let mut parsed = 0;
     loop {
         while i < n && super::reader::is_ws(text[i]) {
             i += 1;
         }
         if i == n {
             // An empty tail is fine only for the last piece (e.g. `[]` or a trailing newline).
-            return Ok(index - first);
+            return Ok(parsed);
         }
         let start = i;
         while i < n && text[i].is_ascii_digit() {
@@ -186,15 +281,14 @@ fn parse_general<C: Columns>(
         let v = text[start..i]
             .iter()
             .fold(0u64, |v, &d| v * 10 + (d - b'0') as u64);
-        out.accept(v, index)
-            .map_err(|what| PieceError { at: start, what })?;
-        index += 1;
+        out.push(v).map_err(|what| PieceError { at: start, what })?;
+        parsed += 1;
         while i < n && super::reader::is_ws(text[i]) {
             i += 1;
         }
         if i == n {
             if last {
-                return Ok(index - first);
+                return Ok(parsed);
             }
             return Err(PieceError {
                 at: i,
@@ -223,85 +317,165 @@ fn describe(text: &[u8], at: usize) -> String {
     format!("expected a non-negative integer, found {shown:?}")
 }
 
-/// Parses a block into `target`. `text` ends right after a comma, or (when `last`) right before
-/// the closing `]`. `first` is the index of the block's first value; `scratch` holds reusable
-/// per-piece columns. Returns the number of values parsed, or the first error with its offset in
-/// `text`.
+/// Below this many bytes a block is parsed as one region.
+const SMALL_BLOCK: usize = 1 << 20;
+
+/// Parses the whole records at the start of `text` into `columns` and returns how many values
+/// and bytes it took. `text` starts on a record boundary; when `last` it runs to the closing
+/// `]` (exclusive) and is taken whole, a final partial record included (the caller reports it);
+/// otherwise it ends right after a comma and only whole records are taken — none if it holds
+/// less than one, and the caller must supply more text.
 pub fn parse_block<C: Columns>(
     text: &[u8],
     last: bool,
-    first: u64,
-    target: &mut C,
-    scratch: &mut Vec<C>,
-) -> Result<u64, PieceError> {
-    let pieces = rayon::current_num_threads().max(1) * 2;
-    if text.len() < 1 << 20 || pieces == 1 {
-        return parse_piece(text, last, first, target);
-    }
-    // Cut points right after a comma near each even split.
-    let mut cuts = vec![0usize];
-    for k in 1..pieces {
-        let target_at = text.len() * k / pieces;
-        let from = (*cuts.last().unwrap_or(&0)).max(target_at);
-        if let Some(p) = memchr::memchr(b',', &text[from..]) {
-            cuts.push(from + p + 1);
-        }
-    }
-    cuts.push(text.len());
-    cuts.dedup();
-    let ranges: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
-    // Every piece but the last ends with a comma, so its commas count its values exactly.
-    let counts: Vec<u64> = ranges
-        .par_iter()
-        .map(|&(a, b)| memchr::memchr_iter(b',', &text[a..b]).count() as u64)
+    columns: &mut C,
+) -> Result<(u64, usize), PieceError> {
+    let width = columns.width().max(1);
+    let regions = if text.len() < SMALL_BLOCK {
+        1
+    } else {
+        rayon::current_num_threads().max(1) * 2 * STREAMS
+    };
+    // Commas per fixed byte range, in parallel.
+    let bounds: Vec<usize> = (0..=regions).map(|k| text.len() * k / regions).collect();
+    let counts: Vec<usize> = bounds
+        .par_windows(2)
+        .map(|w| memchr::memchr_iter(b',', &text[w[0]..w[1]]).count())
         .collect();
-    let mut starts = Vec::with_capacity(ranges.len());
-    let mut next = first;
-    for c in &counts {
-        starts.push(next);
-        next += c;
+    let commas: usize = counts.iter().sum();
+
+    // The values taken and the bytes they span.
+    let (values, used) = if last {
+        let tail = match memchr::memrchr(b',', text) {
+            Some(c) => &text[c + 1..],
+            None => text,
+        };
+        let open = tail.iter().any(|&b| !super::reader::is_ws(b));
+        (commas + usize::from(open), text.len())
+    } else {
+        let values = commas - commas % width;
+        (values, after_comma(text, values, commas))
+    };
+    if values == 0 && !last {
+        return Ok((0, 0));
     }
-    while scratch.len() < ranges.len() {
-        scratch.push(target.empty_like());
+
+    // Region k starts right after comma number starts[k] (a multiple of the width): the first
+    // such comma at or after its fixed byte bound.
+    let mut cuts = vec![0usize];
+    let mut starts = vec![0usize];
+    let mut before = 0;
+    for k in 1..regions {
+        before += counts[k - 1];
+        let wanted = (before / width + 1) * width;
+        if wanted >= values {
+            break;
+        }
+        let mut at = bounds[k];
+        for _ in 0..wanted - before {
+            match memchr::memchr(b',', &text[at..]) {
+                Some(c) => at += c + 1,
+                None => at = text.len(),
+            }
+        }
+        cuts.push(at);
+        starts.push(wanted);
     }
-    let count = ranges.len();
-    let results: Vec<Result<u64, PieceError>> = scratch[..count]
-        .par_iter_mut()
-        .zip(ranges.par_iter())
-        .zip(starts.par_iter())
-        .enumerate()
-        .map(|(k, ((columns, &(a, b)), &start))| {
-            parse_piece(&text[a..b], last && k + 1 == count, start, columns).map_err(|e| {
-                PieceError {
-                    at: a + e.at,
-                    what: e.what,
-                }
-            })
+    cuts.push(used);
+    starts.push(values);
+
+    let total_records = values.div_ceil(width);
+    let mut sink = columns.grow(total_records);
+    let mut streams = Vec::with_capacity(regions);
+    for k in 0..cuts.len() - 1 {
+        let records = (starts[k + 1] - starts[k]).div_ceil(width);
+        let (mine, rest) = sink.split_at(records);
+        sink = rest;
+        streams.push(Stream {
+            text: &text[cuts[k]..cuts[k + 1]],
+            start: cuts[k],
+            i: 0,
+            last: last && k + 2 == cuts.len(),
+            out: Out::new(mine, width),
+        });
+    }
+    if streams.len() == 1 {
+        streams[0].finish()?;
+        return Ok((values as u64, used));
+    }
+    // Blocks too short for every region to get a record leave a few regions empty.
+    while !streams.len().is_multiple_of(STREAMS) {
+        let (empty, rest) = sink.split_at(0);
+        sink = rest;
+        streams.push(Stream {
+            text: &[],
+            start: used,
+            i: 0,
+            last: false,
+            out: Out::new(empty, width),
+        });
+    }
+    let results: Vec<Result<(), PieceError>> = streams
+        .par_chunks_exact_mut(STREAMS)
+        .map(|group| match <&mut [_; STREAMS]>::try_from(group) {
+            Ok(group) => run_interleaved(group),
+            Err(_) => unreachable_group(),
         })
         .collect();
-    let mut parsed = 0;
-    for (k, r) in results.into_iter().enumerate() {
-        // On error the load is abandoned, so what the pieces still hold does not matter.
-        parsed += r?;
-        target.append(&mut scratch[k]);
-    }
-    Ok(parsed)
+    // Regions are in text order and each starts where the sequential parser would (right after
+    // a comma), so the first failing region holds the first error.
+    results.into_iter().collect::<Result<(), _>>()?;
+    Ok((values as u64, used))
 }
 
-/// Plain values, for small sections (`locations`).
+#[cold]
+fn unreachable_group() -> Result<(), PieceError> {
+    Err(PieceError {
+        at: 0,
+        what: "internal: a region group of the wrong size".into(),
+    })
+}
+
+/// The offset right after comma number `n` (1-based) of `text`, which ends right after comma
+/// number `commas`; 0 when `n` is 0.
+fn after_comma(text: &[u8], n: usize, commas: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let mut end = text.len();
+    for _ in n..commas {
+        // The byte before `end` is a comma; find the one before it.
+        end = memchr::memrchr(b',', &text[..end - 1]).map_or(0, |c| c + 1);
+    }
+    end
+}
+
+/// Plain values, one per record, for small sections (`locations`).
 #[derive(Default)]
 pub struct Values(pub Vec<u64>);
 
+pub struct ValueSink<'a>(&'a mut [u64]);
+
+impl Sink for ValueSink<'_> {
+    #[inline(always)]
+    fn put(&mut self, _field: usize, record: usize, value: u64) -> Result<(), String> {
+        store(self.0, record, value)
+    }
+    fn split_at(self, records: usize) -> (Self, Self) {
+        let (a, b) = split(self.0, records);
+        (ValueSink(a), ValueSink(b))
+    }
+}
+
 impl Columns for Values {
-    fn accept(&mut self, value: u64, _index: u64) -> Result<(), String> {
-        self.0.push(value);
-        Ok(())
+    type Sink<'a> = ValueSink<'a>;
+    fn width(&self) -> usize {
+        1
     }
-    fn append(&mut self, other: &mut Self) {
-        self.0.append(&mut other.0);
-    }
-    fn empty_like(&self) -> Self {
-        Values(Vec::new())
+    fn grow(&mut self, records: usize) -> ValueSink<'_> {
+        let from = self.0.len();
+        self.0.resize(from + records, 0);
+        ValueSink(&mut self.0[from..])
     }
 }
 
@@ -309,19 +483,46 @@ impl Columns for Values {
 mod tests {
     use super::*;
 
-    fn piece(text: &[u8], last: bool) -> Result<Vec<u64>, PieceError> {
-        let mut v = Values::default();
-        parse_piece(text, last, 0, &mut v).map(|_| v.0)
+    /// Collects values in order, whatever their record.
+    struct Collect(Vec<u64>);
+
+    impl Sink for &mut Collect {
+        fn put(&mut self, _field: usize, _record: usize, value: u64) -> Result<(), String> {
+            self.0.push(value);
+            Ok(())
+        }
+        fn split_at(self, _records: usize) -> (Self, Self) {
+            unimplemented!("not split in tests")
+        }
+    }
+
+    fn stream(text: &[u8], last: bool) -> Result<Vec<u64>, PieceError> {
+        let mut all = Collect(Vec::new());
+        let mut s = Stream {
+            text,
+            start: 0,
+            i: 0,
+            last,
+            out: Out::new(&mut all, 1),
+        };
+        s.finish()?;
+        Ok(all.0)
+    }
+
+    fn general(text: &[u8], last: bool) -> Result<Vec<u64>, PieceError> {
+        let mut all = Collect(Vec::new());
+        parse_general(text, last, &mut Out::new(&mut all, 1))?;
+        Ok(all.0)
     }
 
     #[test]
     fn parses_with_whitespace_and_rejects_junk() {
-        assert_eq!(piece(b"1, 2 ,\n3,", false).unwrap(), [1, 2, 3]);
-        assert_eq!(piece(b"1,2\n", true).unwrap(), [1, 2]);
-        assert!(piece(b"1,-2,", false).is_err());
-        assert!(piece(b"1.5,", false).is_err());
-        assert!(piece(b"1,", true).is_err());
-        assert!(piece(b"99999999999999999999999,", false).is_err());
+        assert_eq!(stream(b"1, 2 ,\n3,", false).unwrap(), [1, 2, 3]);
+        assert_eq!(stream(b"1,2\n", true).unwrap(), [1, 2]);
+        assert!(stream(b"1,-2,", false).is_err());
+        assert!(stream(b"1.5,", false).is_err());
+        assert!(stream(b"1,", true).is_err());
+        assert!(stream(b"99999999999999999999999,", false).is_err());
     }
 
     /// The SWAR fast path and the general parser agree on values, errors and error offsets.
@@ -358,53 +559,124 @@ mod tests {
                 }
             }
             let last = next() % 2 == 0;
-            let mut fast = Values::default();
-            let mut slow = Values::default();
-            let a = parse_piece(&text, last, 0, &mut fast);
-            let b = parse_general(&text, last, 0, &mut slow);
-            match (a, b) {
-                (Ok(x), Ok(y)) => {
-                    assert_eq!(x, y, "{:?}", String::from_utf8_lossy(&text));
-                    assert_eq!(fast.0, slow.0, "{:?}", String::from_utf8_lossy(&text));
-                }
-                (Err(x), Err(y)) => assert_eq!(
-                    x.at,
-                    y.at,
-                    "{:?}: {} vs {}",
-                    String::from_utf8_lossy(&text),
-                    x.what,
-                    y.what
-                ),
-                (x, y) => panic!("{:?}: {x:?} vs {y:?}", String::from_utf8_lossy(&text)),
+            let shown = String::from_utf8_lossy(&text).into_owned();
+            match (stream(&text, last), general(&text, last)) {
+                (Ok(x), Ok(y)) => assert_eq!(x, y, "{shown:?}"),
+                (Err(x), Err(y)) => assert_eq!(x.at, y.at, "{shown:?}: {} vs {}", x.what, y.what),
+                (x, y) => panic!("{shown:?}: {x:?} vs {y:?}"),
             }
         }
     }
 
-    #[test]
-    fn parallel_block_matches_sequential_with_exact_indexes() {
-        struct Checked(Vec<u64>);
-        impl Columns for Checked {
-            fn accept(&mut self, value: u64, index: u64) -> Result<(), String> {
-                if value != index * 7 {
-                    return Err(format!("value {value} at index {index}"));
-                }
-                self.0.push(value);
-                Ok(())
+    /// Records of `width` values; every value must be `7 * (record * width + field)`.
+    struct Checked {
+        width: usize,
+        values: Vec<u64>,
+    }
+
+    struct CheckedSink<'a> {
+        base: usize,
+        width: usize,
+        values: &'a mut [u64],
+    }
+
+    impl Sink for CheckedSink<'_> {
+        fn put(&mut self, field: usize, record: usize, value: u64) -> Result<(), String> {
+            let index = (self.base + record) * self.width + field;
+            if value != index as u64 * 7 {
+                return Err(format!("value {value} at index {index}"));
             }
-            fn append(&mut self, other: &mut Self) {
-                self.0.append(&mut other.0);
-            }
-            fn empty_like(&self) -> Self {
-                Checked(Vec::new())
+            store(self.values, record * self.width + field, value)
+        }
+        fn split_at(self, records: usize) -> (Self, Self) {
+            let (a, b) = split(self.values, records * self.width);
+            let base = self.base + records;
+            (
+                CheckedSink {
+                    base: self.base,
+                    width: self.width,
+                    values: a,
+                },
+                CheckedSink {
+                    base,
+                    width: self.width,
+                    values: b,
+                },
+            )
+        }
+    }
+
+    impl Columns for Checked {
+        type Sink<'a> = CheckedSink<'a>;
+        fn width(&self) -> usize {
+            self.width
+        }
+        fn grow(&mut self, records: usize) -> CheckedSink<'_> {
+            let from = self.values.len();
+            self.values.resize(from + records * self.width, 0);
+            CheckedSink {
+                base: from / self.width,
+                width: self.width,
+                values: &mut self.values[from..],
             }
         }
-        let text: String = (0..400_000u64).map(|i| format!("{},\n", i * 7)).collect();
-        let text = &text[..text.len() - 2];
-        let mut all = Checked(Vec::new());
-        let mut scratch = Vec::new();
-        let n = parse_block(text.as_bytes(), true, 0, &mut all, &mut scratch).unwrap();
-        assert_eq!(n, 400_000);
-        assert_eq!(all.0.len(), 400_000);
-        assert!(all.0.iter().enumerate().all(|(i, &v)| v == i as u64 * 7));
+    }
+
+    fn sevens(n: u64) -> String {
+        (0..n).map(|i| format!("{},\n", i * 7)).collect()
+    }
+
+    #[test]
+    fn blocks_take_whole_records_and_write_every_value_in_place() {
+        for width in [1, 3, 6, 7] {
+            let text = sevens(400_003);
+            // A block ends right after a comma.
+            let text = &text[..text.len() - 1];
+            let mut all = Checked {
+                width,
+                values: Vec::new(),
+            };
+            // Not the last block: only whole records, ending right after a comma.
+            let (values, used) = parse_block(text.as_bytes(), false, &mut all).unwrap();
+            assert_eq!(values, 400_003 - 400_003 % width as u64);
+            assert_eq!(text.as_bytes()[used - 1], b',');
+            assert_eq!(all.values.len() as u64, values);
+            // The rest, as the last block (without its final comma).
+            let rest = &text[used.min(text.len() - 1)..text.len() - 1];
+            let (more, taken) = parse_block(rest.as_bytes(), true, &mut all).unwrap();
+            assert_eq!((values + more, taken), (400_003, rest.len()));
+            // A final partial record is taken whole (the loader reports it as misaligned).
+            assert_eq!(all.values.len(), 400_003usize.div_ceil(width) * width);
+            let values = &all.values[..400_003];
+            assert!(values.iter().enumerate().all(|(i, &v)| v == i as u64 * 7));
+        }
+    }
+
+    #[test]
+    fn the_first_error_in_text_order_wins() {
+        let mut text = sevens(400_000).into_bytes();
+        // Commas turned into junk: every value before them is still right.
+        let comma_after = |at: usize| at + text[at..].iter().position(|&b| b == b',').unwrap();
+        let late = comma_after(text.len() * 7 / 8);
+        let early = comma_after(text.len() / 3);
+        text[late] = b'x';
+        text[early] = b'y';
+        let mut all = Checked {
+            width: 3,
+            values: Vec::new(),
+        };
+        let e = parse_block(&text, false, &mut all).expect_err("junk is refused");
+        assert_eq!(e.at, early, "{}", e.what);
+        assert!(e.what.contains('y'), "{}", e.what);
+    }
+
+    #[test]
+    fn a_block_with_less_than_a_record_takes_nothing() {
+        let mut all = Checked {
+            width: 7,
+            values: Vec::new(),
+        };
+        assert_eq!(parse_block(b"0,7,", false, &mut all).unwrap(), (0, 0));
+        assert_eq!(parse_block(b"0,7", true, &mut all).unwrap(), (2, 3));
     }
 }

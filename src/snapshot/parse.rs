@@ -487,7 +487,6 @@ impl Builder<'_> {
                 ));
             }
         }
-        let mut scratch = Vec::new();
         let mut values = 0u64;
         loop {
             self.check_cancel()?;
@@ -499,28 +498,32 @@ impl Builder<'_> {
                 Some(i) => (i, true),
                 None => match memchr::memrchr(b',', window) {
                     Some(i) => (i + 1, false),
-                    None => {
-                        // No delimiter in the whole window: need more bytes to make progress.
-                        if !r.fill()? {
-                            return Err(truncated(r, section));
-                        }
-                        continue;
-                    }
+                    None => (0, false),
                 },
             };
             let base = r.offset();
-            values +=
-                numbers::parse_block(&window[..text_len], last, values, columns, &mut scratch)
-                    .map_err(|PieceError { at, what }| LoadErrorKind::BadNumber {
-                        section: section.to_string(),
-                        offset: base + at as u64,
-                        what,
-                    })?;
-            r.pos += text_len + usize::from(last);
-            self.report(r, phase);
+            let (parsed, used) = numbers::parse_block(&window[..text_len], last, columns).map_err(
+                |PieceError { at, what }| LoadErrorKind::BadNumber {
+                    section: section.to_string(),
+                    offset: base + at as u64,
+                    what,
+                },
+            )?;
+            values += parsed;
             if last {
+                r.pos += used + 1;
+                self.report(r, phase);
                 return Ok(values);
             }
+            if used == 0 {
+                // Not one whole record in the window: it needs more bytes to make progress.
+                if !r.fill()? {
+                    return Err(truncated(r, section));
+                }
+                continue;
+            }
+            r.pos += used;
+            self.report(r, phase);
         }
     }
 
@@ -826,7 +829,7 @@ impl Builder<'_> {
             }
             // V8 writes locations in node order; sort only what is not.
             if !locations.is_sorted_by_key(|l| l.node) {
-                locations.sort_by_key(|l| l.node);
+                locations.par_sort_by_key(|l| l.node);
             }
             locations.dedup_by_key(|l| l.node);
             s.locations = locations;
