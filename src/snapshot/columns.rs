@@ -28,6 +28,7 @@ pub enum EdgeField {
 
 pub struct NodeColumns {
     fields: Arc<[NodeField]>,
+    at: Option<NodeAt>,
     records: usize,
     pub node_type: Vec<u8>,
     pub name: Vec<u32>,
@@ -40,6 +41,7 @@ pub struct NodeColumns {
 impl NodeColumns {
     pub fn new(fields: Arc<[NodeField]>) -> NodeColumns {
         NodeColumns {
+            at: NodeAt::find(&fields),
             fields,
             records: 0,
             node_type: Vec::new(),
@@ -103,6 +105,7 @@ impl Columns for NodeColumns {
         );
         NodeSink {
             fields: &self.fields,
+            at: self.at,
             base,
             node_type: grow(&mut self.node_type, t, records),
             name: grow(&mut self.name, n, records),
@@ -114,9 +117,35 @@ impl Columns for NodeColumns {
     }
 }
 
+/// Where each used field sits in a node record.
+#[derive(Clone, Copy)]
+struct NodeAt {
+    ty: usize,
+    name: usize,
+    id: usize,
+    size: usize,
+    count: usize,
+    detachedness: Option<usize>,
+}
+
+impl NodeAt {
+    fn find(fields: &[NodeField]) -> Option<NodeAt> {
+        let at = |f| fields.iter().position(|&x| x == f);
+        Some(NodeAt {
+            ty: at(NodeField::Type)?,
+            name: at(NodeField::Name)?,
+            id: at(NodeField::Id)?,
+            size: at(NodeField::SelfSize)?,
+            count: at(NodeField::EdgeCount)?,
+            detachedness: at(NodeField::Detachedness),
+        })
+    }
+}
+
 /// The node columns of a run of records.
 pub struct NodeSink<'a> {
     fields: &'a [NodeField],
+    at: Option<NodeAt>,
     /// Ordinal of the first node, for errors.
     base: u64,
     node_type: &'a mut [u8],
@@ -150,6 +179,29 @@ impl Sink for NodeSink<'_> {
         }
     }
 
+    #[inline(always)]
+    fn put_record(&mut self, r: usize, v: &[u64]) -> bool {
+        let Some(at) = self.at else { return false };
+        let (ty, name, id, size, count) = (v[at.ty], v[at.name], v[at.id], v[at.size], v[at.count]);
+        let detachedness = at.detachedness.map_or(0, |d| v[d]);
+        let wide = (name | id | size | count) > u64::from(u32::MAX);
+        if wide || ty > 255 || detachedness > 255 || r >= self.node_type.len() {
+            return false;
+        }
+        // Columns of a known layout all have the sink's length (detachedness when present).
+        let ok = [
+            store(self.node_type, r, ty as u8),
+            store(self.name, r, name as u32),
+            store(self.id, r, id as u32),
+            store(self.self_size, r, size as u32),
+            store(self.edge_count, r, count as u32),
+        ];
+        if at.detachedness.is_some() {
+            let _ = store(self.detachedness, r, detachedness as u8);
+        }
+        ok.iter().all(Result::is_ok)
+    }
+
     fn split_at(self, records: usize) -> (Self, Self) {
         let (t0, t1) = split(self.node_type, records);
         let (n0, n1) = split(self.name, records);
@@ -159,6 +211,7 @@ impl Sink for NodeSink<'_> {
         let (d0, d1) = split(self.detachedness, records);
         let head = NodeSink {
             fields: self.fields,
+            at: self.at,
             base: self.base,
             node_type: t0,
             name: n0,
@@ -169,6 +222,7 @@ impl Sink for NodeSink<'_> {
         };
         let tail = NodeSink {
             fields: self.fields,
+            at: self.at,
             base: self.base + records as u64,
             node_type: t1,
             name: n1,
@@ -183,6 +237,7 @@ impl Sink for NodeSink<'_> {
 
 pub struct EdgeColumns {
     fields: Arc<[EdgeField]>,
+    at: Option<EdgeAt>,
     node_fields: Divisor,
     records: usize,
     pub edge_type: Vec<u8>,
@@ -194,6 +249,7 @@ pub struct EdgeColumns {
 impl EdgeColumns {
     pub fn new(fields: Arc<[EdgeField]>, node_fields: usize) -> EdgeColumns {
         EdgeColumns {
+            at: EdgeAt::find(&fields),
             fields,
             node_fields: Divisor::new(node_fields as u64),
             records: 0,
@@ -228,6 +284,7 @@ impl Columns for EdgeColumns {
         );
         EdgeSink {
             fields: &self.fields,
+            at: self.at,
             node_fields: self.node_fields,
             base,
             edge_type: grow(&mut self.edge_type, t, records),
@@ -237,9 +294,29 @@ impl Columns for EdgeColumns {
     }
 }
 
+/// Where each used field sits in an edge record.
+#[derive(Clone, Copy)]
+struct EdgeAt {
+    ty: usize,
+    name: usize,
+    to: usize,
+}
+
+impl EdgeAt {
+    fn find(fields: &[EdgeField]) -> Option<EdgeAt> {
+        let at = |f| fields.iter().position(|&x| x == f);
+        Some(EdgeAt {
+            ty: at(EdgeField::Type)?,
+            name: at(EdgeField::Name)?,
+            to: at(EdgeField::To)?,
+        })
+    }
+}
+
 /// The edge columns of a run of records.
 pub struct EdgeSink<'a> {
     fields: &'a [EdgeField],
+    at: Option<EdgeAt>,
     node_fields: Divisor,
     /// Index of the first edge, for errors.
     base: u64,
@@ -266,12 +343,31 @@ impl Sink for EdgeSink<'_> {
         }
     }
 
+    #[inline(always)]
+    fn put_record(&mut self, r: usize, v: &[u64]) -> bool {
+        let Some(at) = self.at else { return false };
+        let (ty, name) = (v[at.ty], v[at.name]);
+        let Some(to) = self.node_fields.divide(v[at.to]) else {
+            return false;
+        };
+        if ty > 255 || (name | to) > u64::from(u32::MAX) || r >= self.edge_type.len() {
+            return false;
+        }
+        let ok = [
+            store(self.edge_type, r, ty as u8),
+            store(self.name, r, name as u32),
+            store(self.to, r, to as u32),
+        ];
+        ok.iter().all(Result::is_ok)
+    }
+
     fn split_at(self, records: usize) -> (Self, Self) {
         let (t0, t1) = split(self.edge_type, records);
         let (n0, n1) = split(self.name, records);
         let (o0, o1) = split(self.to, records);
         let head = EdgeSink {
             fields: self.fields,
+            at: self.at,
             node_fields: self.node_fields,
             base: self.base,
             edge_type: t0,
@@ -280,6 +376,7 @@ impl Sink for EdgeSink<'_> {
         };
         let tail = EdgeSink {
             fields: self.fields,
+            at: self.at,
             node_fields: self.node_fields,
             base: self.base + records as u64,
             edge_type: t1,
