@@ -145,7 +145,7 @@ fn bench_pair(before: &str, after: &str, oracle: bool) {
 fn measure_pair(before: &Path, after: &Path) {
     use heapdiff::{diff, loaded::Hooks, report};
     let start = Instant::now();
-    let (b, a, _) = match diff::open_pair(before, after, None, Hooks::default()) {
+    let (b, a, _) = match diff::open_pair(before, after, None, Hooks::default(), false) {
         Ok(x) => x,
         Err(e) => {
             println!("{e}");

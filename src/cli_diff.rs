@@ -33,7 +33,13 @@ pub fn run(args: &DiffArgs) -> Result<i32, String> {
         progress: bar.as_ref().map(|_| &show as &(dyn Fn(Progress) + Sync)),
         cancel: None,
     };
-    let opened = diff::open_pair(&args.before, &args.after, args.final_.as_deref(), hooks);
+    let opened = diff::open_pair(
+        &args.before,
+        &args.after,
+        args.final_.as_deref(),
+        hooks,
+        false,
+    );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

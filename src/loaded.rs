@@ -47,34 +47,43 @@ impl Loaded {
     /// Analyses a loaded snapshot. Its `node_self_size` array is moved out and turned into the
     /// shallow sizes ([`Loaded::shallow`]), so the result holds one size array, not two.
     pub fn analyze(
-        mut snapshot: Snapshot,
+        snapshot: Snapshot,
         hooks: Hooks,
         definitions: Option<&[InterfaceDefinition]>,
     ) -> Result<Loaded, LoadError> {
-        let report = |phase: &'static str, fraction: f32| {
-            if let Some(p) = hooks.progress {
-                p(Progress { phase, fraction });
-            }
-        };
-        report("naming classes", 0.0);
+        let mut loaded = Loaded::classify(snapshot, hooks, definitions);
+        let never = AtomicBool::new(false);
+        let cancel = hooks.cancel.unwrap_or(&never);
+        let mut progress = |phase: &str, fraction: f32| report(hooks, phase_name(phase), fraction);
+        loaded.analysis =
+            analysis::analyze(&loaded.snapshot, &loaded.shallow, &mut progress, cancel)
+                .ok_or_else(|| {
+                    LoadError::new(loaded.snapshot.file_name.clone(), LoadErrorKind::Cancelled)
+                })?;
+        Ok(loaded)
+    }
+
+    /// Names classes and computes shallow sizes, without the graph analysis (`analysis` stays
+    /// empty): all the base snapshot of a Comparison needs (ids, classes, shallow sizes).
+    pub fn classify(
+        mut snapshot: Snapshot,
+        hooks: Hooks,
+        definitions: Option<&[InterfaceDefinition]>,
+    ) -> Loaded {
+        report(hooks, "naming classes", 0.0);
         let total_size = snapshot.node_self_size.iter().map(|&s| u64::from(s)).sum();
         let mut shallow = std::mem::take(&mut snapshot.node_self_size);
         let (_, classes) = rayon::join(
             || class::shallow_sizes_in_place(&snapshot, &mut shallow),
             || class::classify(&snapshot, definitions),
         );
-        let never = AtomicBool::new(false);
-        let cancel = hooks.cancel.unwrap_or(&never);
-        let mut progress = |phase: &str, fraction: f32| report(phase_name(phase), fraction);
-        let analysis = analysis::analyze(&snapshot, &shallow, &mut progress, cancel)
-            .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
-        Ok(Loaded {
+        Loaded {
             snapshot,
             shallow,
             classes,
-            analysis,
+            analysis: Analysis::default(),
             total_size,
-        })
+        }
     }
 
     /// The Summary view rows.
@@ -90,6 +99,12 @@ impl Loaded {
     /// Sum of all self sizes, as DevTools' `totalSize`.
     pub fn total_size(&self) -> u64 {
         self.total_size
+    }
+}
+
+fn report(hooks: Hooks, phase: &'static str, fraction: f32) {
+    if let Some(p) = hooks.progress {
+        p(Progress { phase, fraction });
     }
 }
 

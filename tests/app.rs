@@ -291,6 +291,7 @@ fn write_findings(dir: &std::path::Path) -> PathBuf {
         &common::fixture("ssr-di-leak.after.heapsnapshot"),
         None,
         hooks,
+        true,
     )
     .expect("the pair loads");
     let comparison = heapdiff::diff::compare(&before, &after, final_.as_ref());

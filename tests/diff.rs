@@ -30,6 +30,7 @@ fn open(pair: &str) -> Pair {
         &common::fixture(&format!("{pair}.after.heapsnapshot")),
         None,
         Default::default(),
+        false,
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let comparison = diff::compare(&before, &after, None);

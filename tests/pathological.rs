@@ -355,7 +355,7 @@ fn weird_strings_load_and_reports_stay_clean() {
         let prefix = expect["secret_prefix"].as_str().expect("secret_prefix");
 
         // Everything in weird-strings is new against tiny, so every object can be a suspect.
-        let (before, after, _) = diff::open_pair(&tiny, &weird, None, Default::default())
+        let (before, after, _) = diff::open_pair(&tiny, &weird, None, Default::default(), true)
             .unwrap_or_else(|e| panic!("{e}"));
         let in_heap = (0..after.snapshot.strings.len() as u32)
             .filter(|&i| after.snapshot.strings.get(i).contains(prefix))
@@ -370,7 +370,7 @@ fn weird_strings_load_and_reports_stay_clean() {
 
         let comparison = diff::compare(&before, &after, None);
         let benign = {
-            let (b, a, _) = diff::open_pair(&tiny, &tiny, None, Default::default()).unwrap();
+            let (b, a, _) = diff::open_pair(&tiny, &tiny, None, Default::default(), true).unwrap();
             let c = diff::compare(&b, &a, None);
             let f = report::build(
                 &c,

@@ -59,7 +59,8 @@ fn html_report_renders_and_sorts_in_chromium() {
     };
     let before = common::fixture("ssr-di-leak.before.heapsnapshot");
     let after = common::fixture("ssr-di-leak.after.heapsnapshot");
-    let (b, a, _) = diff::open_pair(&before, &after, None, Hooks::default()).expect("load pair");
+    let (b, a, _) =
+        diff::open_pair(&before, &after, None, Hooks::default(), false).expect("load pair");
     let comparison = diff::compare(&b, &a, None);
     let findings = report::build(
         &comparison,

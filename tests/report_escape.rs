@@ -158,7 +158,8 @@ fn include_strings_opts_in() {
 fn weird_strings_never_leak_into_reports() {
     let weird = common::fixture("weird-strings.heapsnapshot");
     let tiny = common::data_dir().join("tiny.heapsnapshot");
-    let (before, after, _) = diff::open_pair(&tiny, &weird, None, Hooks::default()).expect("load");
+    let (before, after, _) =
+        diff::open_pair(&tiny, &weird, None, Hooks::default(), true).expect("load");
     let comparison = diff::compare(&before, &after, None);
     let findings = report::build(
         &comparison,

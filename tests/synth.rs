@@ -109,7 +109,7 @@ fn pair_diff_finds_the_planted_leak_and_churn_exactly() {
     let (b, a) = (config(false), config(true));
     let before = file("synth-pair.before.heapsnapshot", &b);
     let after = file("synth-pair.after.heapsnapshot", &a);
-    let (before, after, _) = diff::open_pair(&before, &after, None, Default::default())
+    let (before, after, _) = diff::open_pair(&before, &after, None, Default::default(), false)
         .unwrap_or_else(|e| panic!("{e}"));
     let cmp = diff::compare(&before, &after, None);
     let row = |name: &str| cmp.classes.iter().find(|c| c.name == name);

@@ -108,11 +108,15 @@ pub struct Comparison {
 /// AFTER's analysis, and BEFORE's analysis follows: the two analyses' peaks (the dominator
 /// tree's temporaries) never add up, and each analysis parallelises internally. FINAL (rarely
 /// given) loads and analyses beside the pair.
+///
+/// The Comparison itself needs nothing of BEFORE's graph analysis (ids, classes and shallow
+/// sizes only); without `analyse_before` it is skipped, and BEFORE's `analysis` is empty.
 pub fn open_pair(
     before: &Path,
     after: &Path,
     final_: Option<&Path>,
     hooks: Hooks,
+    analyse_before: bool,
 ) -> Result<(Loaded, Loaded, Option<Loaded>), LoadError> {
     let options = crate::snapshot::LoadOptions {
         progress: hooks.progress,
@@ -127,7 +131,11 @@ pub fn open_pair(
             || crate::snapshot::load(before, &options),
         );
         let after = after?;
-        let before = Loaded::analyze(before_snapshot?, hooks, Some(&definitions))?;
+        let before = if analyse_before {
+            Loaded::analyze(before_snapshot?, hooks, Some(&definitions))?
+        } else {
+            Loaded::classify(before_snapshot?, hooks, Some(&definitions))
+        };
         Ok((before, after))
     };
     let (pair, final_) = rayon::join(pair, || final_.map(|f| Loaded::open(f, hooks, None)));
