@@ -430,7 +430,7 @@ fn summary_skips_empty_nodes_and_resolves_key_collisions() {
 
     // With an analysis: a Foo dominated by a Foo does not add to the class's retained size.
     let distance = vec![0, 1, 1, 1, 1, 2];
-    let retained = vec![47, 10, 20, 0, 12, 7];
+    let retained = heapdiff::analysis::RetainedSizes::from_sizes(&[47, 10, 20, 0, 12, 7]);
     let dominator = vec![0, 0, 0, 0, 0, foo];
     let view = AnalysisView {
         distance: &distance,

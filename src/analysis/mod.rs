@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::snapshot::Snapshot;
 
 pub use distance::{BASE_SYSTEM_DISTANCE, BASE_UNREACHABLE_DISTANCE, NO_DISTANCE};
+pub use retained::RetainedSizes;
 pub use retainers::{EdgeSources, Retainers};
 
 /// The analysis of one snapshot. Vectors named after nodes have `node_count` entries.
@@ -36,8 +37,8 @@ pub struct Analysis {
     /// Immediate dominator ordinal; the root dominates itself.
     pub dominator: Vec<u32>,
     /// Retained size: the node's shallow size plus the retained sizes of the nodes it immediately
-    /// dominates.
-    pub retained_size: Vec<u64>,
+    /// dominates ([`Analysis::retained`] reads one).
+    pub retained_size: RetainedSizes,
 }
 
 impl Analysis {
@@ -56,6 +57,11 @@ impl Analysis {
         let a = self.first_retainer[node as usize] as usize;
         let b = self.first_retainer[node as usize + 1] as usize;
         &self.retaining_edge[a..b]
+    }
+
+    /// The retained size of `node`.
+    pub fn retained(&self, node: u32) -> u64 {
+        self.retained_size.of(node)
     }
 
     /// The node that owns `edge` (its source).
@@ -78,7 +84,7 @@ impl Analysis {
             + self.edge_sources.heap_bytes()
             + self.distance.capacity() * 4
             + self.dominator.capacity() * 4
-            + self.retained_size.capacity() * 8
+            + self.retained_size.heap_bytes()
     }
 }
 

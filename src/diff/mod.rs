@@ -174,7 +174,7 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
             .added
             .iter()
             .filter(|&&n| flags_all[n as usize] & dominance::TOP_OF_CLASS != 0)
-            .map(|&n| retained.get(n as usize).copied().unwrap_or(0))
+            .map(|&n| retained.of(n))
             .sum();
         c.after_share = if after_total == 0 {
             0.0

@@ -400,7 +400,7 @@ impl<'a> PathIndex<'a> {
             let retained_size = chunk
                 .iter()
                 .filter(|&&(_, n)| counted(n))
-                .map(|&(_, n)| retained.get(n as usize).copied().unwrap_or(0))
+                .map(|&(_, n)| retained.of(n))
                 .sum();
             groups.push((
                 chunk[0].0,
