@@ -56,18 +56,18 @@ impl Loaded {
                 p(Progress { phase, fraction });
             }
         };
-        report("naming classes", 0.0);
         let total_size = snapshot.node_self_size.iter().map(|&s| u64::from(s)).sum();
         let mut shallow = std::mem::take(&mut snapshot.node_self_size);
-        let (_, classes) = rayon::join(
-            || class::shallow_sizes_in_place(&snapshot, &mut shallow),
-            || class::classify(&snapshot, definitions),
-        );
+        class::shallow_sizes_in_place(&snapshot, &mut shallow);
         let never = AtomicBool::new(false);
         let cancel = hooks.cancel.unwrap_or(&never);
         let mut progress = |phase: &str, fraction: f32| report(phase_name(phase), fraction);
         let analysis = analysis::analyze(&snapshot, &shallow, &mut progress, cancel)
             .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
+        // Classes last: the dominator tree's temporaries are the peak of the whole pipeline, and
+        // the class of every node need not be held beside them.
+        report("naming classes", 0.0);
+        let classes = class::classify(&snapshot, definitions);
         Ok(Loaded {
             snapshot,
             shallow,
