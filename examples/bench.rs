@@ -295,7 +295,7 @@ fn measure_one(path: &Path) {
             rss("VmRSS:") / 1_000_000,
             rss("VmHWM:") / 1_000_000,
             classes.class_count(),
-            classes.class_of.capacity() * 4 / 1_000_000,
+            classes.class_of.heap_bytes() / 1_000_000,
             classes.dom_state.capacity() / 1_000_000,
             snap.locations.len()
         );

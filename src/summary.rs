@@ -64,9 +64,9 @@ pub fn summarize(
     let mut aggregates: Vec<Option<Aggregate>> = vec![None; class_count];
     let nodes = shallow
         .iter()
-        .zip(&classes.class_of)
+        .zip(classes.class_of.iter())
         .take(snap.node_count());
-    for (node, (&size, &class)) in nodes.enumerate() {
+    for (node, (&size, class)) in nodes.enumerate() {
         if size == 0 {
             continue;
         }
@@ -186,7 +186,7 @@ fn classes_retained_size(
             continue;
         }
         let node = entry as usize;
-        let class = classes.class_of.get(node).copied().unwrap_or(u32::MAX) as usize;
+        let class = classes.class_of.get(node).unwrap_or(u32::MAX) as usize;
         let (from, to) = (first_child[node] as usize, first_child[node + 1] as usize);
         if class < inside.len() && !inside[class] && shallow.get(node).is_some_and(|&s| s != 0) {
             sums[class] += analysis.retained_size.get(node).unwrap_or(0);

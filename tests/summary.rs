@@ -347,7 +347,10 @@ fn location_splits_object_classes() {
     let snap = b.build();
     let classes = classify(&snap, None);
     assert_eq!(classes.key_of(w1), "3,9,13,Widget");
-    assert_eq!(classes.class_of[w1 as usize], classes.class_of[w2 as usize]);
+    assert_eq!(
+        classes.class_of.get(w1 as usize),
+        classes.class_of.get(w2 as usize)
+    );
     assert_eq!(classes.key_of(w3), ",Widget");
     // Closures are never split by location.
     assert_eq!(classes.key_of(f), ",Function");

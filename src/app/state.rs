@@ -210,7 +210,7 @@ impl LoadedFile {
             |node| {
                 let i = node as usize;
                 if loaded.shallow.get(i).is_some_and(|&s| s > 0) {
-                    let class = *classes.class_of.get(i)?;
+                    let class = classes.class_of.get(i)?;
                     group_of_class.get(class as usize).copied()
                 } else {
                     None

@@ -273,7 +273,6 @@ impl<'a> PathIndex<'a> {
                     .classes
                     .class_of
                     .get(source as usize)
-                    .copied()
                     .unwrap_or(u32::MAX),
             )
         };
