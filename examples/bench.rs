@@ -244,50 +244,69 @@ fn measure_one(path: &Path) {
             snap.strings.len()
         );
     }
-    let t = Instant::now();
-    // As `Loaded::analyze`: the self sizes become the shallow sizes in place.
+    // As `Loaded::analyze`: the self sizes become the shallow sizes in place, then the analysis,
+    // then the classes.
     let mut snap = snap;
+    let t = Instant::now();
     let mut shallow = std::mem::take(&mut snap.node_self_size);
     class::shallow_sizes_in_place(&snap, &mut shallow);
-    let classes = class::classify(&snap, None);
-    let classify = t.elapsed().as_secs_f64();
-    if std::env::var_os("BENCH_STAGES").is_some() {
-        eprintln!(
-            "after classes: rss {} MB, peak {} MB",
-            rss("VmRSS:") / 1_000_000,
-            rss("VmHWM:") / 1_000_000
-        );
-    }
+    let shallow_secs = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let cancel = AtomicBool::new(false);
     let phases = std::env::var_os("BENCH_PHASES").is_some();
     let mut last: (String, Instant) = (String::new(), Instant::now());
+    // Each phase's own peak: VmHWM is reset (`clear_refs` 5) when a phase starts, and the
+    // overall peak is kept here.
+    let mut peak_so_far = rss("VmHWM:");
+    let phase_line = |name: &str, started: Instant, peak_so_far: &mut u64| {
+        let hwm = rss("VmHWM:");
+        *peak_so_far = (*peak_so_far).max(hwm);
+        eprintln!(
+            "  {:<28} {:>7.3} s  rss {} MB, phase peak {} MB",
+            name,
+            started.elapsed().as_secs_f64(),
+            rss("VmRSS:") / 1_000_000,
+            hwm / 1_000_000
+        );
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+    };
     let mut on_progress = |phase: &str, _: f32| {
         if phases && phase != last.0 {
             if !last.0.is_empty() {
-                eprintln!(
-                    "  {:<28} {:>7.3} s  rss {} MB",
-                    last.0,
-                    last.1.elapsed().as_secs_f64(),
-                    rss("VmRSS:") / 1_000_000
-                );
+                phase_line(&last.0, last.1, &mut peak_so_far);
+            } else {
+                let _ = std::fs::write("/proc/self/clear_refs", "5");
             }
             last = (phase.to_string(), Instant::now());
         }
     };
     let analysis = analysis::analyze(&snap, &shallow, &mut on_progress, &cancel).expect("analysis");
     if phases {
-        eprintln!(
-            "  {:<28} {:>7.3} s  rss {} MB",
-            last.0,
-            last.1.elapsed().as_secs_f64(),
-            rss("VmRSS:") / 1_000_000
-        );
+        phase_line(&last.0, last.1, &mut peak_so_far);
     }
     let analyse = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let classes = class::classify(&snap, None);
+    // The class column keeps counting the shallow sizes, as when they ran side by side.
+    let classify = shallow_secs + t.elapsed().as_secs_f64();
+    if std::env::var_os("BENCH_STAGES").is_some() {
+        eprintln!(
+            "after classes: rss {} MB, peak {} MB ({} classes, class_of {} MB, dom_state {} MB; {} locations)",
+            rss("VmRSS:") / 1_000_000,
+            rss("VmHWM:") / 1_000_000,
+            classes.class_count(),
+            classes.class_of.heap_bytes() / 1_000_000,
+            classes.dom_state.capacity() / 1_000_000,
+            snap.locations.len()
+        );
+    }
     let total = start.elapsed().as_secs_f64();
     std::hint::black_box((&analysis, &classes));
-    let peak = rss("VmHWM:");
+    let peak = if phases {
+        peak_so_far.max(rss("VmHWM:"))
+    } else {
+        rss("VmHWM:")
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -18,6 +18,8 @@ pub struct Loaded {
     pub analysis: Analysis,
     /// DevTools' `totalSize`: the sum of the self sizes before the moves.
     total_size: u64,
+    /// Edges in the file (kept apart: a comparison base releases its edge vectors).
+    edge_count: usize,
 }
 
 /// Progress and cancel hooks for the whole pipeline (load, then analysis).
@@ -47,25 +49,36 @@ impl Loaded {
     /// Analyses a loaded snapshot. Its `node_self_size` array is moved out and turned into the
     /// shallow sizes ([`Loaded::shallow`]), so the result holds one size array, not two.
     pub fn analyze(
-        snapshot: Snapshot,
+        mut snapshot: Snapshot,
         hooks: Hooks,
         definitions: Option<&[InterfaceDefinition]>,
     ) -> Result<Loaded, LoadError> {
-        let mut loaded = Loaded::classify(snapshot, hooks, definitions);
+        let total_size = snapshot.node_self_size.iter().map(|&s| u64::from(s)).sum();
+        let mut shallow = std::mem::take(&mut snapshot.node_self_size);
+        class::shallow_sizes_in_place(&snapshot, &mut shallow);
         let never = AtomicBool::new(false);
         let cancel = hooks.cancel.unwrap_or(&never);
         let mut progress = |phase: &str, fraction: f32| report(hooks, phase_name(phase), fraction);
-        loaded.analysis =
-            analysis::analyze(&loaded.snapshot, &loaded.shallow, &mut progress, cancel)
-                .ok_or_else(|| {
-                    LoadError::new(loaded.snapshot.file_name.clone(), LoadErrorKind::Cancelled)
-                })?;
-        Ok(loaded)
+        let analysis = analysis::analyze(&snapshot, &shallow, &mut progress, cancel)
+            .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
+        // Classes last: the dominator tree's temporaries are the peak of the whole pipeline, and
+        // the class of every node need not be held beside them.
+        report(hooks, "naming classes", 0.0);
+        let classes = class::classify(&snapshot, definitions);
+        Ok(Loaded {
+            edge_count: snapshot.edge_count(),
+            snapshot,
+            shallow,
+            classes,
+            analysis,
+            total_size,
+        })
     }
 
-    /// Names classes and computes shallow sizes, without the graph analysis (`analysis` stays
-    /// empty): all the base snapshot of a Comparison needs (ids, classes, shallow sizes).
-    pub fn classify(
+    /// Names classes and computes shallow sizes, without the graph analysis, then releases
+    /// the edges and locations: what remains (ids, classes, shallow sizes, `analysis` empty) is
+    /// all the base snapshot of a Comparison needs, at a third of the memory.
+    pub fn comparison_base(
         mut snapshot: Snapshot,
         hooks: Hooks,
         definitions: Option<&[InterfaceDefinition]>,
@@ -77,12 +90,15 @@ impl Loaded {
             || class::shallow_sizes_in_place(&snapshot, &mut shallow),
             || class::classify(&snapshot, definitions),
         );
+        let edge_count = snapshot.edge_count();
+        snapshot.release_edges();
         Loaded {
             snapshot,
             shallow,
             classes,
             analysis: Analysis::default(),
             total_size,
+            edge_count,
         }
     }
 
@@ -99,6 +115,11 @@ impl Loaded {
     /// Sum of all self sizes, as DevTools' `totalSize`.
     pub fn total_size(&self) -> u64 {
         self.total_size
+    }
+
+    /// Edges in the file (also for a [`Loaded::comparison_base`], whose edges are released).
+    pub fn edge_count(&self) -> usize {
+        self.edge_count
     }
 }
 

@@ -64,7 +64,7 @@ pub fn node_info(loaded: &Loaded, node: u32) -> NodeInfo {
             .node_type_name(s.node_type[node as usize])
             .to_string(),
         self_size: loaded.shallow[node as usize],
-        retained_size: loaded.analysis.retained_size[node as usize],
+        retained_size: loaded.analysis.retained(node),
         distance: loaded.analysis.distance[node as usize],
     }
 }

@@ -22,7 +22,7 @@ pub struct AnalysisView<'a> {
     /// DevTools' `nodeDistances` (−5 for unreachable, ≥ 100,000,000 via non-user roots).
     pub distance: &'a [i32],
     /// Retained sizes, computed from the *adjusted* shallow sizes.
-    pub retained_size: &'a [u64],
+    pub retained_size: &'a crate::analysis::RetainedSizes,
     /// Immediate dominator ordinal; the root dominates itself. Entries out of range or equal to
     /// the node itself (other than the root) are treated as outside the dominator tree.
     pub dominator: &'a [u32],
@@ -64,9 +64,9 @@ pub fn summarize(
     let mut aggregates: Vec<Option<Aggregate>> = vec![None; class_count];
     let nodes = shallow
         .iter()
-        .zip(&classes.class_of)
+        .zip(classes.class_of.iter())
         .take(snap.node_count());
-    for (node, (&size, &class)) in nodes.enumerate() {
+    for (node, (&size, class)) in nodes.enumerate() {
         if size == 0 {
             continue;
         }
@@ -186,10 +186,10 @@ fn classes_retained_size(
             continue;
         }
         let node = entry as usize;
-        let class = classes.class_of.get(node).copied().unwrap_or(u32::MAX) as usize;
+        let class = classes.class_of.get(node).unwrap_or(u32::MAX) as usize;
         let (from, to) = (first_child[node] as usize, first_child[node + 1] as usize);
         if class < inside.len() && !inside[class] && shallow.get(node).is_some_and(|&s| s != 0) {
-            sums[class] += analysis.retained_size.get(node).copied().unwrap_or(0);
+            sums[class] += analysis.retained_size.get(node).unwrap_or(0);
             if from != to {
                 inside[class] = true;
                 exits.push(class as u32);

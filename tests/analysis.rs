@@ -134,7 +134,7 @@ fn check_summary(file: &str) {
     let sizes = shallow_sizes(&snap);
     let analysis = run(&snap, &sizes);
     assert_eq!(
-        analysis.retained_size[snap.root as usize],
+        analysis.retained(snap.root),
         reference["snapshot"]["totalSize"]
             .as_u64()
             .expect("totalSize"),
@@ -290,7 +290,7 @@ fn ssr_di_leak_retainers_match_devtools() {
     let id = reference["node"]["id"].as_u64().expect("node id") as u32;
     let node = snap.node_for_id(id).expect("node present");
     assert_eq!(
-        analysis.retained_size[node as usize],
+        analysis.retained(node),
         reference["node"]["retainedSize"].as_u64().unwrap()
     );
     assert_eq!(
@@ -313,12 +313,7 @@ fn ssr_di_leak_retainers_match_devtools() {
         .collect();
     let got: Vec<(u64, u64)> = chain
         .iter()
-        .map(|&n| {
-            (
-                u64::from(snap.node_id[n as usize]),
-                analysis.retained_size[n as usize],
-            )
-        })
+        .map(|&n| (u64::from(snap.node_id[n as usize]), analysis.retained(n)))
         .collect();
     assert_eq!(got, expected);
 
@@ -416,8 +411,8 @@ fn distances_follow_user_roots_first() {
     // d and e hang off the root in the dominator tree. b has two retainers, but c is not
     // page-owned and b is, so c's edge is not essential and a dominates b.
     assert_eq!(a.dominator, vec![0, 0, 1, 2, 0, 4, 0, 0]);
-    assert_eq!(a.retained_size[1], 30);
-    assert_eq!(a.retained_size[0], 60);
+    assert_eq!(a.retained(1), 30);
+    assert_eq!(a.retained(0), 60);
 }
 
 #[test]
@@ -453,7 +448,7 @@ fn weakmap_value_gets_the_later_distance_and_the_key_dominates() {
     assert_eq!(a.distance[5], 4);
     // The table's half is not essential, so the key alone dominates the value.
     assert_eq!(a.dominator[5], 2);
-    assert_eq!(a.retained_size[2], 18);
+    assert_eq!(a.retained(2), 18);
 }
 
 #[test]
@@ -479,8 +474,8 @@ fn nodes_with_only_weak_retainers_and_unreachable_cycles_hang_off_the_root() {
     let sizes = snap.node_self_size.clone();
     let a = run(&snap, &sizes);
     assert_eq!(a.dominator, vec![0, 0, 0, 2, 0, 0]);
-    assert_eq!(a.retained_size[2], 6);
-    assert_eq!(a.retained_size[0], 31);
+    assert_eq!(a.retained(2), 6);
+    assert_eq!(a.retained(0), 31);
 }
 
 #[test]
@@ -572,7 +567,7 @@ fn ten_million_node_chain() {
     let last = (N - 1) as usize;
     assert_eq!(a.distance[last], last as i32);
     assert_eq!(a.dominator[last], N - 2);
-    assert_eq!(a.retained_size[1], u64::from(N - 1));
-    assert_eq!(a.retained_size[0], u64::from(N));
+    assert_eq!(a.retained(1), u64::from(N - 1));
+    assert_eq!(a.retained(0), u64::from(N));
     assert_eq!(paths::dominator_chain(&snap, &a, N - 1).len(), N as usize);
 }

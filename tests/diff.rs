@@ -278,7 +278,7 @@ fn added_retained_size_counts_each_object_once() {
                     d = up;
                 }
                 if !dominated {
-                    expected += a.analysis.retained_size[n as usize];
+                    expected += a.analysis.retained(n);
                 }
             }
             assert_eq!(row.added_retained_size, expected, "{name}: {}", row.name);

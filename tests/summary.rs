@@ -347,7 +347,10 @@ fn location_splits_object_classes() {
     let snap = b.build();
     let classes = classify(&snap, None);
     assert_eq!(classes.key_of(w1), "3,9,13,Widget");
-    assert_eq!(classes.class_of[w1 as usize], classes.class_of[w2 as usize]);
+    assert_eq!(
+        classes.class_of.get(w1 as usize),
+        classes.class_of.get(w2 as usize)
+    );
     assert_eq!(classes.key_of(w3), ",Widget");
     // Closures are never split by location.
     assert_eq!(classes.key_of(f), ",Function");
@@ -430,7 +433,7 @@ fn summary_skips_empty_nodes_and_resolves_key_collisions() {
 
     // With an analysis: a Foo dominated by a Foo does not add to the class's retained size.
     let distance = vec![0, 1, 1, 1, 1, 2];
-    let retained = vec![47, 10, 20, 0, 12, 7];
+    let retained = heapdiff::analysis::RetainedSizes::from_sizes(&[47, 10, 20, 0, 12, 7]);
     let dominator = vec![0, 0, 0, 0, 0, foo];
     let view = AnalysisView {
         distance: &distance,

@@ -239,7 +239,7 @@ fn u32_max_values_load_unchanged() {
     let s = load(&doc("", &format!("{root},{obj},{obj}"), "2,2,7,2,2,14", "")).unwrap();
     let loaded = Loaded::analyze(s, Default::default(), None).unwrap();
     assert_eq!(loaded.total_size(), 2 * u64::from(max));
-    assert_eq!(loaded.analysis.retained_size[0], 2 * u64::from(max));
+    assert_eq!(loaded.analysis.retained(0), 2 * u64::from(max));
 }
 
 #[test]

@@ -15,7 +15,7 @@
 //! so the visiting order has to be DevTools' exactly: queue order, edge order, duplicates
 //! included.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::snapshot::{EdgeKind, NodeKind, Snapshot};
@@ -132,13 +132,14 @@ pub fn compute(
     };
     // Nodes to visit, in order. DevTools pushes a user root once per root edge, so a node the
     // root references twice is dequeued twice; that matters only for the stateful WeakMap rule,
-    // but we keep it to be exact.
-    let mut queue: Vec<u32> = Vec::with_capacity(n);
+    // but we keep it to be exact. A ring buffer holds only the frontier (a node-count vector
+    // would cost 4 bytes per node at the moment the distances are the newest vector).
+    let mut queue: VecDeque<u32> = VecDeque::new();
     for e in snap.edges(root) {
         let child = snap.edge_to[e as usize];
         if is_user_root(snap, child) {
             distance[child as usize] = 1;
-            queue.push(child);
+            queue.push_back(child);
         }
     }
     let has_user_roots = !queue.is_empty();
@@ -159,7 +160,7 @@ pub fn compute(
         0
     };
     queue.clear();
-    queue.push(root);
+    queue.push_back(root);
     bfs(
         snap,
         &mut filter,
@@ -175,17 +176,14 @@ pub fn compute(
 fn bfs(
     snap: &Snapshot,
     filter: &mut Filter<'_>,
-    queue: &mut Vec<u32>,
+    queue: &mut VecDeque<u32>,
     distance: &mut [i32],
     visited: &mut usize,
     progress: &mut dyn FnMut(&str, f32),
     cancel: &AtomicBool,
 ) -> Option<()> {
     let n = snap.node_count();
-    let mut head = 0usize;
-    while head < queue.len() {
-        let node = queue[head];
-        head += 1;
+    while let Some(node) = queue.pop_front() {
         *visited += 1;
         if (*visited).is_multiple_of(1 << 20) {
             if cancel.load(Ordering::Relaxed) {
@@ -210,7 +208,7 @@ fn bfs(
                 continue;
             }
             distance[child as usize] = next;
-            queue.push(child);
+            queue.push_back(child);
         }
     }
     Some(())

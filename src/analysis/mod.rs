@@ -17,14 +17,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::snapshot::Snapshot;
 
 pub use distance::{BASE_SYSTEM_DISTANCE, BASE_UNREACHABLE_DISTANCE, NO_DISTANCE};
-pub use retainers::{EdgeSources, Retainers};
+pub use retained::RetainedSizes;
+pub use retainers::{EdgeSources, RetainerOffsets, Retainers};
 
 /// The analysis of one snapshot. Vectors named after nodes have `node_count` entries.
 #[derive(Debug, Default)]
 pub struct Analysis {
-    /// `node_count + 1` entries: the retaining edges of node `n` are
-    /// `retaining_edge[first_retainer[n]..first_retainer[n + 1]]`.
-    pub first_retainer: Vec<u32>,
+    /// Where each node's retaining edges are: those of node `n` are
+    /// `retaining_edge[retainer_offsets.range(n)]` ([`Analysis::retaining_edges`]).
+    pub retainer_offsets: RetainerOffsets,
     /// Edge indexes grouped by target node, ascending within a node. The source node of an edge
     /// is [`Analysis::edge_source`].
     pub retaining_edge: Vec<u32>,
@@ -36,15 +37,15 @@ pub struct Analysis {
     /// Immediate dominator ordinal; the root dominates itself.
     pub dominator: Vec<u32>,
     /// Retained size: the node's shallow size plus the retained sizes of the nodes it immediately
-    /// dominates.
-    pub retained_size: Vec<u64>,
+    /// dominates ([`Analysis::retained`] reads one).
+    pub retained_size: RetainedSizes,
 }
 
 impl Analysis {
     /// The reverse-edge index as a borrowed view.
     pub fn retainers<'a>(&'a self, snap: &'a Snapshot) -> Retainers<'a> {
         Retainers {
-            first_retainer: &self.first_retainer,
+            offsets: &self.retainer_offsets,
             retaining_edge: &self.retaining_edge,
             sources: &self.edge_sources,
             first_edge: &snap.first_edge,
@@ -53,9 +54,12 @@ impl Analysis {
 
     /// The retaining edges of `node`, ascending by edge index.
     pub fn retaining_edges(&self, node: u32) -> &[u32] {
-        let a = self.first_retainer[node as usize] as usize;
-        let b = self.first_retainer[node as usize + 1] as usize;
-        &self.retaining_edge[a..b]
+        &self.retaining_edge[self.retainer_offsets.range(node)]
+    }
+
+    /// The retained size of `node`.
+    pub fn retained(&self, node: u32) -> u64 {
+        self.retained_size.of(node)
     }
 
     /// The node that owns `edge` (its source).
@@ -74,11 +78,12 @@ impl Analysis {
 
     /// Bytes held by the analysis vectors.
     pub fn heap_bytes(&self) -> usize {
-        (self.first_retainer.capacity() + self.retaining_edge.capacity()) * 4
+        self.retainer_offsets.heap_bytes()
+            + self.retaining_edge.capacity() * 4
             + self.edge_sources.heap_bytes()
             + self.distance.capacity() * 4
             + self.dominator.capacity() * 4
-            + self.retained_size.capacity() * 8
+            + self.retained_size.heap_bytes()
     }
 }
 
@@ -163,7 +168,7 @@ pub fn analyze(
 
     // The dominator tree first, while the least else is held: its temporaries are the peak.
     let view = Retainers {
-        first_retainer: &index.first_retainer,
+        offsets: &index.offsets,
         retaining_edge: &index.retaining_edge,
         sources: &index.sources,
         first_edge: &snap.first_edge,
@@ -189,12 +194,12 @@ pub fn analyze(
     progress("calculating distances", 1.0);
 
     let retainers::RetainerIndex {
-        first_retainer,
+        offsets,
         retaining_edge,
         sources,
     } = index;
     Some(Analysis {
-        first_retainer,
+        retainer_offsets: offsets,
         retaining_edge,
         edge_sources: sources,
         distance,

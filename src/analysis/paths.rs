@@ -171,7 +171,7 @@ fn pane_node(
         class_name: naming.class_name.map(|f| f(node)),
         node_type: snap.meta.node_type_name(snap.node_type[i]).to_string(),
         self_size: self_sizes.get(i).copied().unwrap_or(0),
-        retained_size: analysis.retained_size[i],
+        retained_size: analysis.retained(i as u32),
         distance: analysis.distance[i],
     }
 }

@@ -4,7 +4,8 @@
 //! (`buildRetainers` in HeapSnapshot.ts): 8 bytes per edge. We keep only the edge index (4 bytes
 //! per edge) and find an edge's source node through [`EdgeSources`], a sampled index of the CSR
 //! `first_edge` array that costs 1/8 byte per edge. On a 45-million-edge snapshot that saves
-//! about 175 MB against a flat `retaining_node` array.
+//! about 175 MB against a flat `retaining_node` array. Where each node's list starts is kept the
+//! same way, as [`RetainerOffsets`]: one byte per node instead of a 4-byte CSR offset.
 
 use rayon::prelude::*;
 
@@ -66,12 +67,100 @@ fn source_by_search(first_edge: &[u32], lo: usize, hi: usize, edge: u32) -> u32 
     (lo + after.saturating_sub(1)) as u32
 }
 
+/// Nodes per sample in [`RetainerOffsets`]: a look-up adds up at most this many counts, which
+/// sit in one cache line.
+const NODES_PER_SAMPLE: usize = 32;
+
+/// A retainer count of this value or more is kept in [`RetainerOffsets::large`].
+const LARGE: u8 = u8::MAX;
+
+/// Where each node's retaining edges start, in 1 + 1/8 bytes per node: the node's retainer count
+/// in a byte, and the CSR offset of every 32nd node. Most nodes have one to three retainers; the
+/// few with 255 or more (maps, shared strings, the root's children) are listed apart.
+#[derive(Debug, Default)]
+pub struct RetainerOffsets {
+    /// `sample[b]` is the offset of node `b * NODES_PER_SAMPLE`; one more entry holds the total.
+    sample: Vec<u32>,
+    /// Retainer count per node, [`LARGE`] for the nodes in `large`.
+    count: Vec<u8>,
+    /// `(node, count)` of the nodes with `LARGE` or more retainers, sorted by node.
+    large: Vec<(u32, u32)>,
+}
+
+impl RetainerOffsets {
+    /// From CSR offsets (`node_count + 1` entries, ascending).
+    pub fn from_csr(offsets: &[u32]) -> RetainerOffsets {
+        let n = offsets.len().saturating_sub(1);
+        let mut large = Vec::new();
+        let count = (0..n)
+            .map(|i| {
+                let c = offsets[i + 1] - offsets[i];
+                if c >= u32::from(LARGE) {
+                    large.push((i as u32, c));
+                    LARGE
+                } else {
+                    c as u8
+                }
+            })
+            .collect();
+        let sample = (0..n.div_ceil(NODES_PER_SAMPLE))
+            .map(|b| offsets[b * NODES_PER_SAMPLE])
+            .chain(offsets.last().copied())
+            .collect();
+        RetainerOffsets {
+            sample,
+            count,
+            large,
+        }
+    }
+
+    /// The retainer count of `node`.
+    #[inline]
+    fn count(&self, node: usize) -> u32 {
+        match self.count[node] {
+            LARGE => self.large_count(node),
+            c => u32::from(c),
+        }
+    }
+
+    #[cold]
+    fn large_count(&self, node: usize) -> u32 {
+        let i = self.large.partition_point(|&(n, _)| (n as usize) < node);
+        debug_assert_eq!(self.large.get(i).map(|l| l.0 as usize), Some(node));
+        self.large.get(i).map_or(0, |l| l.1)
+    }
+
+    /// Slots of `node` in `retaining_edge`.
+    #[inline]
+    pub fn range(&self, node: u32) -> std::ops::Range<usize> {
+        let node = node as usize;
+        let b = node / NODES_PER_SAMPLE;
+        let before = &self.count[b * NODES_PER_SAMPLE..node];
+        // Counts below LARGE add up as they are; a LARGE one is corrected from the table.
+        let mut start = self.sample[b] as usize + before.iter().map(|&c| c as usize).sum::<usize>();
+        if !self.large.is_empty() && before.contains(&LARGE) {
+            start = self.sample[b] as usize;
+            for i in b * NODES_PER_SAMPLE..node {
+                start += self.count(i) as usize;
+            }
+        }
+        start..start + self.count(node) as usize
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.count.len()
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.sample.capacity() * 4 + self.count.capacity() + self.large.capacity() * 8
+    }
+}
+
 /// A borrowed view of the reverse-edge index (the vectors live in [`super::Analysis`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Retainers<'a> {
-    /// `node_count + 1` entries: the retaining edges of node `n` are
-    /// `retaining_edge[first_retainer[n]..first_retainer[n + 1]]`.
-    pub first_retainer: &'a [u32],
+    /// The retaining edges of node `n` are `retaining_edge[offsets.range(n)]`.
+    pub offsets: &'a RetainerOffsets,
     /// Edge indexes, grouped by target node, ascending within a node.
     pub retaining_edge: &'a [u32],
     pub sources: &'a EdgeSources,
@@ -81,7 +170,7 @@ pub struct Retainers<'a> {
 /// The owned reverse-edge index.
 #[derive(Debug, Default)]
 pub struct RetainerIndex {
-    pub first_retainer: Vec<u32>,
+    pub offsets: RetainerOffsets,
     pub retaining_edge: Vec<u32>,
     pub sources: EdgeSources,
 }
@@ -159,9 +248,11 @@ pub fn build(snap: &Snapshot) -> RetainerIndex {
     first_retainer.rotate_right(1);
     first_retainer[0] = 0;
 
+    let offsets = RetainerOffsets::from_csr(&first_retainer);
+    drop(first_retainer);
     let sources = EdgeSources::new(&snap.first_edge, e_count);
     RetainerIndex {
-        first_retainer,
+        offsets,
         retaining_edge,
         sources,
     }
@@ -171,7 +262,7 @@ impl<'a> Retainers<'a> {
     /// Retainer slots of `node` (indexes into `retaining_edge`).
     #[inline]
     pub fn slots(&self, node: u32) -> std::ops::Range<usize> {
-        self.first_retainer[node as usize] as usize..self.first_retainer[node as usize + 1] as usize
+        self.offsets.range(node)
     }
 
     /// The retaining edges of `node`, ascending by edge index.
@@ -189,7 +280,36 @@ impl<'a> Retainers<'a> {
 
 impl RetainerIndex {
     pub fn heap_bytes(&self) -> usize {
-        (self.first_retainer.capacity() + self.retaining_edge.capacity()) * 4
-            + self.sources.heap_bytes()
+        self.offsets.heap_bytes() + self.retaining_edge.capacity() * 4 + self.sources.heap_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_match_the_csr_they_came_from() {
+        // Counts around the LARGE escape, across several samples.
+        let counts: Vec<u32> = (0..200u32)
+            .map(|i| match i % 7 {
+                0 => 0,
+                1 => 254,
+                2 => 255,
+                3 => 1000 + i,
+                _ => i % 4,
+            })
+            .collect();
+        let mut csr = vec![0u32];
+        for c in &counts {
+            csr.push(csr.last().unwrap() + c);
+        }
+        let offsets = RetainerOffsets::from_csr(&csr);
+        assert_eq!(offsets.node_count(), counts.len());
+        for node in 0..counts.len() {
+            let want = csr[node] as usize..csr[node + 1] as usize;
+            assert_eq!(offsets.range(node as u32), want, "node {node}");
+        }
+        assert_eq!(RetainerOffsets::from_csr(&[0]).node_count(), 0);
     }
 }

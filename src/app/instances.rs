@@ -107,7 +107,7 @@ pub fn show(
                 row.col(|ui| {
                     ui.with_layout(right, |ui| ui.label(format::thousands(u64::from(shallow))));
                 });
-                let retained = file.loaded.analysis.retained_size.get(i).copied();
+                let retained = file.loaded.analysis.retained_size.get(i);
                 row.col(|ui| {
                     ui.with_layout(right, |ui| {
                         ui.label(retained.map_or("–".into(), format::thousands))

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::RetainedSizes;
 use crate::diff::{ClassDiff, Comparison};
 use crate::loaded::Loaded;
 use crate::report::Findings;
@@ -209,7 +210,7 @@ impl LoadedFile {
             |node| {
                 let i = node as usize;
                 if loaded.shallow.get(i).is_some_and(|&s| s > 0) {
-                    let class = *classes.class_of.get(i)?;
+                    let class = classes.class_of.get(i)?;
                     group_of_class.get(class as usize).copied()
                 } else {
                     None
@@ -656,7 +657,7 @@ impl NodeGroups {
         node_count: usize,
         group_count: usize,
         group_of: impl Fn(u32) -> Option<u32>,
-        retained: &[u64],
+        retained: &RetainedSizes,
     ) -> NodeGroups {
         let mut offsets = vec![0usize; group_count + 1];
         for node in 0..node_count as u32 {
@@ -686,7 +687,10 @@ impl NodeGroups {
     }
 
     /// Groups given lists (e.g. each Comparison row's new objects).
-    pub fn from_lists<'a>(lists: impl Iterator<Item = &'a [u32]>, retained: &[u64]) -> NodeGroups {
+    pub fn from_lists<'a>(
+        lists: impl Iterator<Item = &'a [u32]>,
+        retained: &RetainedSizes,
+    ) -> NodeGroups {
         let mut offsets = vec![0usize];
         let mut nodes = Vec::new();
         for list in lists {
@@ -698,7 +702,7 @@ impl NodeGroups {
         groups
     }
 
-    fn sort_by_retained(&mut self, retained: &[u64]) {
+    fn sort_by_retained(&mut self, retained: &RetainedSizes) {
         let mut chunks: Vec<&mut [u32]> = Vec::with_capacity(self.group_count());
         let mut rest: &mut [u32] = &mut self.nodes;
         for w in self.offsets.windows(2) {
@@ -706,7 +710,7 @@ impl NodeGroups {
             chunks.push(chunk);
             rest = tail;
         }
-        let size = |n: u32| retained.get(n as usize).copied().unwrap_or(0);
+        let size = |n: u32| retained.of(n);
         chunks.into_par_iter().for_each(|chunk| {
             chunk.sort_by(|&a, &b| size(b).cmp(&size(a)).then(a.cmp(&b)));
         });

@@ -52,7 +52,7 @@ pub(crate) fn groups(loaded: &Loaded) -> Groups {
         if loaded.shallow[node] == 0 {
             continue;
         }
-        if let Some(f) = first_node.get_mut(classes.class_of[node] as usize)
+        if let Some(f) = first_node.get_mut(classes.class_of.get(node).unwrap_or(u32::MAX) as usize)
             && *f == u32::MAX
         {
             *f = node as u32;
@@ -83,7 +83,7 @@ pub(crate) fn groups(loaded: &Loaded) -> Groups {
             return NO_GROUP;
         }
         group_of_class
-            .get(classes.class_of[node] as usize)
+            .get(classes.class_of.get(node).unwrap_or(u32::MAX) as usize)
             .copied()
             .unwrap_or(NO_GROUP)
     };

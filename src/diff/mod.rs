@@ -109,8 +109,9 @@ pub struct Comparison {
 /// tree's temporaries) never add up, and each analysis parallelises internally. FINAL (rarely
 /// given) loads and analyses beside the pair.
 ///
-/// The Comparison itself needs nothing of BEFORE's graph analysis (ids, classes and shallow
-/// sizes only); without `analyse_before` it is skipped, and BEFORE's `analysis` is empty.
+/// The Comparison itself needs nothing of BEFORE's graph (ids, classes and shallow sizes
+/// only); without `analyse_before`, BEFORE is a [`Loaded::comparison_base`]: classified beside
+/// AFTER's analysis, never analysed, its edges released.
 pub fn open_pair(
     before: &Path,
     after: &Path,
@@ -126,15 +127,25 @@ pub fn open_pair(
         // The definitions only depend on AFTER's names, which loading (not analysis) produces.
         let after_snapshot = crate::snapshot::load(after, &options)?;
         let definitions = crate::snapshot::class::infer_interface_definitions(&after_snapshot);
-        let (after, before_snapshot) = rayon::join(
+        let (after, before) = rayon::join(
             || Loaded::analyze(after_snapshot, hooks, Some(&definitions)),
-            || crate::snapshot::load(before, &options),
+            || {
+                let snapshot = crate::snapshot::load(before, &options)?;
+                Ok(if analyse_before {
+                    Base::Snapshot(Box::new(snapshot))
+                } else {
+                    Base::Done(Box::new(Loaded::comparison_base(
+                        snapshot,
+                        hooks,
+                        Some(&definitions),
+                    )))
+                })
+            },
         );
         let after = after?;
-        let before = if analyse_before {
-            Loaded::analyze(before_snapshot?, hooks, Some(&definitions))?
-        } else {
-            Loaded::classify(before_snapshot?, hooks, Some(&definitions))
+        let before = match before? {
+            Base::Done(before) => *before,
+            Base::Snapshot(s) => Loaded::analyze(*s, hooks, Some(&definitions))?,
         };
         Ok((before, after))
     };
@@ -142,6 +153,13 @@ pub fn open_pair(
     let (before, after) = pair?;
     let final_ = final_.transpose()?;
     Ok((before, after, final_))
+}
+
+/// BEFORE as [`open_pair`]'s second task leaves it: complete when only compared against, else
+/// still to be analysed once AFTER's analysis is done.
+enum Base {
+    Done(Box<Loaded>),
+    Snapshot(Box<crate::snapshot::Snapshot>),
 }
 
 /// Compares `before` and `after` (`before` classified with `after`'s interface definitions; see
@@ -182,7 +200,7 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
             .added
             .iter()
             .filter(|&&n| flags_all[n as usize] & dominance::TOP_OF_CLASS != 0)
-            .map(|&n| retained.get(n as usize).copied().unwrap_or(0))
+            .map(|&n| retained.of(n))
             .sum();
         c.after_share = if after_total == 0 {
             0.0

@@ -177,6 +177,9 @@ fn next_hop(
 const NO_HOP: u64 = u64::MAX;
 const END_HOP: u64 = u64::MAX - 1;
 
+/// Entries of [`PathIndex::recent`].
+const RECENT: usize = 1024;
+
 /// Memoised next hops and path shapes of one snapshot.
 pub struct PathIndex<'a> {
     loaded: &'a Loaded,
@@ -185,6 +188,11 @@ pub struct PathIndex<'a> {
     /// Per shape: (first step, shape of the rest). Entry 0 is `END`.
     shapes: Vec<(StepKey, u32)>,
     interned: HashMap<(StepKey, u32), u32>,
+    /// A direct-mapped cache in front of `interned`: the objects of one class mostly share a
+    /// few shapes, so most look-ups hit here and skip hashing. Collisions only cost a miss.
+    recent: Vec<((StepKey, u32), u32)>,
+    /// Reused by [`PathIndex::shape_from`]: the steps of the walk still to be interned.
+    pending: Vec<(u32, StepKey)>,
     /// Per edge-name string: the table id of a WeakMap ephemeron edge name, if it is one.
     weakmap_table: HashMap<u32, Option<u32>>,
 }
@@ -196,8 +204,28 @@ impl<'a> PathIndex<'a> {
             shape_of: vec![UNKNOWN; loaded.snapshot.node_count()],
             shapes: vec![((0, 0, 0), END)],
             interned: HashMap::new(),
+            recent: vec![(((0, 0, 0), u32::MAX), u32::MAX); RECENT],
+            pending: Vec::new(),
             weakmap_table: HashMap::new(),
         }
+    }
+
+    /// The shape id of (first step, rest), interning it when new.
+    fn intern(&mut self, key: StepKey, tail: u32) -> u32 {
+        let mix = (u64::from(key.0) ^ u64::from(key.1).rotate_left(8) ^ key.2.rotate_left(40))
+            .wrapping_add(u64::from(tail))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = (mix >> 54) as usize % RECENT;
+        if self.recent[slot].0 == (key, tail) {
+            return self.recent[slot].1;
+        }
+        let next_id = self.shapes.len() as u32;
+        let id = *self.interned.entry((key, tail)).or_insert(next_id);
+        if id == next_id {
+            self.shapes.push((key, tail));
+        }
+        self.recent[slot] = ((key, tail), id);
+        id
     }
 
     /// The V8 id of the WeakMap table named by an ephemeron edge name
@@ -273,7 +301,6 @@ impl<'a> PathIndex<'a> {
                     .classes
                     .class_of
                     .get(source as usize)
-                    .copied()
                     .unwrap_or(u32::MAX),
             )
         };
@@ -286,7 +313,7 @@ impl<'a> PathIndex<'a> {
     }
 
     /// [`PathIndex::shape`], with `node`'s next hop already known when `first` is given.
-    fn shape_from(&mut self, node: u32, first: Option<Option<(u32, u32)>>) -> u32 {
+    fn shape_from(&mut self, node: u32, first: Option<Option<(u32, StepKey)>>) -> u32 {
         let Some(&known) = self.shape_of.get(node as usize) else {
             return END;
         };
@@ -295,7 +322,8 @@ impl<'a> PathIndex<'a> {
         }
         // Walk outwards until a node whose shape is known; distances strictly decrease, so the
         // walk ends. Then assign shapes back from the known end.
-        let mut pending: Vec<(u32, StepKey)> = Vec::new();
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.clear();
         let mut current = node;
         let mut tail = END;
         let mut first = first;
@@ -307,11 +335,13 @@ impl<'a> PathIndex<'a> {
             }
             let hop = match first.take() {
                 Some(hop) => hop,
-                None => self.next_hop(current),
+                None => self
+                    .next_hop(current)
+                    .map(|(edge, source)| (source, self.step_key(edge, source))),
             };
             match hop {
-                Some((edge, source)) => {
-                    pending.push((current, self.step_key(edge, source)));
+                Some((source, key)) => {
+                    pending.push((current, key));
                     current = source;
                 }
                 None => {
@@ -321,14 +351,11 @@ impl<'a> PathIndex<'a> {
             }
         }
         while let Some((n, key)) = pending.pop() {
-            let next_id = self.shapes.len() as u32;
-            let id = *self.interned.entry((key, tail)).or_insert(next_id);
-            if id == next_id {
-                self.shapes.push((key, tail));
-            }
+            let id = self.intern(key, tail);
             self.shape_of[n as usize] = id;
             tail = id;
         }
+        self.pending = pending;
         self.shape_of[node as usize]
     }
 
@@ -381,17 +408,23 @@ impl<'a> PathIndex<'a> {
         hops: &[u64],
         counted: &dyn Fn(u32) -> bool,
     ) -> Vec<MergedPath> {
+        // The first steps' keys in parallel too; interning them is the sequential part.
+        let firsts: Vec<Option<Option<(u32, StepKey)>>> = hops
+            .par_iter()
+            .with_min_len(1024)
+            .map(|&hop| match hop {
+                NO_HOP => None,
+                END_HOP => Some(None),
+                _ => {
+                    let (edge, source) = ((hop >> 32) as u32, hop as u32);
+                    Some(Some((source, self.step_key(edge, source))))
+                }
+            })
+            .collect();
         let mut keyed: Vec<(u32, u32)> = nodes
             .iter()
-            .zip(hops)
-            .map(|(&n, &hop)| {
-                let first = match hop {
-                    NO_HOP => None,
-                    END_HOP => Some(None),
-                    _ => Some(Some(((hop >> 32) as u32, hop as u32))),
-                };
-                (self.shape_from(n, first), n)
-            })
+            .zip(firsts)
+            .map(|(&n, first)| (self.shape_from(n, first), n))
             .collect();
         keyed.sort_unstable();
         let retained = &self.loaded.analysis.retained_size;
@@ -400,7 +433,7 @@ impl<'a> PathIndex<'a> {
             let retained_size = chunk
                 .iter()
                 .filter(|&&(_, n)| counted(n))
-                .map(|&(_, n)| retained.get(n as usize).copied().unwrap_or(0))
+                .map(|&(_, n)| retained.of(n))
                 .sum();
             groups.push((
                 chunk[0].0,

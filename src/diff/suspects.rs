@@ -192,7 +192,7 @@ pub(crate) fn rank(
         let size: u64 = nodes
             .iter()
             .filter(|&&x| flag(x, TOP_OF_CLASS))
-            .map(|&x| retained.get(x as usize).copied().unwrap_or(0))
+            .map(|&x| retained.of(x))
             .sum();
         if n < MIN_COUNT && !(n >= 2 && size as f64 >= MIN_SHARE * heap) {
             continue;

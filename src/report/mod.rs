@@ -121,7 +121,7 @@ pub fn file_info(loaded: &Loaded, path: Option<&std::path::Path>) -> FileInfo {
     FileInfo {
         file: s.file_name.clone(),
         node_count: s.node_count() as u64,
-        edge_count: s.edge_count() as u64,
+        edge_count: loaded.edge_count() as u64,
         total_size: loaded.total_size(),
         bytes: s.file_bytes,
         modified,

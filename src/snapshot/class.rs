@@ -611,10 +611,105 @@ impl PropertyTree {
 /// `object` node whose raw name is `Function` and the closures' added `Function` string both
 /// give `",Function"`; DevTools' aggregates then keep only the class whose first counted node
 /// comes last (`getAggregatesByClassKey` overwrites), which [`crate::summary`] reproduces.
+/// The class index of every node ordinal, stored in the narrowest unsigned integer that holds
+/// every index so far: one byte per node for up to 255 classes, two for up to 65,535 (most
+/// snapshots), four beyond.
+#[derive(Clone, Debug)]
+pub enum ClassOf {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl Default for ClassOf {
+    fn default() -> ClassOf {
+        ClassOf::U8(Vec::new())
+    }
+}
+
+impl ClassOf {
+    /// Room for `n` nodes, starting one byte wide.
+    pub fn with_capacity(n: usize) -> ClassOf {
+        ClassOf::U8(Vec::with_capacity(n))
+    }
+
+    /// The class index of `node`.
+    #[inline]
+    pub fn get(&self, node: usize) -> Option<u32> {
+        match self {
+            ClassOf::U8(v) => v.get(node).map(|&c| u32::from(c)),
+            ClassOf::U16(v) => v.get(node).map(|&c| u32::from(c)),
+            ClassOf::U32(v) => v.get(node).copied(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            ClassOf::U8(v) => v.len(),
+            ClassOf::U16(v) => v.len(),
+            ClassOf::U32(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Class indexes in node order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.len()).map(|node| self.get(node).unwrap_or(u32::MAX))
+    }
+
+    /// Appends the next node's class, widening the storage when `class` does not fit.
+    pub fn push(&mut self, class: u32) {
+        match self {
+            ClassOf::U8(v) => match u8::try_from(class) {
+                Ok(c) => v.push(c),
+                Err(_) => {
+                    *self = widen(v, u16::try_from(class).is_ok());
+                    self.push(class);
+                }
+            },
+            ClassOf::U16(v) => match u16::try_from(class) {
+                Ok(c) => v.push(c),
+                Err(_) => {
+                    *self = widen(v, false);
+                    self.push(class);
+                }
+            },
+            ClassOf::U32(v) => v.push(class),
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            ClassOf::U8(v) => v.capacity(),
+            ClassOf::U16(v) => v.capacity() * 2,
+            ClassOf::U32(v) => v.capacity() * 4,
+        }
+    }
+}
+
+/// A copy of `v` (and room for as many entries as it had) in `u16`s when `to_u16`, else `u32`s.
+fn widen<T: Copy + Into<u32>>(v: &mut Vec<T>, to_u16: bool) -> ClassOf {
+    let old = std::mem::take(v);
+    let capacity = old.capacity();
+    if to_u16 {
+        let mut wide = Vec::with_capacity(capacity);
+        // Only u8 storage widens to u16, so every value fits.
+        wide.extend(old.iter().map(|&c| c.into() as u16));
+        ClassOf::U16(wide)
+    } else {
+        let mut wide = Vec::with_capacity(capacity);
+        wide.extend(old.iter().map(|&c| c.into()));
+        ClassOf::U32(wide)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Classes {
     /// Per node ordinal, the class index.
-    pub class_of: Vec<u32>,
+    pub class_of: ClassOf,
     /// Per class, the class name (`Function`, `{a, b}`, `Detached <div>`, `Widget`, …).
     pub names: Vec<String>,
     /// Per class, DevTools' public class key: `",Name"` or `"scriptId,line,column,Name"`.
@@ -633,14 +728,14 @@ impl Classes {
     pub fn name_of(&self, node: u32) -> &str {
         self.class_of
             .get(node as usize)
-            .and_then(|&c| self.names.get(c as usize))
+            .and_then(|c| self.names.get(c as usize))
             .map_or("", String::as_str)
     }
 
     pub fn key_of(&self, node: u32) -> &str {
         self.class_of
             .get(node as usize)
-            .and_then(|&c| self.keys.get(c as usize))
+            .and_then(|c| self.keys.get(c as usize))
             .map_or("", String::as_str)
     }
 }
@@ -813,8 +908,8 @@ pub fn classify(snap: &Snapshot, definitions: Option<&[InterfaceDefinition]>) ->
 
     // Plain objects matched to a definition, found in parallel (the tree is read-only).
     let tree = PropertyTree::new(&definitions);
-    let matches: Vec<u32> = if definitions.is_empty() {
-        Vec::new()
+    let matches: ClassOf = if definitions.is_empty() {
+        ClassOf::default()
     } else {
         // Objects with the same property-name sequence match alike: memoize per sequence.
         type Scratch<'s> = (
@@ -824,39 +919,52 @@ pub fn classify(snap: &Snapshot, definitions: Option<&[InterfaceDefinition]>) ->
             Vec<u32>,
             FxMap<Box<[u32]>, u32>,
         );
-        (0..n)
-            .into_par_iter()
-            .map_init(
-                || -> Scratch<'_> { Default::default() },
-                |(raw, properties, states, scratch, memo), node| {
-                    if !is_plain_object(snap, node) {
-                        return NO_CLASS;
+        let matched = (0..n).into_par_iter().map_init(
+            || -> Scratch<'_> { Default::default() },
+            |(raw, properties, states, scratch, memo), node| {
+                if !is_plain_object(snap, node) {
+                    return NO_CLASS;
+                }
+                raw.clear();
+                for edge in snap.edges(node) {
+                    if snap.edge_kind(edge) == EdgeKind::Property {
+                        raw.push(snap.edge_name[edge as usize]);
                     }
-                    raw.clear();
-                    for edge in snap.edges(node) {
-                        if snap.edge_kind(edge) == EdgeKind::Property {
-                            raw.push(snap.edge_name[edge as usize]);
-                        }
-                    }
-                    if let Some(&m) = memo.get(raw.as_slice()) {
-                        return m;
-                    }
-                    properties.clear();
-                    properties.extend(raw.iter().map(|&p| snap.strings.get(p)));
-                    properties.sort_by(|a, b| cmp_utf16(a, b));
-                    let m = match tree.best_match(properties, states, scratch) {
-                        Some((_, index)) => index,
-                        None => NO_CLASS,
-                    };
-                    memo.insert(raw.as_slice().into(), m);
-                    m
-                },
+                }
+                if let Some(&m) = memo.get(raw.as_slice()) {
+                    return m;
+                }
+                properties.clear();
+                properties.extend(raw.iter().map(|&p| snap.strings.get(p)));
+                properties.sort_by(|a, b| cmp_utf16(a, b));
+                let m = match tree.best_match(properties, states, scratch) {
+                    Some((_, index)) => index,
+                    None => NO_CLASS,
+                };
+                memo.insert(raw.as_slice().into(), m);
+                m
+            },
+        );
+        // Two bytes per node while the definition indexes fit (they do: an interface needs one
+        // object in a thousand), so the matches do not cost more than the classes they give.
+        if definitions.len() < usize::from(u16::MAX) {
+            ClassOf::U16(
+                matched
+                    .map(|m| u16::try_from(m).unwrap_or(u16::MAX))
+                    .collect(),
             )
-            .collect()
+        } else {
+            ClassOf::U32(matched.collect())
+        }
     };
 
+    // What `matches` holds for "no definition".
+    let no_match = match matches {
+        ClassOf::U16(_) => u32::from(u16::MAX),
+        _ => NO_CLASS,
+    };
     let mut interner = Interner::new(snap);
-    let mut class_of = Vec::with_capacity(n as usize);
+    let mut class_of = ClassOf::with_capacity(n as usize);
     let mut locations = snap.locations.iter().peekable();
     for node in 0..n {
         let raw_type = snap.node_type[node as usize];
@@ -864,8 +972,9 @@ pub fn classify(snap: &Snapshot, definitions: Option<&[InterfaceDefinition]>) ->
         let mut class = match kind {
             NodeKind::Object | NodeKind::Native => {
                 let name = snap.node_name[node as usize];
-                match matches.get(node as usize) {
-                    Some(&m) if m != NO_CLASS => match definitions.get(m as usize) {
+                let matched = matches.get(node as usize).filter(|&m| m != no_match);
+                match matched {
+                    Some(m) => match definitions.get(m as usize) {
                         Some(d) => interner.interface(&d.name),
                         None => interner.object_class(NameSource::Own(name)),
                     },

@@ -115,6 +115,17 @@ impl Snapshot {
             .map(|i| self.locations[i])
     }
 
+    /// Frees the edges and locations, keeping the nodes and strings: for a snapshot that is
+    /// only compared against (see `Loaded::comparison_base`). Afterwards the snapshot has no
+    /// edges: `edge_count()` is 0 and every node's edge range is empty.
+    pub fn release_edges(&mut self) {
+        self.first_edge = vec![0; self.node_count() + 1];
+        self.edge_type = Vec::new();
+        self.edge_name = Vec::new();
+        self.edge_to = Vec::new();
+        self.locations = Vec::new();
+    }
+
     /// Ordinal of the node with V8 id `id` (linear scan; callers needing many look-ups build a map).
     pub fn node_for_id(&self, id: u32) -> Option<u32> {
         self.node_id.iter().position(|&x| x == id).map(|i| i as u32)
