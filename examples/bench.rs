@@ -50,13 +50,14 @@ fn main() {
         std::process::exit(2);
     }
     println!(
-        "{:<34} {:>9} {:>10} {:>11} {:>8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>6}",
+        "{:<34} {:>9} {:>10} {:>11} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>6}",
         "file",
         "MB",
         "nodes",
         "edges",
         "load s",
         "MB/s",
+        "MB/cpu-s",
         "analyse s",
         "class s",
         "total s",
@@ -81,9 +82,10 @@ fn main() {
             let secs = start.elapsed().as_secs_f64();
             let mb = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
             println!(
-                "{:<34} {:>9.1} {:>10} {:>11} {:>8} {:>9} {:>9} {:>8} {:>8.2} {:>9.0} {:>6.2}",
+                "{:<34} {:>9.1} {:>10} {:>11} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8.2} {:>9.0} {:>6.2}",
                 "  DevTools oracle (summary)",
                 mb,
+                "",
                 "",
                 "",
                 "",
@@ -191,6 +193,16 @@ fn measure_pair(before: &Path, after: &Path) {
     );
 }
 
+/// User + system CPU time of this process so far, all threads.
+fn cpu_seconds() -> f64 {
+    // SAFETY: a zeroed rusage is a valid value for getrusage to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: usage points to a live local.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
 /// Runs a child and returns its stdout and peak RSS in bytes (from wait4's rusage).
 #[allow(clippy::zombie_processes)] // reaped by wait4, which clippy does not see
 fn run_measured(cmd: &mut Command) -> (String, u64) {
@@ -213,6 +225,7 @@ fn run_measured(cmd: &mut Command) -> (String, u64) {
 fn measure_one(path: &Path) {
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     let snap = match snapshot::load(path, &Default::default()) {
         Ok(s) => s,
         Err(e) => {
@@ -221,6 +234,9 @@ fn measure_one(path: &Path) {
         }
     };
     let load = start.elapsed().as_secs_f64();
+    // Per-core throughput: the file's bytes over the CPU time (user + system, all threads)
+    // that loading it took.
+    let load_cpu = cpu_seconds() - cpu_start;
     if std::env::var_os("BENCH_STAGES").is_some() {
         eprintln!(
             "after load: rss {} MB (anon {} MB, file {} MB), peak {} MB",
@@ -313,13 +329,14 @@ fn measure_one(path: &Path) {
         .unwrap_or_default();
     let mb = bytes as f64 / 1e6;
     println!(
-        "{:<34} {:>9.1} {:>10} {:>11} {:>8.3} {:>9.0} {:>9.3} {:>8.3} {:>8.2} {:>9.0} {:>6.2}",
+        "{:<34} {:>9.1} {:>10} {:>11} {:>8.3} {:>9.0} {:>9.0} {:>9.3} {:>8.3} {:>8.2} {:>9.0} {:>6.2}",
         name,
         mb,
         snap.node_count(),
         snap.edge_count(),
         load,
         mb / load,
+        mb / load_cpu,
         analyse,
         classify,
         total,

@@ -185,21 +185,26 @@ impl Sink for NodeSink<'_> {
         let (ty, name, id, size, count) = (v[at.ty], v[at.name], v[at.id], v[at.size], v[at.count]);
         let detachedness = at.detachedness.map_or(0, |d| v[d]);
         let wide = (name | id | size | count) > u64::from(u32::MAX);
-        if wide || ty > 255 || detachedness > 255 || r >= self.node_type.len() {
+        let has_detachedness = at.detachedness.is_some();
+        // Columns of a known layout all have the sink's length (detachedness when present).
+        let fits = r < self.node_type.len()
+            && r < self.name.len()
+            && r < self.id.len()
+            && r < self.self_size.len()
+            && r < self.edge_count.len()
+            && (!has_detachedness || r < self.detachedness.len());
+        if wide || ty > 255 || detachedness > 255 || !fits {
             return false;
         }
-        // Columns of a known layout all have the sink's length (detachedness when present).
-        let ok = [
-            store(self.node_type, r, ty as u8),
-            store(self.name, r, name as u32),
-            store(self.id, r, id as u32),
-            store(self.self_size, r, size as u32),
-            store(self.edge_count, r, count as u32),
-        ];
-        if at.detachedness.is_some() {
-            let _ = store(self.detachedness, r, detachedness as u8);
+        self.node_type[r] = ty as u8;
+        self.name[r] = name as u32;
+        self.id[r] = id as u32;
+        self.self_size[r] = size as u32;
+        self.edge_count[r] = count as u32;
+        if has_detachedness {
+            self.detachedness[r] = detachedness as u8;
         }
-        ok.iter().all(Result::is_ok)
+        true
     }
 
     fn split_at(self, records: usize) -> (Self, Self) {
@@ -350,15 +355,14 @@ impl Sink for EdgeSink<'_> {
         let Some(to) = self.node_fields.divide(v[at.to]) else {
             return false;
         };
-        if ty > 255 || (name | to) > u64::from(u32::MAX) || r >= self.edge_type.len() {
+        let fits = r < self.edge_type.len() && r < self.name.len() && r < self.to.len();
+        if ty > 255 || (name | to) > u64::from(u32::MAX) || !fits {
             return false;
         }
-        let ok = [
-            store(self.edge_type, r, ty as u8),
-            store(self.name, r, name as u32),
-            store(self.to, r, to as u32),
-        ];
-        ok.iter().all(Result::is_ok)
+        self.edge_type[r] = ty as u8;
+        self.name[r] = name as u32;
+        self.to[r] = to as u32;
+        true
     }
 
     fn split_at(self, records: usize) -> (Self, Self) {

@@ -151,36 +151,33 @@ impl<S: Sink> Stream<'_, S> {
     /// The fast path over whole 64-byte chunks: the commas of a chunk are found at once (a
     /// bit mask), so where each value starts no longer depends on parsing the one before, and
     /// the values of a chunk are parsed independently of each other. Stops, leaving `i` at the
-    /// first value it did not take, at anything but V8's shapes `digits,` and `digits\n,`
+    /// first record it did not store, at anything but V8's shapes `digits,` and `digits\n,`
     /// (at most fifteen digits), and where fewer than 80 bytes are left.
     #[inline(always)]
-    fn run_commas(&mut self) -> Result<(), PieceError> {
+    fn run_commas(&mut self) {
+        // Whole records only: gathered, then stored together (one range check per record, no
+        // per-field dispatch). Anything else is left to the careful path.
+        let width = self.out.width;
+        if self.out.field != 0 || width > MAX_BATCH {
+            return;
+        }
         let text = self.text;
         let n = text.len();
         // A value starts at most 63 bytes into a chunk and is read in (at most two) words.
         let room = |chunk_at: usize| chunk_at + 64 + 16 <= n;
         let mut chunk_at = self.i;
         if !room(chunk_at) {
-            return Ok(());
+            return;
         }
         let mut mask = comma_mask(text, chunk_at);
-        // Values are gathered a record at a time and stored together (one range check for
-        // the record, no per-field dispatch), unless records are long or we start inside one.
-        let width = self.out.width;
-        let batch = if width <= MAX_BATCH && self.out.field == 0 {
-            width
-        } else {
-            1
-        };
         let mut values = [0u64; MAX_BATCH];
-        let mut starts = [0usize; MAX_BATCH];
         let mut taken = 0;
         let mut next = self.i;
-        'values: loop {
+        loop {
             while mask == 0 {
                 chunk_at += 64;
                 if !room(chunk_at) {
-                    break 'values;
+                    return;
                 }
                 mask = comma_mask(text, chunk_at);
             }
@@ -195,7 +192,7 @@ impl<S: Sink> Stream<'_, S> {
                 let more = load8(text, start + 8);
                 let extra = leading_digits(more);
                 if extra == 8 {
-                    break;
+                    return;
                 }
                 value = value * POW10[extra] + swar_value(more, extra);
                 digits += extra;
@@ -204,37 +201,21 @@ impl<S: Sink> Stream<'_, S> {
             let usual = digits > 0
                 && (len == digits || (len == digits + 1 && text[start + digits] == b'\n'));
             if !usual {
-                break;
+                return;
             }
             values[taken] = value;
-            starts[taken] = start;
             taken += 1;
             next = comma + 1;
-            if taken == batch {
-                self.store(&values[..taken], &starts[..taken])?;
+            if taken == width {
+                // A value out of range: the careful path finds it and says where.
+                if !self.out.sink.put_record(self.out.record, &values[..width]) {
+                    return;
+                }
+                self.out.record += 1;
                 self.i = next;
                 taken = 0;
             }
         }
-        // The values of a record begun but not finished here.
-        self.store(&values[..taken], &starts[..taken])?;
-        self.i = next;
-        Ok(())
-    }
-
-    /// Stores parsed values (a whole record when the sink takes it at once, else one by one,
-    /// which also finds the exact value and offset of a range error).
-    #[inline(always)]
-    fn store(&mut self, values: &[u64], starts: &[usize]) -> Result<(), PieceError> {
-        let out = &mut self.out;
-        if values.len() == out.width && out.field == 0 && out.sink.put_record(out.record, values) {
-            out.record += 1;
-            return Ok(());
-        }
-        for (&v, &at) in values.iter().zip(starts) {
-            self.out.push(v).map_err(|what| self.error(at, what))?;
-        }
-        Ok(())
     }
 
     fn error(&self, at: usize, what: String) -> PieceError {
@@ -269,7 +250,7 @@ impl<S: Sink> Stream<'_, S> {
     /// Parses the rest of the region.
     fn finish(&mut self) -> Result<(), PieceError> {
         loop {
-            self.run_commas()?;
+            self.run_commas();
             if !self.room() {
                 break;
             }
@@ -528,6 +509,10 @@ impl Sink for ValueSink<'_> {
     #[inline(always)]
     fn put(&mut self, _field: usize, record: usize, value: u64) -> Result<(), String> {
         store(self.0, record, value)
+    }
+    #[inline(always)]
+    fn put_record(&mut self, record: usize, values: &[u64]) -> bool {
+        values.len() == 1 && store(self.0, record, values[0]).is_ok()
     }
     fn split_at(self, records: usize) -> (Self, Self) {
         let (a, b) = split(self.0, records);
