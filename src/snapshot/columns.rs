@@ -395,21 +395,21 @@ impl Sink for EdgeSink<'_> {
 /// matter (below 2^32, every real `to_node`): one multiplication by a precomputed reciprocal
 /// (Lemire, Kaser & Kurz, "Faster remainder by direct computation", 2019).
 #[derive(Clone, Copy)]
-struct Divisor {
+pub struct Divisor {
     d: u64,
     /// ceil(2^64 / d); 0 when d is 0 or 1 (handled apart).
     m: u64,
 }
 
 impl Divisor {
-    fn new(d: u64) -> Divisor {
+    pub fn new(d: u64) -> Divisor {
         let m = if d > 1 { u64::MAX / d + 1 } else { 0 };
         Divisor { d, m }
     }
 
     /// `v / d` when `d` divides `v`.
     #[inline(always)]
-    fn divide(self, v: u64) -> Option<u64> {
+    pub fn divide(self, v: u64) -> Option<u64> {
         if self.d <= 1 {
             return (self.d == 1).then_some(v);
         }

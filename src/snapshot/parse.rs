@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::columns::{EdgeColumns, EdgeField, NodeColumns, NodeField};
+use super::columns::{Divisor, EdgeColumns, EdgeField, NodeColumns, NodeField};
 use super::error::{LoadError, LoadErrorKind};
 use super::meta::Meta;
 use super::numbers::{self, Columns, PieceError, Values};
@@ -811,25 +811,31 @@ impl Builder<'_> {
                 });
             }
             let mut locations = Vec::with_capacity(self.location_values.len() / width);
+            let node_fields = Divisor::new(nf as u64);
             for (i, rec) in self.location_values.chunks_exact(width).enumerate() {
                 let index = rec[lf[0]];
-                if index % nf as u64 != 0 || index / nf as u64 >= node_count as u64 {
-                    return Err(LoadErrorKind::BadNode {
-                        node: index / nf as u64,
-                        what: format!("location {i} points at {index}, which is not a node"),
-                    });
-                }
+                let node = match node_fields.divide(index) {
+                    Some(node) if node < node_count as u64 => node,
+                    _ => {
+                        return Err(LoadErrorKind::BadNode {
+                            node: index / nf as u64,
+                            what: format!("location {i} points at {index}, which is not a node"),
+                        });
+                    }
+                };
                 let small = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
                 locations.push(Location {
-                    node: (index / nf as u64) as u32,
+                    node: node as u32,
                     script_id: small(rec[lf[1]]),
                     line: small(rec[lf[2]]),
                     column: small(rec[lf[3]]),
                 });
             }
-            // V8 writes locations in node order; sort only what is not.
+            // Node writes locations in runs of ascending nodes, not sorted. A node has one
+            // location; should a file give one several, the smallest is kept, whatever their
+            // order (the whole record is the key, so an unstable sort is deterministic).
             if !locations.is_sorted_by_key(|l| l.node) {
-                locations.par_sort_by_key(|l| l.node);
+                locations.par_sort_unstable_by_key(|l| (l.node, l.script_id, l.line, l.column));
             }
             locations.dedup_by_key(|l| l.node);
             s.locations = locations;
