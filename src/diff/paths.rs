@@ -394,7 +394,7 @@ impl<'a> PathIndex<'a> {
     }
 
     /// Groups `nodes` by path shape: most objects first, then larger retained size, then the
-    /// shape found first. `counted(node)` says whether a node's retained size adds to its path's.
+    /// group with the lowest node ordinal (independent of what the memo held before). `counted(node)` says whether a node's retained size adds to its path's.
     pub fn merge(&mut self, nodes: &[u32], counted: &dyn Fn(u32) -> bool) -> Vec<MergedPath> {
         let hops = self.first_hops(nodes);
         self.merge_with_hops(nodes, &hops, counted)
@@ -449,7 +449,7 @@ impl<'a> PathIndex<'a> {
             b.1.count
                 .cmp(&a.1.count)
                 .then(b.1.retained_size.cmp(&a.1.retained_size))
-                .then(a.0.cmp(&b.0))
+                .then(a.1.example.cmp(&b.1.example))
         });
         for (shape, path) in &mut groups {
             path.steps = self.steps(*shape);

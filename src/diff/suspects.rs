@@ -174,9 +174,8 @@ pub(crate) fn rank(
     let heap = after.total_size().max(1) as f64;
     let retained = &after.analysis.retained_size;
     let flag = |n: u32, f: u8| flags.get(n as usize).is_some_and(|&x| x & f != 0);
-    let mut index = PathIndex::new(after);
-    // (group, concentration, suspect)
-    let mut ranked: Vec<(u8, f64, Suspect)> = Vec::new();
+    // The rows that pass the cheap rules, with their group.
+    let mut picked: Vec<(usize, u8, u64, usize)> = Vec::new(); // (row, group, size, owner roots)
     for (row, c) in classes.iter().enumerate() {
         let (Some(nodes), Some(&tier)) = (candidates.get(row), tiers.get(row)) else {
             continue;
@@ -206,7 +205,38 @@ pub(crate) fn rank(
             (Tier::Generic, false) => 3,
             (Tier::Internal, _) => 4,
         };
-        let mut paths = index.merge(nodes, &|x| flag(x, TOP_OF_CLASS));
+        picked.push((row, group, size, owner_roots));
+    }
+    // Merging paths walks retainers row after row; two halves of the rows (balanced by their
+    // candidates) run side by side, each with its own memo.
+    let mut halves: [Vec<usize>; 2] = Default::default();
+    let mut load = [0usize; 2];
+    let mut by_size: Vec<usize> = (0..picked.len()).collect();
+    by_size.sort_by_key(|&k| std::cmp::Reverse(candidates[picked[k].0].len()));
+    for k in by_size {
+        let lighter = usize::from(load[1] < load[0]);
+        load[lighter] += candidates[picked[k].0].len();
+        halves[lighter].push(k);
+    }
+    let merge_half = |half: &[usize]| -> Vec<(usize, Vec<MergedPath>)> {
+        let mut index = PathIndex::new(after);
+        half.iter()
+            .map(|&k| {
+                let nodes = &candidates[picked[k].0];
+                (k, index.merge(nodes, &|x| flag(x, TOP_OF_CLASS)))
+            })
+            .collect()
+    };
+    let (a, b) = rayon::join(|| merge_half(&halves[0]), || merge_half(&halves[1]));
+    let mut merged: Vec<Vec<MergedPath>> = vec![Vec::new(); picked.len()];
+    for (k, paths) in a.into_iter().chain(b) {
+        merged[k] = paths;
+    }
+    // (group, concentration, suspect)
+    let mut ranked: Vec<(u8, f64, Suspect)> = Vec::new();
+    for ((row, group, size, owner_roots), mut paths) in picked.into_iter().zip(merged) {
+        let c = &classes[row];
+        let n = candidates[row].len();
         // Share of the candidates on the most common path: one owner holding many objects of a
         // kind is the signature of a leak; objects in flight spread over many paths.
         let concentration = paths.first().map_or(0.0, |p| p.count as f64 / n as f64);
@@ -224,7 +254,7 @@ pub(crate) fn rank(
                 row,
                 removed_count: c.removed_count,
                 owner_roots: owner_roots as u64,
-                tier,
+                tier: tiers[row],
                 path_count,
             },
         ));
