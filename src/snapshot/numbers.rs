@@ -104,9 +104,6 @@ struct Stream<'t, S> {
     out: Out<S>,
 }
 
-/// Longest record gathered whole by the fast path (V8 writes 6 or 7 node fields, 3 edge fields).
-const MAX_BATCH: usize = 8;
-
 /// Bytes the fast path may look at: eight digits at most, then the comma or V8's newline and
 /// comma.
 const FAST: usize = 10;
@@ -153,14 +150,24 @@ impl<S: Sink> Stream<'_, S> {
     /// the values of a chunk are parsed independently of each other. Stops, leaving `i` at the
     /// first record it did not store, at anything but V8's shapes `digits,` and `digits\n,`
     /// (at most fifteen digits), and where fewer than 80 bytes are left.
-    #[inline(always)]
     fn run_commas(&mut self) {
         // Whole records only: gathered, then stored together (one range check per record, no
-        // per-field dispatch). Anything else is left to the careful path.
-        let width = self.out.width;
-        if self.out.field != 0 || width > MAX_BATCH {
+        // per-field dispatch). Anything else is left to the careful path. The usual widths
+        // get a loop of their own, unrolled over the fields.
+        if self.out.field != 0 {
             return;
         }
+        match self.out.width {
+            1 => self.run_records::<1>(),
+            3 => self.run_records::<3>(),
+            6 => self.run_records::<6>(),
+            7 => self.run_records::<7>(),
+            _ => {}
+        }
+    }
+
+    #[inline(always)]
+    fn run_records<const W: usize>(&mut self) {
         let text = self.text;
         let n = text.len();
         // A value starts at most 63 bytes into a chunk and is read in (at most two) words.
@@ -170,51 +177,48 @@ impl<S: Sink> Stream<'_, S> {
             return;
         }
         let mut mask = comma_mask(text, chunk_at);
-        let mut values = [0u64; MAX_BATCH];
-        let mut taken = 0;
         let mut next = self.i;
         loop {
-            while mask == 0 {
-                chunk_at += 64;
-                if !room(chunk_at) {
+            let mut values = [0u64; W];
+            for value in &mut values {
+                while mask == 0 {
+                    chunk_at += 64;
+                    if !room(chunk_at) {
+                        return;
+                    }
+                    mask = comma_mask(text, chunk_at);
+                }
+                let comma = chunk_at + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let start = next;
+                let chunk = load8(text, start);
+                let mut digits = leading_digits(chunk);
+                let mut v = swar_value(chunk, digits);
+                if digits == 8 {
+                    // Nine to fifteen digits (edge targets past 14 million nodes): a second word.
+                    let more = load8(text, start + 8);
+                    let extra = leading_digits(more);
+                    if extra == 8 {
+                        return;
+                    }
+                    v = v * POW10[extra] + swar_value(more, extra);
+                    digits += extra;
+                }
+                let len = comma - start;
+                let usual = digits > 0
+                    && (len == digits || (len == digits + 1 && text[start + digits] == b'\n'));
+                if !usual {
                     return;
                 }
-                mask = comma_mask(text, chunk_at);
+                *value = v;
+                next = comma + 1;
             }
-            let comma = chunk_at + mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            let start = next;
-            let chunk = load8(text, start);
-            let mut digits = leading_digits(chunk);
-            let mut value = swar_value(chunk, digits);
-            if digits == 8 {
-                // Nine to fifteen digits (edge targets past 14 million nodes): a second word.
-                let more = load8(text, start + 8);
-                let extra = leading_digits(more);
-                if extra == 8 {
-                    return;
-                }
-                value = value * POW10[extra] + swar_value(more, extra);
-                digits += extra;
-            }
-            let len = comma - start;
-            let usual = digits > 0
-                && (len == digits || (len == digits + 1 && text[start + digits] == b'\n'));
-            if !usual {
+            // A value out of range: the careful path finds it and says where.
+            if !self.out.sink.put_record(self.out.record, &values) {
                 return;
             }
-            values[taken] = value;
-            taken += 1;
-            next = comma + 1;
-            if taken == width {
-                // A value out of range: the careful path finds it and says where.
-                if !self.out.sink.put_record(self.out.record, &values[..width]) {
-                    return;
-                }
-                self.out.record += 1;
-                self.i = next;
-                taken = 0;
-            }
+            self.out.record += 1;
+            self.i = next;
         }
     }
 
