@@ -178,3 +178,43 @@ fn progress_reaches_the_end() {
     snapshot::load(&common::fixture("ssr-di-leak.after.heapsnapshot"), &options).unwrap();
     assert!(*last.lock().unwrap() > 0.9);
 }
+
+/// Locations equal what a plain JSON parse of the file says: node ordinal (object index over
+/// the node field count), script id, line and column, one per node, in node order.
+#[test]
+fn locations_match_a_plain_json_parse() {
+    let name = "ssr-di-leak.after.heapsnapshot";
+    let path = common::fixture(name);
+    let mut text = Vec::new();
+    let file = std::fs::File::open(&path).unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(file), &mut text).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let meta = &json["snapshot"]["meta"];
+    let fields: Vec<&str> = meta["location_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let at = |f: &str| fields.iter().position(|x| *x == f).unwrap();
+    let node_fields = meta["node_fields"].as_array().unwrap().len() as u64;
+    let values: Vec<u64> = json["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let mut expected: Vec<snapshot::Location> = values
+        .chunks_exact(fields.len())
+        .map(|r| snapshot::Location {
+            node: (r[at("object_index")] / node_fields) as u32,
+            script_id: r[at("script_id")] as u32,
+            line: r[at("line")] as u32,
+            column: r[at("column")] as u32,
+        })
+        .collect();
+    expected.sort_by_key(|l| (l.node, l.script_id, l.line, l.column));
+    expected.dedup_by_key(|l| l.node);
+    assert!(expected.len() > 1000, "{} locations", expected.len());
+    assert_eq!(common::load(name).locations, expected);
+}

@@ -20,7 +20,7 @@ pub use parse::{LoadOptions, Progress, load, load_bytes};
 pub use strings::Strings;
 
 /// A source location of a node (from the snapshot's `locations` section).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Location {
     pub node: u32,
     pub script_id: u32,

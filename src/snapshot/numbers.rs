@@ -153,13 +153,15 @@ impl<S: Sink> Stream<'_, S> {
     fn run_commas(&mut self) {
         // Whole records only: gathered, then stored together (one range check per record, no
         // per-field dispatch). Anything else is left to the careful path. The usual widths
-        // get a loop of their own, unrolled over the fields.
+        // (edges 3, locations 4, nodes 6 or 7) get a loop of their own, unrolled over the
+        // fields.
         if self.out.field != 0 {
             return;
         }
         match self.out.width {
             1 => self.run_records::<1>(),
             3 => self.run_records::<3>(),
+            4 => self.run_records::<4>(),
             6 => self.run_records::<6>(),
             7 => self.run_records::<7>(),
             _ => {}
@@ -501,39 +503,6 @@ fn after_comma(text: &[u8], n: usize, commas: usize) -> usize {
         end = memchr::memrchr(b',', &text[..end - 1]).map_or(0, |c| c + 1);
     }
     end
-}
-
-/// Plain values, one per record, for small sections (`locations`).
-#[derive(Default)]
-pub struct Values(pub Vec<u64>);
-
-pub struct ValueSink<'a>(&'a mut [u64]);
-
-impl Sink for ValueSink<'_> {
-    #[inline(always)]
-    fn put(&mut self, _field: usize, record: usize, value: u64) -> Result<(), String> {
-        store(self.0, record, value)
-    }
-    #[inline(always)]
-    fn put_record(&mut self, record: usize, values: &[u64]) -> bool {
-        values.len() == 1 && store(self.0, record, values[0]).is_ok()
-    }
-    fn split_at(self, records: usize) -> (Self, Self) {
-        let (a, b) = split(self.0, records);
-        (ValueSink(a), ValueSink(b))
-    }
-}
-
-impl Columns for Values {
-    type Sink<'a> = ValueSink<'a>;
-    fn width(&self) -> usize {
-        1
-    }
-    fn grow(&mut self, records: usize) -> ValueSink<'_> {
-        let from = self.0.len();
-        self.0.resize(from + records, 0);
-        ValueSink(&mut self.0[from..])
-    }
 }
 
 #[cfg(test)]

@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::columns::{Divisor, EdgeColumns, EdgeField, NodeColumns, NodeField};
+use super::Snapshot;
+use super::columns::{EdgeColumns, EdgeField, LocationColumns, NOT_A_NODE, NodeColumns, NodeField};
 use super::error::{LoadError, LoadErrorKind};
 use super::meta::Meta;
-use super::numbers::{self, Columns, PieceError, Values};
+use super::numbers::{self, Columns, PieceError};
 use super::reader::Reader;
 use super::strings::Strings;
-use super::{Location, Snapshot};
 
 /// Progress of a load: the phase and the fraction of the file read so far.
 #[derive(Clone, Copy, Debug)]
@@ -137,7 +137,8 @@ struct Builder<'a> {
     edges: Option<EdgeColumns>,
     node_values: u64,
     edge_values: u64,
-    location_values: Vec<u64>,
+    locations: Option<LocationColumns>,
+    location_values: u64,
     seen_strings: bool,
 }
 
@@ -157,7 +158,8 @@ fn parse(
         edges: None,
         node_values: 0,
         edge_values: 0,
-        location_values: Vec::new(),
+        locations: None,
+        location_values: 0,
         seen_strings: false,
     };
     match r.peek()? {
@@ -569,10 +571,16 @@ impl Builder<'_> {
     }
 
     fn read_locations(&mut self, r: &mut Reader) -> Result<(), LoadErrorKind> {
-        let _ = self.layout("locations")?;
-        let mut values = Values(std::mem::take(&mut self.location_values));
-        self.read_number_array(r, "locations", "reading locations", &mut values)?;
-        self.location_values = values.0;
+        let layout = self.layout("locations")?;
+        let (at, nf) = (layout.location_fields.clone(), layout.node_fields.len());
+        let width = self.snap.meta.location_fields.len();
+        let mut columns = self
+            .locations
+            .take()
+            .unwrap_or_else(|| LocationColumns::new(width, &at, nf));
+        self.location_values +=
+            self.read_number_array(r, "locations", "reading locations", &mut columns)?;
+        self.locations = Some(columns);
         Ok(())
     }
 
@@ -801,34 +809,26 @@ impl Builder<'_> {
         s.root = (root_index / nf as u64) as u32;
         // Locations.
         let lf = &layout.location_fields;
-        if !self.location_values.is_empty() {
+        if self.location_values > 0 {
             let width = s.meta.location_fields.len();
-            if width == 0 || lf.len() != 4 || !self.location_values.len().is_multiple_of(width) {
+            if width == 0 || lf.len() != 4 || !self.location_values.is_multiple_of(width as u64) {
                 return Err(LoadErrorKind::Misaligned {
                     section: "locations".into(),
-                    len: self.location_values.len() as u64,
+                    len: self.location_values,
                     fields: width,
                 });
             }
-            let mut locations = Vec::with_capacity(self.location_values.len() / width);
-            let node_fields = Divisor::new(nf as u64);
-            for (i, rec) in self.location_values.chunks_exact(width).enumerate() {
-                let index = rec[lf[0]];
-                let node = match node_fields.divide(index) {
-                    Some(node) if node < node_count as u64 => node,
-                    _ => {
-                        return Err(LoadErrorKind::BadNode {
-                            node: index / nf as u64,
-                            what: format!("location {i} points at {index}, which is not a node"),
-                        });
-                    }
+            let mut locations = self.locations.take().map(|l| l.rows).unwrap_or_default();
+            if let Some(i) = first_bad(&locations, |l| l.node as usize >= node_count) {
+                let node = locations[i].node;
+                let what = if node == NOT_A_NODE {
+                    format!("location {i} does not point at a node")
+                } else {
+                    format!("location {i} points past the last node")
                 };
-                let small = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-                locations.push(Location {
-                    node: node as u32,
-                    script_id: small(rec[lf[1]]),
-                    line: small(rec[lf[2]]),
-                    column: small(rec[lf[3]]),
+                return Err(LoadErrorKind::BadNode {
+                    node: u64::from(node),
+                    what,
                 });
             }
             // Node writes locations in runs of ascending nodes, not sorted. A node has one
@@ -838,6 +838,7 @@ impl Builder<'_> {
                 locations.par_sort_unstable_by_key(|l| (l.node, l.script_id, l.line, l.column));
             }
             locations.dedup_by_key(|l| l.node);
+            locations.shrink_to_fit();
             s.locations = locations;
         }
         // Node writes the field but leaves it 0 everywhere; an all-unknown column carries no
