@@ -831,13 +831,22 @@ impl Builder<'_> {
                     what,
                 });
             }
-            // Node writes locations in runs of ascending nodes, not sorted. A node has one
-            // location; should a file give one several, the smallest is kept, whatever their
-            // order (the whole record is the key, so an unstable sort is deterministic).
+            // Node writes locations in runs of ascending nodes, not sorted; the stable sort
+            // takes those runs as they are.
             if !locations.is_sorted_by_key(|l| l.node) {
-                locations.par_sort_unstable_by_key(|l| (l.node, l.script_id, l.line, l.column));
+                locations.par_sort_by_key(|l| l.node);
             }
-            locations.dedup_by_key(|l| l.node);
+            // A node has one location; should a file give one several, the smallest is kept,
+            // whatever order the sort left them in.
+            if locations.windows(2).any(|w| w[0].node == w[1].node) {
+                let runs = locations.chunk_by(|a, b| a.node == b.node);
+                let smallest = |run: &[super::Location]| {
+                    run.iter()
+                        .copied()
+                        .min_by_key(|l| (l.script_id, l.line, l.column))
+                };
+                locations = runs.filter_map(smallest).collect();
+            }
             locations.shrink_to_fit();
             s.locations = locations;
         }
