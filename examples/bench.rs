@@ -3,11 +3,13 @@
 //! cargo run --release --example bench -- [--oracle] FILE...
 //! cargo run --release --example bench -- --pair [--oracle] BEFORE AFTER
 //!
-//! `--pair` times the whole `heapdiff diff --format json -o FILE` path (both files loaded and
-//! analysed, compared, findings JSON written) in a child process, and the oracle's `diff`.
+//! `--pair` times the whole `heapdiff diff --format json -o FILE` path (AFTER loaded and
+//! analysed, BEFORE loaded and classified, compared, findings JSON written) in a child
+//! process, and the oracle's `diff`.
 //!
 //! Each file is measured in a fresh child process (so peak RSS is that file's alone): bytes,
-//! nodes, edges, load time and MB/s, analysis time (retainers + distances + dominators +
+//! nodes, edges, load time and MB/s, MB per CPU-second of the load (user + system time of all
+//! threads: the per-core throughput), analysis time (retainers + distances + dominators +
 //! retained sizes), classes, total, and peak RSS as a multiple of the file size. With
 //! `--oracle`, DevTools' own code (../shared/oracle, `summary`) runs on the same file right
 //! after, and its wall time and peak RSS are printed beside.
