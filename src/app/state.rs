@@ -273,23 +273,9 @@ pub struct CompareRow {
 
 impl CompareRow {
     pub fn from_diff(row: &ClassDiff, suspect: Option<u32>) -> CompareRow {
-        CompareRow {
-            class_key: row.class_key.clone(),
-            name: row.name.clone(),
-            new_count: row.added_count,
-            deleted_count: row.removed_count,
-            delta_count: row.count_delta,
-            alloc_size: row.added_size,
-            freed_size: row.removed_size,
-            size_delta: row.size_delta,
-            retained_by_new: row.added_retained_size,
-            heap_percent: row.after_share * 100.0,
-            suspect,
-        }
+        CompareRow::from_report(&crate::report::ClassRow::of(row), suspect)
     }
-}
 
-impl CompareRow {
     /// A row of a reopened findings file.
     pub fn from_report(row: &crate::report::ClassRow, suspect: Option<u32>) -> CompareRow {
         CompareRow {

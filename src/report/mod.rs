@@ -53,6 +53,24 @@ pub struct ClassRow {
     pub after_share: f64,
 }
 
+impl ClassRow {
+    /// The reported numbers of a Comparison row.
+    pub fn of(c: &crate::diff::ClassDiff) -> ClassRow {
+        ClassRow {
+            class_key: c.class_key.clone(),
+            name: c.name.clone(),
+            added_count: c.added_count,
+            removed_count: c.removed_count,
+            count_delta: c.count_delta,
+            added_size: c.added_size,
+            removed_size: c.removed_size,
+            size_delta: c.size_delta,
+            added_retained_size: c.added_retained_size,
+            after_share: c.after_share,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     pub edge_type: String,
@@ -135,22 +153,7 @@ pub fn build(
     files: (FileInfo, FileInfo, Option<FileInfo>),
     options: ReportOptions,
 ) -> Findings {
-    let classes = comparison
-        .classes
-        .iter()
-        .map(|c| ClassRow {
-            class_key: c.class_key.clone(),
-            name: c.name.clone(),
-            added_count: c.added_count,
-            removed_count: c.removed_count,
-            count_delta: c.count_delta,
-            added_size: c.added_size,
-            removed_size: c.removed_size,
-            size_delta: c.size_delta,
-            added_retained_size: c.added_retained_size,
-            after_share: c.after_share,
-        })
-        .collect();
+    let classes = comparison.classes.iter().map(ClassRow::of).collect();
     let suspects = comparison
         .suspects
         .iter()
