@@ -240,7 +240,7 @@ fn child_container_path_names_the_listener_chain() {
     let a = &p.after;
     let first = &top.steps[0];
     let example = top.example;
-    let has_edge = a.analysis.retaining_edges(example).iter().any(|&e| {
+    let has_edge = a.analysis.retaining_edges(&a.snapshot, example).any(|e| {
         let src = a.analysis.edge_source(&a.snapshot, e);
         a.snapshot.edge_name(e) == first.edge_name && a.classes.name_of(src) == first.class_name
     });

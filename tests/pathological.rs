@@ -170,7 +170,7 @@ fn one_node_with_ten_million_edges() {
         assert_eq!(a.retained(1), 8 * u64::from(LEAVES + 1));
         assert!(a.dominator[2..].iter().all(|&d| d == 1));
         assert!(a.distance[2..].iter().all(|&d| d == 2));
-        let retainers = a.retaining_edges(2).len();
+        let retainers = a.retaining_edges(&loaded.snapshot, 2).count();
         assert_eq!(retainers as u32, EDGES / LEAVES);
         let rows = loaded.summary();
         let leaf = rows.iter().find(|r| r.name == "Leaf").expect("Leaf row");

@@ -305,7 +305,7 @@ pub fn compute(
         let wi = w as usize;
         let mut semi_w = slots[wi].semi;
         let mut orphan = true;
-        for &e in retainers.edges_of(w) {
+        for e in retainers.edges_of(w) {
             if !essential.get(e) {
                 continue;
             }
@@ -363,7 +363,7 @@ pub fn compute(
 }
 
 fn only_inessential_retainers(retainers: Retainers<'_>, essential: &BitSet, v: u32) -> bool {
-    retainers.edges_of(v).iter().all(|&e| !essential.get(e))
+    retainers.edges_of(v).all(|e| !essential.get(e))
 }
 
 /// `semi[EVAL(v)]`: v's own number when v is not yet linked, else the minimal semi on the path up

@@ -18,17 +18,17 @@ use crate::snapshot::Snapshot;
 
 pub use distance::{BASE_SYSTEM_DISTANCE, BASE_UNREACHABLE_DISTANCE, NO_DISTANCE};
 pub use retained::RetainedSizes;
-pub use retainers::{EdgeSources, RetainerOffsets, Retainers};
+pub use retainers::{EdgeSources, RetainerOffsets, Retainers, RetainingEdges};
 
 /// The analysis of one snapshot. Vectors named after nodes have `node_count` entries.
 #[derive(Debug, Default)]
 pub struct Analysis {
-    /// Where each node's retaining edges are: those of node `n` are
-    /// `retaining_edge[retainer_offsets.range(n)]` ([`Analysis::retaining_edges`]).
+    /// Where each node's retainer list is: that of node `n` is
+    /// `retainer_lists[retainer_offsets.range(n)]` ([`Analysis::retaining_edges`]).
     pub retainer_offsets: RetainerOffsets,
-    /// Edge indexes grouped by target node, ascending within a node. The source node of an edge
-    /// is [`Analysis::edge_source`].
-    pub retaining_edge: Vec<u32>,
+    /// Every node's retaining edges, ascending, delta-coded ([`RetainingEdges`]). The source
+    /// node of an edge is [`Analysis::edge_source`].
+    pub retainer_lists: Vec<u8>,
     /// Sampled index for edge → source node look-ups (1/8 byte per edge).
     pub edge_sources: EdgeSources,
     /// DevTools' `nodeDistances`: BFS depth from the user roots; 100,000,000 + depth for nodes
@@ -46,15 +46,15 @@ impl Analysis {
     pub fn retainers<'a>(&'a self, snap: &'a Snapshot) -> Retainers<'a> {
         Retainers {
             offsets: &self.retainer_offsets,
-            retaining_edge: &self.retaining_edge,
+            lists: &self.retainer_lists,
             sources: &self.edge_sources,
             first_edge: &snap.first_edge,
         }
     }
 
     /// The retaining edges of `node`, ascending by edge index.
-    pub fn retaining_edges(&self, node: u32) -> &[u32] {
-        &self.retaining_edge[self.retainer_offsets.range(node)]
+    pub fn retaining_edges<'a>(&'a self, snap: &'a Snapshot, node: u32) -> RetainingEdges<'a> {
+        self.retainers(snap).edges_of(node)
     }
 
     /// The retained size of `node`.
@@ -79,7 +79,7 @@ impl Analysis {
     /// Bytes held by the analysis vectors.
     pub fn heap_bytes(&self) -> usize {
         self.retainer_offsets.heap_bytes()
-            + self.retaining_edge.capacity() * 4
+            + self.retainer_lists.capacity()
             + self.edge_sources.heap_bytes()
             + self.distance.capacity() * 4
             + self.dominator.capacity() * 4
@@ -169,7 +169,7 @@ pub fn analyze(
     // The dominator tree first, while the least else is held: its temporaries are the peak.
     let view = Retainers {
         offsets: &index.offsets,
-        retaining_edge: &index.retaining_edge,
+        lists: &index.lists,
         sources: &index.sources,
         first_edge: &snap.first_edge,
     };
@@ -195,12 +195,12 @@ pub fn analyze(
 
     let retainers::RetainerIndex {
         offsets,
-        retaining_edge,
+        lists,
         sources,
     } = index;
     Some(Analysis {
         retainer_offsets: offsets,
-        retaining_edge,
+        retainer_lists: lists,
         edge_sources: sources,
         distance,
         dominator,

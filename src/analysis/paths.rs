@@ -135,9 +135,8 @@ pub fn sorted_retainers(
     name: &dyn Fn(u32) -> String,
 ) -> Vec<(u32, u32)> {
     let mut rows: Vec<(i32, String, u32, u32)> = analysis
-        .retaining_edges(node)
-        .iter()
-        .filter_map(|&e| {
+        .retaining_edges(snap, node)
+        .filter_map(|e| {
             let src = analysis.edge_source(snap, e);
             shows_retaining_edge(snap, e, src).then(|| {
                 (

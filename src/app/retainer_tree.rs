@@ -86,7 +86,7 @@ impl RetainerTree {
             .map(|(e, s)| (e, s, false))
             .collect();
         if self.show_weak {
-            for &edge in analysis.retaining_edges(node) {
+            for edge in analysis.retaining_edges(snap, node) {
                 let source = analysis.edge_source(snap, edge);
                 if snap.edge_kind(edge) == EdgeKind::Weak && source != snap.root {
                     edges.push((edge, source, true));

@@ -131,7 +131,7 @@ fn next_hop(
     }
     let dom = (!loaded.classes.dom_state.is_empty()).then_some(&loaded.classes.dom_state[..]);
     let mut best: Option<(i32, u32, u32)> = None;
-    for &edge in analysis.retaining_edges(node) {
+    for edge in analysis.retaining_edges(snap, node) {
         let source = analysis.edge_source(snap, edge);
         let ds = analysis.distance[source as usize];
         if ds == NO_DISTANCE || ds >= d {
