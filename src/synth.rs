@@ -16,7 +16,7 @@ use std::io::{self, Write};
 
 use rayon::prelude::*;
 
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Location, Locations, Snapshot};
 
 /// Node 20's `snapshot.meta` (the layout of `tests/data/tiny.heapsnapshot`): 7 node fields.
 pub const NODE_META: &str = r#"{"node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic","concatenated string","sliced string","symbol","bigint","object shape","wasm object"],"string","number","number","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"],"trace_function_info_fields":["function_id","name","script_name","script_id","line","column"],"trace_node_fields":["id","function_info_index","count","size","children"],"sample_fields":["timestamp_us","last_assigned_id"],"location_fields":["object_index","script_id","line","column"]}"#;
@@ -801,12 +801,12 @@ pub fn cut(s: &Snapshot, keep: usize) -> Vec<u8> {
     t.strings = (0..s.strings.len())
         .map(|i| s.strings.get(i as u32).to_string())
         .collect();
-    t.locations = s
+    let kept: Vec<Location> = s
         .locations
         .iter()
-        .copied()
         .filter(|l| (l.node as usize) < keep)
         .collect();
+    t.locations = Locations::new(keep, &kept);
     t.root = if (s.root as usize) < keep { s.root } else { 0 };
     let mut v = Vec::new();
     let _ = write_snapshot(&t, &mut v);

@@ -10,7 +10,7 @@ use heapdiff::snapshot::class::{
     self, Classes, InterfaceDefinition, classify, cmp_utf16, format_property_name,
     infer_interface_definitions, shallow_sizes,
 };
-use heapdiff::snapshot::{LoadOptions, Location, Meta, Snapshot, Strings};
+use heapdiff::snapshot::{LoadOptions, Location, Locations, Meta, Snapshot, Strings};
 use heapdiff::summary::{AnalysisView, ClassRow, summarize};
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ impl Builder {
         snap.first_edge.push(first);
         snap.node_detachedness = self.detachedness;
         snap.strings = self.strings.into_iter().collect::<Strings>();
-        snap.locations = self.locations;
+        snap.locations = Locations::new(snap.node_count(), &self.locations);
         snap
     }
 }

@@ -990,7 +990,7 @@ pub fn classify(snap: &Snapshot, definitions: Option<&[InterfaceDefinition]>) ->
         let mut location = None;
         while let Some(l) = locations.next_if(|l| l.node <= node) {
             if l.node == node {
-                location = Some(*l);
+                location = Some(l);
             }
         }
         if kind == NodeKind::Object

@@ -8,6 +8,7 @@
 pub mod class;
 mod columns;
 mod error;
+mod locations;
 pub mod meta;
 mod numbers;
 mod parse;
@@ -15,6 +16,7 @@ mod reader;
 mod strings;
 
 pub use error::{LoadError, LoadErrorKind};
+pub use locations::Locations;
 pub use meta::{EdgeKind, Meta, NodeKind};
 pub use parse::{LoadOptions, Progress, load, load_bytes};
 pub use strings::Strings;
@@ -55,8 +57,8 @@ pub struct Snapshot {
     /// Target node ordinal.
     pub edge_to: Vec<u32>,
     pub strings: Strings,
-    /// Sorted by node ordinal; at most one per node.
-    pub locations: Vec<Location>,
+    /// At most one per node.
+    pub locations: Locations,
     /// Ordinal of the root node (`snapshot.root_index` in the header, else 0).
     pub root: u32,
 }
@@ -109,10 +111,7 @@ impl Snapshot {
 
     /// The location of a node, if the snapshot recorded one.
     pub fn location(&self, node: u32) -> Option<Location> {
-        self.locations
-            .binary_search_by_key(&node, |l| l.node)
-            .ok()
-            .map(|i| self.locations[i])
+        self.locations.get(node)
     }
 
     /// Frees the edges and locations, keeping the nodes and strings: for a snapshot that is
@@ -123,7 +122,7 @@ impl Snapshot {
         self.edge_type = Vec::new();
         self.edge_name = Vec::new();
         self.edge_to = Vec::new();
-        self.locations = Vec::new();
+        self.locations = Locations::default();
     }
 
     /// Ordinal of the node with V8 id `id` (linear scan; callers needing many look-ups build a map).

@@ -847,8 +847,7 @@ impl Builder<'_> {
                 };
                 locations = runs.filter_map(smallest).collect();
             }
-            locations.shrink_to_fit();
-            s.locations = locations;
+            s.locations = super::Locations::new(node_count, &locations);
         }
         // Node writes the field but leaves it 0 everywhere; an all-unknown column carries no
         // information (DOM state propagation starts from attached/detached nodes only), so it is

@@ -1,0 +1,167 @@
+//! The source locations of nodes, stored by what they share.
+//!
+//! Most located nodes are closures, and every closure made from one function literal has that
+//! literal's location: the 943 MB scale snapshot has 3 million locations but 2,318 distinct ones.
+//! So each distinct `(script, line, column)` is kept once, each located node holds its index, and
+//! which nodes are located is a bitmap with rank samples. That is 4 bytes per location and 1/8
+//! per node, where a plain `Location` array takes 16 bytes per location (48 MB there, 14 MB here).
+
+use std::collections::HashMap;
+
+use super::Location;
+
+/// Bitmap words per rank sample.
+const WORDS_PER_SAMPLE: usize = 8;
+
+/// Entries of the look-up cache in [`Locations::new`] (a power of two).
+const RECENT: usize = 4096;
+
+fn recent_slot([script, line, column]: [u32; 3]) -> usize {
+    let h = (u64::from(script) << 40 ^ u64::from(line) << 20 ^ u64::from(column))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - RECENT.trailing_zeros())) as usize
+}
+
+#[derive(Debug, Default)]
+pub struct Locations {
+    /// Bit `n` is set when node `n` has a location.
+    located: Vec<u64>,
+    /// `rank[s]`: located nodes before word `s * WORDS_PER_SAMPLE`.
+    rank: Vec<u32>,
+    /// Index into `distinct` of every located node, in node order.
+    which: Vec<u32>,
+    /// `(script_id, line, column)`, each once.
+    distinct: Vec<[u32; 3]>,
+}
+
+impl Locations {
+    /// From locations sorted by node, at most one per node, every node below `node_count`.
+    pub fn new(node_count: usize, sorted: &[Location]) -> Locations {
+        debug_assert!(sorted.windows(2).all(|w| w[0].node < w[1].node));
+        let mut located = vec![0u64; node_count.div_ceil(64)];
+        // The map hashes with SipHash, as the keys come from the file; a small direct-mapped
+        // cache in front of it answers most look-ups (a few thousand distinct keys) with one
+        // multiply, where a collision only costs a trip to the map.
+        let mut index: HashMap<[u32; 3], u32> = HashMap::new();
+        let mut recent = vec![([u32::MAX; 3], 0u32); RECENT];
+        let mut distinct = Vec::new();
+        let which = sorted
+            .iter()
+            .map(|l| {
+                located[l.node as usize / 64] |= 1 << (l.node % 64);
+                let key = [l.script_id, l.line, l.column];
+                let slot = &mut recent[recent_slot(key)];
+                if slot.0 != key {
+                    let i = *index.entry(key).or_insert_with(|| {
+                        distinct.push(key);
+                        distinct.len() as u32 - 1
+                    });
+                    *slot = (key, i);
+                }
+                slot.1
+            })
+            .collect();
+        let mut rank = Vec::with_capacity(located.len().div_ceil(WORDS_PER_SAMPLE));
+        let mut before = 0u32;
+        for words in located.chunks(WORDS_PER_SAMPLE) {
+            rank.push(before);
+            before += words.iter().map(|w| w.count_ones()).sum::<u32>();
+        }
+        distinct.shrink_to_fit();
+        Locations {
+            located,
+            rank,
+            which,
+            distinct,
+        }
+    }
+
+    /// The location of `node`, if it has one.
+    pub fn get(&self, node: u32) -> Option<Location> {
+        let (word, bit) = (node as usize / 64, node % 64);
+        let w = *self.located.get(word)?;
+        if w & (1 << bit) == 0 {
+            return None;
+        }
+        let sample = word / WORDS_PER_SAMPLE;
+        let before: u32 = self.located[sample * WORDS_PER_SAMPLE..word]
+            .iter()
+            .map(|w| w.count_ones())
+            .sum();
+        let i = self.rank[sample] + before + (w & ((1 << bit) - 1)).count_ones();
+        Some(self.at(node, self.which[i as usize]))
+    }
+
+    fn at(&self, node: u32, which: u32) -> Location {
+        let [script_id, line, column] = self.distinct[which as usize];
+        Location {
+            node,
+            script_id,
+            line,
+            column,
+        }
+    }
+
+    /// Every location, in node order.
+    pub fn iter(&self) -> impl Iterator<Item = Location> + '_ {
+        let nodes = self.located.iter().enumerate().flat_map(|(i, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let bit = w.trailing_zeros();
+                    w &= w - 1;
+                    (i * 64) as u32 + bit
+                })
+            })
+        });
+        nodes
+            .zip(&self.which)
+            .map(|(node, &which)| self.at(node, which))
+    }
+
+    /// Number of located nodes.
+    pub fn len(&self) -> usize {
+        self.which.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.which.is_empty()
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.located.capacity() * 8
+            + self.rank.capacity() * 4
+            + self.which.capacity() * 4
+            + self.distinct.capacity() * 12
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_node_gets_back_its_location() {
+        let n = 5000u32;
+        // Located nodes spread over many words and samples; locations repeat.
+        let sorted: Vec<Location> = (0..n)
+            .filter(|v| v % 3 == 0 || v % 7 == 1 || *v == n - 1)
+            .map(|node| Location {
+                node,
+                script_id: node % 5,
+                line: node % 11,
+                column: node % 2,
+            })
+            .collect();
+        let locations = Locations::new(n as usize, &sorted);
+        assert_eq!(locations.len(), sorted.len());
+        assert!(locations.distinct.len() <= 5 * 11 * 2);
+        assert_eq!(locations.iter().collect::<Vec<_>>(), sorted);
+        for node in 0..n + 70 {
+            let want = sorted.iter().find(|l| l.node == node).copied();
+            assert_eq!(locations.get(node), want, "node {node}");
+        }
+        assert!(Locations::new(10, &[]).get(3).is_none());
+        assert!(Locations::default().get(0).is_none());
+    }
+}
