@@ -48,10 +48,11 @@ pub struct Snapshot {
     pub node_detachedness: Vec<u8>,
     /// `node_count() + 1` entries: edges of node `n` are `first_edge[n]..first_edge[n + 1]`.
     pub first_edge: Vec<u32>,
-    /// Raw edge type index into `meta.edge_types`; `meta.edge_kind(t)` maps it to an [`EdgeKind`].
-    pub edge_type: Vec<u8>,
-    /// String table index for named edges, the element index for `element`/`hidden` edges.
-    pub edge_name: Vec<u32>,
+    /// Read with [`Snapshot::edge_type`], set with [`Snapshot::set_edges`]: private, so that
+    /// how they are stored can change.
+    edge_type: Vec<u8>,
+    /// Read with [`Snapshot::edge_name_index`].
+    edge_name: Vec<u32>,
     /// Target node ordinal.
     pub edge_to: Vec<u32>,
     pub strings: Strings,
@@ -74,8 +75,36 @@ impl Snapshot {
         self.meta.node_kind(self.node_type[node as usize])
     }
 
+    /// Raw edge type index into `meta.edge_types`; `meta.edge_kind(t)` maps it to an
+    /// [`EdgeKind`].
+    #[inline]
+    pub fn edge_type(&self, edge: u32) -> u8 {
+        self.edge_type[edge as usize]
+    }
+
+    #[inline]
     pub fn edge_kind(&self, edge: u32) -> EdgeKind {
-        self.meta.edge_kind(self.edge_type[edge as usize])
+        self.meta.edge_kind(self.edge_type(edge))
+    }
+
+    /// The edge's raw `name_or_index`: a string table index for named edges, the element index
+    /// for `element`/`hidden` edges.
+    #[inline]
+    pub fn edge_name_index(&self, edge: u32) -> u32 {
+        self.edge_name[edge as usize]
+    }
+
+    /// Sets every edge's raw type and name (hand-built snapshots). `edge_to` and `first_edge`
+    /// are the caller's to set.
+    pub fn set_edges(&mut self, types: &[u8], names: &[u32]) {
+        assert_eq!(types.len(), names.len(), "one name per edge type");
+        self.edge_type = types.to_vec();
+        self.edge_name = names.to_vec();
+    }
+
+    /// Bytes held by the edges' types and names.
+    pub fn edge_type_name_bytes(&self) -> usize {
+        self.edge_type.capacity() + 4 * self.edge_name.capacity()
     }
 
     /// The node's name from the string table.
@@ -99,7 +128,7 @@ impl Snapshot {
     /// The edge's name as DevTools prints it: the string for named edges, the decimal index for
     /// `element` and `hidden` edges.
     pub fn edge_name(&self, edge: u32) -> std::borrow::Cow<'_, str> {
-        let raw = self.edge_name[edge as usize];
+        let raw = self.edge_name_index(edge);
         if self.edge_kind(edge).has_string_name() {
             std::borrow::Cow::Borrowed(self.strings.get(raw))
         } else {
