@@ -3,19 +3,22 @@
 //! Nodes and edges live in struct-of-arrays vectors indexed by `u32` ordinals, as DevTools keeps
 //! them in flat typed arrays. Edges are stored in CSR form: the edges of node `n` are
 //! `first_edge[n]..first_edge[n + 1]`, and `edge_to` holds target node *ordinals* (the file holds
-//! node array indexes; the loader divides them by the node field count once).
+//! node array indexes; the loader divides them by the node field count once). An edge's type and
+//! name share 3 bytes ([`packed`]).
 
 pub mod class;
 mod columns;
 mod error;
 pub mod meta;
 mod numbers;
+mod packed;
 mod parse;
 mod reader;
 mod strings;
 
 pub use error::{LoadError, LoadErrorKind};
 pub use meta::{EdgeKind, Meta, NodeKind};
+use packed::PackedEdges;
 pub use parse::{LoadOptions, Progress, load, load_bytes};
 pub use strings::Strings;
 
@@ -28,8 +31,8 @@ pub struct Location {
     pub column: u32,
 }
 
-/// One loaded snapshot. Every vector named `node_*` has `node_count()` entries, every `edge_*`
-/// vector `edge_count()` entries.
+/// One loaded snapshot. Every vector named `node_*` has `node_count()` entries, `edge_to`
+/// `edge_count()` entries.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// File name (no directory) the snapshot was read from, for messages and reports.
@@ -48,11 +51,9 @@ pub struct Snapshot {
     pub node_detachedness: Vec<u8>,
     /// `node_count() + 1` entries: edges of node `n` are `first_edge[n]..first_edge[n + 1]`.
     pub first_edge: Vec<u32>,
-    /// Read with [`Snapshot::edge_type`], set with [`Snapshot::set_edges`]: private, so that
-    /// how they are stored can change.
-    edge_type: Vec<u8>,
-    /// Read with [`Snapshot::edge_name_index`].
-    edge_name: Vec<u32>,
+    /// Each edge's raw type and name, 3 bytes per edge: see [`Snapshot::edge_type`] and
+    /// [`Snapshot::edge_name_index`], or [`Snapshot::set_edges`] to build them.
+    edges: PackedEdges,
     /// Target node ordinal.
     pub edge_to: Vec<u32>,
     pub strings: Strings,
@@ -68,7 +69,7 @@ impl Snapshot {
     }
 
     pub fn edge_count(&self) -> usize {
-        self.edge_type.len()
+        self.edges.len()
     }
 
     pub fn node_kind(&self, node: u32) -> NodeKind {
@@ -79,7 +80,7 @@ impl Snapshot {
     /// [`EdgeKind`].
     #[inline]
     pub fn edge_type(&self, edge: u32) -> u8 {
-        self.edge_type[edge as usize]
+        self.edges.edge_type(edge)
     }
 
     #[inline]
@@ -91,20 +92,18 @@ impl Snapshot {
     /// for `element`/`hidden` edges.
     #[inline]
     pub fn edge_name_index(&self, edge: u32) -> u32 {
-        self.edge_name[edge as usize]
+        self.edges.name(edge)
     }
 
-    /// Sets every edge's raw type and name (hand-built snapshots). `edge_to` and `first_edge`
-    /// are the caller's to set.
+    /// Sets every edge's raw type and name (hand-built snapshots; the loader packs them as it
+    /// reads). `edge_to` and `first_edge` are the caller's to set.
     pub fn set_edges(&mut self, types: &[u8], names: &[u32]) {
-        assert_eq!(types.len(), names.len(), "one name per edge type");
-        self.edge_type = types.to_vec();
-        self.edge_name = names.to_vec();
+        self.edges = PackedEdges::from_columns(types, names);
     }
 
     /// Bytes held by the edges' types and names.
     pub fn edge_type_name_bytes(&self) -> usize {
-        self.edge_type.capacity() + 4 * self.edge_name.capacity()
+        self.edges.heap_bytes()
     }
 
     /// The node's name from the string table.
@@ -149,8 +148,7 @@ impl Snapshot {
     /// edges: `edge_count()` is 0 and every node's edge range is empty.
     pub fn release_edges(&mut self) {
         self.first_edge = vec![0; self.node_count() + 1];
-        self.edge_type = Vec::new();
-        self.edge_name = Vec::new();
+        self.edges = PackedEdges::default();
         self.edge_to = Vec::new();
         self.locations = Vec::new();
     }
