@@ -248,15 +248,14 @@ fn measure_one(path: &Path) {
             rss("VmHWM:") / 1_000_000
         );
         eprintln!(
-            "  capacities: node_type {} name {} id {} self {} first_edge {} det {} edge_type {} edge_name {} edge_to {} strings {} ({} strings)",
+            "  capacities: node_type {} name {} id {} self {} first_edge {} det {} edge_type+name {} bytes, edge_to {} strings {} ({} strings)",
             snap.node_type.capacity(),
             snap.node_name.capacity(),
             snap.node_id.capacity(),
             snap.node_self_size.capacity(),
             snap.first_edge.capacity(),
             snap.node_detachedness.capacity(),
-            snap.edge_type.capacity(),
-            snap.edge_name.capacity(),
+            snap.edge_type_name_bytes(),
             snap.edge_to.capacity(),
             snap.strings.heap_bytes(),
             snap.strings.len()

@@ -95,10 +95,7 @@ pub fn build(loaded: &Loaded, node: u32, depth: usize, limit: usize) -> Retainer
     let shortest_path = paths::shortest_path_to_root(s, &loaded.analysis, node, &name)
         .into_iter()
         .map(|(edge, from)| PathStep {
-            edge_type: s
-                .meta
-                .edge_type_name(s.edge_type[edge as usize])
-                .to_string(),
+            edge_type: s.meta.edge_type_name(s.edge_type(edge)).to_string(),
             edge_name: paths::edge_display_name(s, edge),
             node: node_info(loaded, from),
         })

@@ -723,8 +723,8 @@ pub fn write_snapshot(s: &Snapshot, out: &mut impl Write) -> io::Result<()> {
                 buf.push(b',');
             }
             let v = match f.as_str() {
-                "type" => u64::from(s.edge_type[e]),
-                "name_or_index" => u64::from(s.edge_name[e]),
+                "type" => u64::from(s.edge_type(e as u32)),
+                "name_or_index" => u64::from(s.edge_name_index(e as u32)),
                 "to_node" => u64::from(s.edge_to[e]) * nf,
                 _ => 0,
             };
@@ -775,11 +775,9 @@ pub fn write_snapshot(s: &Snapshot, out: &mut impl Write) -> io::Result<()> {
 /// unused strings kept): real structure at a size debug builds can mutate thousands of times.
 pub fn cut(s: &Snapshot, keep: usize) -> Vec<u8> {
     let keep = keep.clamp(1, s.node_count());
-    let mut t = Snapshot {
-        meta: s.meta.clone(),
-        file_name: s.file_name.clone(),
-        ..Snapshot::default()
-    };
+    let mut t = Snapshot::default();
+    t.meta = s.meta.clone();
+    t.file_name = s.file_name.clone();
     t.node_type = s.node_type[..keep].to_vec();
     t.node_name = s.node_name[..keep].to_vec();
     t.node_id = s.node_id[..keep].to_vec();
@@ -788,16 +786,18 @@ pub fn cut(s: &Snapshot, keep: usize) -> Vec<u8> {
         t.node_detachedness = s.node_detachedness[..keep].to_vec();
     }
     t.first_edge.push(0);
+    let (mut types, mut names) = (Vec::new(), Vec::new());
     for n in 0..keep as u32 {
         for e in s.edges(n) {
             if (s.edge_to[e as usize] as usize) < keep {
-                t.edge_type.push(s.edge_type[e as usize]);
-                t.edge_name.push(s.edge_name[e as usize]);
+                types.push(s.edge_type(e));
+                names.push(s.edge_name_index(e));
                 t.edge_to.push(s.edge_to[e as usize]);
             }
         }
-        t.first_edge.push(t.edge_type.len() as u32);
+        t.first_edge.push(t.edge_to.len() as u32);
     }
+    t.set_edges(&types, &names);
     t.strings = (0..s.strings.len())
         .map(|i| s.strings.get(i as u32).to_string())
         .collect();

@@ -75,16 +75,14 @@ fn build(nodes: &[(&str, &str, u32)], edges: &[(u32, &str, &str, u32)]) -> Snaps
             }
         }
     };
-    let mut snap = Snapshot {
-        meta: Meta::new(
-            vec![],
-            NODE_TYPES.iter().map(|s| s.to_string()).collect(),
-            vec![],
-            EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
-            vec![],
-        ),
-        ..Snapshot::default()
-    };
+    let mut snap = Snapshot::default();
+    snap.meta = Meta::new(
+        vec![],
+        NODE_TYPES.iter().map(|s| s.to_string()).collect(),
+        vec![],
+        EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
+        vec![],
+    );
     for (i, &(t, name, size)) in nodes.iter().enumerate() {
         snap.node_type.push(type_index(&NODE_TYPES, t));
         snap.node_name.push(intern(name));
@@ -94,16 +92,18 @@ fn build(nodes: &[(&str, &str, u32)], edges: &[(u32, &str, &str, u32)]) -> Snaps
     let mut sorted: Vec<_> = edges.iter().enumerate().collect();
     sorted.sort_by_key(|(i, e)| (e.0, *i));
     snap.first_edge = vec![0; nodes.len() + 1];
+    let (mut types, mut names) = (Vec::new(), Vec::new());
     for &(_, &(from, t, name, to)) in &sorted {
         snap.first_edge[from as usize + 1] += 1;
-        snap.edge_type.push(type_index(&EDGE_TYPES, t));
-        snap.edge_name.push(if t == "element" || t == "hidden" {
+        types.push(type_index(&EDGE_TYPES, t));
+        names.push(if t == "element" || t == "hidden" {
             name.parse().expect("index")
         } else {
             intern(name)
         });
         snap.edge_to.push(to);
     }
+    snap.set_edges(&types, &names);
     for i in 0..nodes.len() {
         snap.first_edge[i + 1] += snap.first_edge[i];
     }
@@ -538,16 +538,14 @@ fn cancel_returns_none() {
 #[test]
 fn ten_million_node_chain() {
     const N: u32 = 10_000_000;
-    let mut snap = Snapshot {
-        meta: Meta::new(
-            vec![],
-            NODE_TYPES.iter().map(|s| s.to_string()).collect(),
-            vec![],
-            EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
-            vec![],
-        ),
-        ..Snapshot::default()
-    };
+    let mut snap = Snapshot::default();
+    snap.meta = Meta::new(
+        vec![],
+        NODE_TYPES.iter().map(|s| s.to_string()).collect(),
+        vec![],
+        EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
+        vec![],
+    );
     snap.strings = ["", "", "next", "Node"]
         .iter()
         .map(|s| s.to_string())
@@ -558,9 +556,9 @@ fn ten_million_node_chain() {
     snap.node_id = (0..N).map(|i| 2 * i + 1).collect();
     snap.node_self_size = vec![1; N as usize];
     snap.first_edge = (0..=N).map(|i| i.min(N - 1)).collect();
-    snap.edge_type = vec![type_index(&EDGE_TYPES, "property"); N as usize - 1];
-    snap.edge_type[0] = type_index(&EDGE_TYPES, "shortcut");
-    snap.edge_name = vec![2; N as usize - 1];
+    let mut types = vec![type_index(&EDGE_TYPES, "property"); N as usize - 1];
+    types[0] = type_index(&EDGE_TYPES, "shortcut");
+    snap.set_edges(&types, &vec![2; N as usize - 1]);
     snap.edge_to = (1..N).collect();
     let sizes = std::mem::take(&mut snap.node_self_size);
     let a = run(&snap, &sizes);

@@ -107,16 +107,14 @@ const SHORTCUT: u8 = 5;
 
 /// An empty snapshot with DevTools' type lists and the strings `names` (index 0 is "").
 fn graph(names: &[&str]) -> Snapshot {
-    let mut s = Snapshot {
-        meta: Meta::new(
-            vec![],
-            NODE_TYPES.iter().map(|s| s.to_string()).collect(),
-            vec![],
-            EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
-            vec![],
-        ),
-        ..Snapshot::default()
-    };
+    let mut s = Snapshot::default();
+    s.meta = Meta::new(
+        vec![],
+        NODE_TYPES.iter().map(|s| s.to_string()).collect(),
+        vec![],
+        EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
+        vec![],
+    );
     s.strings = names.iter().map(|s| s.to_string()).collect::<Strings>();
     s
 }
@@ -158,10 +156,11 @@ fn one_node_with_ten_million_edges() {
             &mut s,
             (0..n).map(|i| [1, EDGES].get(i).copied().unwrap_or(0)),
         );
-        s.edge_type = vec![ELEMENT; EDGES as usize + 1];
-        s.edge_type[0] = SHORTCUT;
-        s.edge_name = (0..=EDGES).collect();
-        s.edge_name[0] = 3;
+        let mut types = vec![ELEMENT; EDGES as usize + 1];
+        types[0] = SHORTCUT;
+        let mut names: Vec<u32> = (0..=EDGES).collect();
+        names[0] = 3;
+        s.set_edges(&types, &names);
         s.edge_to = std::iter::once(1)
             .chain((0..EDGES).map(|e| 2 + e % LEAVES))
             .collect();
@@ -202,6 +201,7 @@ fn every_node_is_a_gc_root() {
             _ => 0,
         };
         set_edges(&mut s, (0..N).map(per));
+        let (mut types, mut names) = (Vec::new(), Vec::new());
         for i in 0..N {
             for k in 0..per(i) {
                 let (ty, name, to) = match i {
@@ -210,11 +210,12 @@ fn every_node_is_a_gc_root() {
                     1 => (ELEMENT, k + 1, 1 + k),
                     _ => (PROPERTY, 3, i + 1),
                 };
-                s.edge_type.push(ty);
-                s.edge_name.push(name);
+                types.push(ty);
+                names.push(name);
                 s.edge_to.push(to);
             }
         }
+        s.set_edges(&types, &names);
         let loaded = analyze(s);
         let a = &loaded.analysis;
         // Every object is a user root at distance 1 and dominated by the root alone.
@@ -265,13 +266,15 @@ fn deep_cycles() {
             ]
         };
         set_edges(&mut s, (0..n).map(|i| edges(i).len() as u32));
+        let (mut types, mut names) = (Vec::new(), Vec::new());
         for i in 0..n {
             for (t, name, to) in edges(i) {
-                s.edge_type.push(t);
-                s.edge_name.push(name);
+                types.push(t);
+                names.push(name);
                 s.edge_to.push(to);
             }
         }
+        s.set_edges(&types, &names);
         let loaded = analyze(s);
         let a = &loaded.analysis;
         // Ring A is a chain of dominators (back edges only point to earlier nodes).

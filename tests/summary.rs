@@ -124,11 +124,10 @@ impl Builder {
                 .map(String::from)
                 .to_vec(),
         );
-        let mut snap = Snapshot {
-            meta,
-            ..Default::default()
-        };
+        let mut snap = Snapshot::default();
+        snap.meta = meta;
         let mut first = 0u32;
+        let (mut types, mut names) = (Vec::new(), Vec::new());
         for (i, (t, name, size, edges)) in self.nodes.into_iter().enumerate() {
             snap.node_type.push(t);
             snap.node_name.push(name);
@@ -137,11 +136,12 @@ impl Builder {
             snap.first_edge.push(first);
             first += edges.len() as u32;
             for (et, en, to) in edges {
-                snap.edge_type.push(et);
-                snap.edge_name.push(en);
+                types.push(et);
+                names.push(en);
                 snap.edge_to.push(to);
             }
         }
+        snap.set_edges(&types, &names);
         snap.first_edge.push(first);
         snap.node_detachedness = self.detachedness;
         snap.strings = self.strings.into_iter().collect::<Strings>();

@@ -79,14 +79,14 @@ impl<'a> Filter<'a> {
         match rule {
             SourceRule::NativeContext => {
                 if kind.has_string_name()
-                    && snap.strings.get(snap.edge_name[edge as usize]) == "sloppy_function_map"
+                    && snap.strings.get(snap.edge_name_index(edge)) == "sloppy_function_map"
                 {
                     return false;
                 }
             }
             SourceRule::MapDescriptors => {
                 // DevTools parses the printed name; NaN (a non-numeric name) keeps the edge.
-                let raw = snap.edge_name[edge as usize];
+                let raw = snap.edge_name_index(edge);
                 let index = if kind.has_string_name() {
                     js_parse_int(snap.strings.get(raw))
                 } else {

@@ -110,7 +110,7 @@ pub fn check_consistent(snap: &Snapshot) -> Result<(), String> {
     if snap.first_edge.windows(2).any(|w| w[0] > w[1]) {
         return Err("first_edge is not ascending".into());
     }
-    if snap.edge_to.len() != e || snap.edge_name.len() != e {
+    if snap.edge_to.len() != e {
         return Err("edge vectors differ in length".into());
     }
     if snap.node_name.len() != n || snap.node_id.len() != n {

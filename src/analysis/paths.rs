@@ -99,7 +99,7 @@ pub fn distance_for_retainers_view(distance: i32) -> i32 {
 /// name starts with a number print that number, all others their string.
 pub fn edge_display_name(snap: &Snapshot, edge: u32) -> String {
     let kind = snap.edge_kind(edge);
-    let raw = snap.edge_name[edge as usize];
+    let raw = snap.edge_name_index(edge);
     if !kind.has_string_name() {
         return raw.to_string();
     }
@@ -222,10 +222,7 @@ pub fn retainer_tree(
             }
             arena.push(Slot {
                 row: Some(RetainerRow {
-                    edge_type: snap
-                        .meta
-                        .edge_type_name(snap.edge_type[edge as usize])
-                        .to_string(),
+                    edge_type: snap.meta.edge_type_name(snap.edge_type(edge)).to_string(),
                     edge_name: edge_display_name(snap, edge),
                     edge_index: edge,
                     node: pane_node(snap, analysis, self_sizes, naming, src),

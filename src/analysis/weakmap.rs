@@ -121,7 +121,7 @@ impl WeakMapNames {
         if snap.edge_kind(edge) != EdgeKind::Internal {
             return None;
         }
-        let name = snap.edge_name[edge as usize];
+        let name = snap.edge_name_index(edge);
         if !self.contains(name) {
             return None;
         }

@@ -190,7 +190,7 @@ impl RetainerTree {
         let edge_name = format::one_line(&paths::edge_display_name(snap, row.edge)).into_owned();
         let edge_type = snap
             .meta
-            .edge_type_name(snap.edge_type[row.edge as usize])
+            .edge_type_name(snap.edge_type(row.edge))
             .to_string();
         let class = format::one_line(self.file.loaded.classes.name_of(row.node)).into_owned();
         (edge_name, edge_type, class)

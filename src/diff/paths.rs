@@ -87,7 +87,7 @@ fn owns(
     match kind {
         EdgeKind::Weak | EdgeKind::Invisible => return false,
         EdgeKind::Internal => {
-            let name = snap.edge_name[edge as usize];
+            let name = snap.edge_name_index(edge);
             let n = snap.strings.get(name);
             if n.as_bytes().first().is_some_and(u8::is_ascii_digit)
                 && table_id(name) == Some(snap.node_id[source as usize])
@@ -105,9 +105,9 @@ fn owns(
     }
     if snap.node_kind(source) == NodeKind::Array && snap.node_name(source) == "(map descriptors)" {
         let index = if kind.has_string_name() {
-            snap.strings.get(snap.edge_name[edge as usize]).parse().ok()
+            snap.strings.get(snap.edge_name_index(edge)).parse().ok()
         } else {
-            Some(snap.edge_name[edge as usize])
+            Some(snap.edge_name_index(edge))
         };
         if index.is_some_and(|i| i >= 2 && i % 3 == 1) {
             return false;
@@ -281,7 +281,7 @@ impl<'a> PathIndex<'a> {
         // Element and hidden edges carry an index, and so do the numbered internal slots of
         // hash tables (a `Map`'s backing store): all fold to `[]` so that the entries of one
         // collection merge into one path.
-        let raw = snap.edge_name[edge as usize];
+        let raw = snap.edge_name_index(edge);
         let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         let name = if kind.has_string_name() && !numeric(snap.strings.get(raw)) {
             raw
@@ -304,7 +304,7 @@ impl<'a> PathIndex<'a> {
                     .unwrap_or(u32::MAX),
             )
         };
-        (snap.edge_type[edge as usize], name, class)
+        (snap.edge_type(edge), name, class)
     }
 
     /// The shape id of `node`'s path, computing and memoising it for every node along the way.

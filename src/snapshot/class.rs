@@ -442,7 +442,7 @@ fn interface_properties(snap: &Snapshot, node: u32, out: &mut Vec<u32>) {
         if snap.edge_kind(edge) != EdgeKind::Property {
             continue;
         }
-        let raw = snap.edge_name[edge as usize];
+        let raw = snap.edge_name_index(edge);
         let property = snap.strings.get(raw);
         if property == "__proto__" {
             continue;
@@ -928,7 +928,7 @@ pub fn classify(snap: &Snapshot, definitions: Option<&[InterfaceDefinition]>) ->
                 raw.clear();
                 for edge in snap.edges(node) {
                     if snap.edge_kind(edge) == EdgeKind::Property {
-                        raw.push(snap.edge_name[edge as usize]);
+                        raw.push(snap.edge_name_index(edge));
                     }
                 }
                 if let Some(&m) = memo.get(raw.as_slice()) {
@@ -1058,7 +1058,7 @@ fn cons_string_name(snap: &Snapshot, node: u32) -> String {
             if snap.edge_kind(edge) != EdgeKind::Internal {
                 continue;
             }
-            match snap.strings.get(snap.edge_name[edge as usize]) {
+            match snap.strings.get(snap.edge_name_index(edge)) {
                 "first" => first = Some(snap.edge_to[edge as usize]),
                 "second" => second = Some(snap.edge_to[edge as usize]),
                 _ => {}
@@ -1082,7 +1082,7 @@ fn plain_object_name(snap: &Snapshot, node: u32) -> String {
     let mut next_from_end = false;
     while from_start <= from_end {
         let edge = if next_from_end { from_end } else { from_start } as u32;
-        let name = snap.strings.get(snap.edge_name[edge as usize]);
+        let name = snap.strings.get(snap.edge_name_index(edge));
         if snap.edge_kind(edge) != EdgeKind::Property || name == "__proto__" {
             if next_from_end {
                 from_end -= 1;

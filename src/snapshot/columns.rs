@@ -1,11 +1,13 @@
-//! Column sets the number parser writes `nodes` and `edges` values into, one field per vector.
-//! Each block grows the columns by its whole records; every parallel region writes its own
-//! slice of them ([`NodeSink`], [`EdgeSink`]).
+//! Column sets the number parser writes `nodes` and `edges` values into: one field per vector,
+//! but an edge's type and name share one 3-byte slot ([`PackedEdges`]). Each block grows the
+//! columns by its whole records; every parallel region writes its own slice of them
+//! ([`NodeSink`], [`EdgeSink`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Location;
 use super::numbers::{Columns, Sink, split, store};
+use super::packed::{PackedEdges, Packing, Spilled, read_slot, write_slot};
 
 /// What each node field is used for.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -85,7 +87,7 @@ fn grow<T: Copy + Default>(column: &mut Vec<T>, present: bool, records: usize) -
 
 /// Backs `memory` with pages in one system call before it is written: a block's columns are
 /// megabytes, and faulting them in a page at a time costs a trap per 4 KB.
-fn populate<T>(memory: &[std::mem::MaybeUninit<T>]) {
+pub fn populate<T>(memory: &[std::mem::MaybeUninit<T>]) {
     #[cfg(target_os = "linux")]
     {
         const PAGE: usize = 4096;
@@ -271,30 +273,65 @@ pub struct EdgeColumns {
     fields: Arc<[EdgeField]>,
     at: Option<EdgeAt>,
     node_fields: Divisor,
+    /// Edge types the meta lists: a type at or past this is unknown.
+    types: u64,
     records: usize,
-    pub edge_type: Vec<u8>,
-    pub name: Vec<u32>,
+    /// Each edge's type and name, 3 bytes per edge.
+    packed: PackedEdges,
     /// Target node *ordinal* (the file's node array index divided by the node field count).
+    to: Vec<u32>,
+    /// What the sinks kept beside the columns, handed over in text order ([`Sink::done`]). The
+    /// regions hand over one after another; the lock is there because every sink holds it.
+    noted: Mutex<Noted>,
+}
+
+#[derive(Default)]
+struct Noted {
+    spilled: Spilled,
+    /// The first edge whose type the meta does not list, and that type: the packed column has
+    /// no room for it, and the loader names it when it refuses the file.
+    unknown_type: Option<(u64, u8)>,
+}
+
+/// The loaded edge columns, and the first edge of a type the meta does not list (with that
+/// type), if any.
+pub struct Edges {
+    pub packed: PackedEdges,
     pub to: Vec<u32>,
+    pub unknown_type: Option<(u64, u8)>,
 }
 
 impl EdgeColumns {
-    pub fn new(fields: Arc<[EdgeField]>, node_fields: usize) -> EdgeColumns {
+    pub fn new(fields: Arc<[EdgeField]>, node_fields: usize, types: usize) -> EdgeColumns {
         EdgeColumns {
             at: EdgeAt::find(&fields),
             fields,
             node_fields: Divisor::new(node_fields as u64),
+            types: types as u64,
             records: 0,
-            edge_type: Vec::new(),
-            name: Vec::new(),
+            packed: PackedEdges::new(types),
             to: Vec::new(),
+            noted: Mutex::default(),
         }
     }
 
     pub fn reserve(&mut self, edges: usize) {
-        self.edge_type.reserve_exact(edges);
-        self.name.reserve_exact(edges);
+        self.packed.reserve(edges);
         self.to.reserve_exact(edges);
+    }
+
+    pub fn into_edges(self) -> Edges {
+        let noted = self
+            .noted
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut packed = self.packed;
+        packed.set_spilled(noted.spilled);
+        Edges {
+            packed,
+            to: self.to,
+            unknown_type: noted.unknown_type,
+        }
     }
 }
 
@@ -308,20 +345,19 @@ impl Columns for EdgeColumns {
     fn grow(&mut self, records: usize) -> EdgeSink<'_> {
         let base = self.records as u64;
         self.records += records;
-        let has = |f| self.fields.contains(&f);
-        let (t, n, to) = (
-            has(EdgeField::Type),
-            has(EdgeField::Name),
-            has(EdgeField::To),
-        );
+        let has_to = self.fields.contains(&EdgeField::To);
         EdgeSink {
             fields: &self.fields,
             at: self.at,
             node_fields: self.node_fields,
             base,
-            edge_type: grow(&mut self.edge_type, t, records),
-            name: grow(&mut self.name, n, records),
-            to: grow(&mut self.to, to, records),
+            types: self.types,
+            packing: self.packed.packing(),
+            packed: self.packed.grow(records),
+            to: grow(&mut self.to, has_to, records),
+            spilled: Vec::new(),
+            unknown_type: None,
+            noted: &self.noted,
         }
     }
 }
@@ -352,9 +388,32 @@ pub struct EdgeSink<'a> {
     node_fields: Divisor,
     /// Index of the first edge, for errors.
     base: u64,
-    edge_type: &'a mut [u8],
-    name: &'a mut [u32],
+    types: u64,
+    packing: Packing,
+    /// Each record's type and name (written whole: the byte after a slot is another region's).
+    packed: &'a mut [[u8; 3]],
     to: &'a mut [u32],
+    /// `(edge, name)` of the names that do not fit in their slot, in edge order.
+    spilled: Vec<(u64, u32)>,
+    /// The first edge of these records whose type the meta does not list, and that type.
+    unknown_type: Option<(u64, u8)>,
+    noted: &'a Mutex<Noted>,
+}
+
+impl EdgeSink<'_> {
+    #[inline(always)]
+    fn slot(&mut self, r: usize) -> Result<&mut [u8; 3], String> {
+        self.packed
+            .get_mut(r)
+            .ok_or_else(|| "more values than separators".into())
+    }
+
+    /// A name that does not fit: rare (see `packed`), so kept out of the record loop.
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, edge: u64, name: u32) {
+        self.spilled.push((edge, name));
+    }
 }
 
 impl Sink for EdgeSink<'_> {
@@ -362,8 +421,28 @@ impl Sink for EdgeSink<'_> {
     fn put(&mut self, field: usize, r: usize, v: u64) -> Result<(), String> {
         let edge = self.base + r as u64;
         match self.fields.get(field) {
-            Some(EdgeField::Type) => store(self.edge_type, r, narrow(v, "type", edge, "edge")?),
-            Some(EdgeField::Name) => store(self.name, r, narrow(v, "name_or_index", edge, "edge")?),
+            Some(EdgeField::Type) => {
+                let ty: u8 = narrow(v, "type", edge, "edge")?;
+                let (packing, known) = (self.packing, u64::from(ty) < self.types);
+                let slot = self.slot(r)?;
+                if known {
+                    write_slot(slot, packing.with_type(read_slot(slot), ty));
+                } else {
+                    self.unknown_type.get_or_insert((edge, ty));
+                }
+                Ok(())
+            }
+            Some(EdgeField::Name) => {
+                let name: u32 = narrow(v, "name_or_index", edge, "edge")?;
+                let packing = self.packing;
+                let slot = self.slot(r)?;
+                let (packed, spills) = packing.with_name(read_slot(slot), name);
+                write_slot(slot, packed);
+                if spills {
+                    self.spill(edge, name);
+                }
+                Ok(())
+            }
             Some(EdgeField::To) => match self.node_fields.divide(v) {
                 Some(ordinal) => store(self.to, r, narrow(ordinal, "to_node", edge, "edge")?),
                 None => Err(format!(
@@ -382,39 +461,61 @@ impl Sink for EdgeSink<'_> {
         let Some(to) = self.node_fields.divide(v[at.to]) else {
             return false;
         };
-        let fits = r < self.edge_type.len() && r < self.name.len() && r < self.to.len();
-        if ty > 255 || (name | to) > u64::from(u32::MAX) || !fits {
+        // An unknown type is the careful path's to note.
+        let fits = r < self.packed.len() && r < self.to.len();
+        if ty >= self.types || (name | to) > u64::from(u32::MAX) || !fits {
             return false;
         }
-        self.edge_type[r] = ty as u8;
-        self.name[r] = name as u32;
+        let (packed, spills) = self.packing.pack(ty as u8, name as u32);
+        if spills {
+            self.spill(self.base + r as u64, name as u32);
+        }
+        write_slot(&mut self.packed[r], packed);
         self.to[r] = to as u32;
         true
     }
 
     fn split_at(self, records: usize) -> (Self, Self) {
-        let (t0, t1) = split(self.edge_type, records);
-        let (n0, n1) = split(self.name, records);
+        let (p0, p1) = split(self.packed, records);
         let (o0, o1) = split(self.to, records);
         let head = EdgeSink {
             fields: self.fields,
             at: self.at,
             node_fields: self.node_fields,
             base: self.base,
-            edge_type: t0,
-            name: n0,
+            types: self.types,
+            packing: self.packing,
+            packed: p0,
             to: o0,
+            spilled: self.spilled,
+            unknown_type: self.unknown_type,
+            noted: self.noted,
         };
         let tail = EdgeSink {
             fields: self.fields,
             at: self.at,
             node_fields: self.node_fields,
             base: self.base + records as u64,
-            edge_type: t1,
-            name: n1,
+            types: self.types,
+            packing: self.packing,
+            packed: p1,
             to: o1,
+            spilled: Vec::new(),
+            unknown_type: None,
+            noted: self.noted,
         };
         (head, tail)
+    }
+
+    fn done(self) {
+        if self.spilled.is_empty() && self.unknown_type.is_none() {
+            return;
+        }
+        let mut noted = self.noted.lock().unwrap_or_else(PoisonError::into_inner);
+        for (edge, name) in self.spilled {
+            noted.spilled.push(edge, name);
+        }
+        noted.unknown_type = noted.unknown_type.or(self.unknown_type);
     }
 }
 

@@ -3,7 +3,8 @@
 //! Nodes and edges live in struct-of-arrays vectors indexed by `u32` ordinals, as DevTools keeps
 //! them in flat typed arrays. Edges are stored in CSR form: the edges of node `n` are
 //! `first_edge[n]..first_edge[n + 1]`, and `edge_to` holds target node *ordinals* (the file holds
-//! node array indexes; the loader divides them by the node field count once).
+//! node array indexes; the loader divides them by the node field count once). An edge's type and
+//! name share 3 bytes ([`packed`]).
 
 pub mod class;
 mod columns;
@@ -11,6 +12,7 @@ mod error;
 mod locations;
 pub mod meta;
 mod numbers;
+mod packed;
 mod parse;
 mod reader;
 mod strings;
@@ -18,6 +20,7 @@ mod strings;
 pub use error::{LoadError, LoadErrorKind};
 pub use locations::Locations;
 pub use meta::{EdgeKind, Meta, NodeKind};
+use packed::PackedEdges;
 pub use parse::{LoadOptions, Progress, load, load_bytes};
 pub use strings::Strings;
 
@@ -30,8 +33,8 @@ pub struct Location {
     pub column: u32,
 }
 
-/// One loaded snapshot. Every vector named `node_*` has `node_count()` entries, every `edge_*`
-/// vector `edge_count()` entries.
+/// One loaded snapshot. Every vector named `node_*` has `node_count()` entries, `edge_to`
+/// `edge_count()` entries.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// File name (no directory) the snapshot was read from, for messages and reports.
@@ -50,10 +53,9 @@ pub struct Snapshot {
     pub node_detachedness: Vec<u8>,
     /// `node_count() + 1` entries: edges of node `n` are `first_edge[n]..first_edge[n + 1]`.
     pub first_edge: Vec<u32>,
-    /// Raw edge type index into `meta.edge_types`; `meta.edge_kind(t)` maps it to an [`EdgeKind`].
-    pub edge_type: Vec<u8>,
-    /// String table index for named edges, the element index for `element`/`hidden` edges.
-    pub edge_name: Vec<u32>,
+    /// Each edge's raw type and name, 3 bytes per edge: see [`Snapshot::edge_type`] and
+    /// [`Snapshot::edge_name_index`], or [`Snapshot::set_edges`] to build them.
+    edges: PackedEdges,
     /// Target node ordinal.
     pub edge_to: Vec<u32>,
     pub strings: Strings,
@@ -69,15 +71,41 @@ impl Snapshot {
     }
 
     pub fn edge_count(&self) -> usize {
-        self.edge_type.len()
+        self.edges.len()
     }
 
     pub fn node_kind(&self, node: u32) -> NodeKind {
         self.meta.node_kind(self.node_type[node as usize])
     }
 
+    /// Raw edge type index into `meta.edge_types`; `meta.edge_kind(t)` maps it to an
+    /// [`EdgeKind`].
+    #[inline]
+    pub fn edge_type(&self, edge: u32) -> u8 {
+        self.edges.edge_type(edge)
+    }
+
+    #[inline]
     pub fn edge_kind(&self, edge: u32) -> EdgeKind {
-        self.meta.edge_kind(self.edge_type[edge as usize])
+        self.meta.edge_kind(self.edge_type(edge))
+    }
+
+    /// The edge's raw `name_or_index`: a string table index for named edges, the element index
+    /// for `element`/`hidden` edges.
+    #[inline]
+    pub fn edge_name_index(&self, edge: u32) -> u32 {
+        self.edges.name(edge)
+    }
+
+    /// Sets every edge's raw type and name (hand-built snapshots; the loader packs them as it
+    /// reads). `edge_to` and `first_edge` are the caller's to set.
+    pub fn set_edges(&mut self, types: &[u8], names: &[u32]) {
+        self.edges = PackedEdges::from_columns(types, names);
+    }
+
+    /// Bytes held by the edges' types and names.
+    pub fn edge_type_name_bytes(&self) -> usize {
+        self.edges.heap_bytes()
     }
 
     /// The node's name from the string table.
@@ -101,7 +129,7 @@ impl Snapshot {
     /// The edge's name as DevTools prints it: the string for named edges, the decimal index for
     /// `element` and `hidden` edges.
     pub fn edge_name(&self, edge: u32) -> std::borrow::Cow<'_, str> {
-        let raw = self.edge_name[edge as usize];
+        let raw = self.edge_name_index(edge);
         if self.edge_kind(edge).has_string_name() {
             std::borrow::Cow::Borrowed(self.strings.get(raw))
         } else {
@@ -119,8 +147,7 @@ impl Snapshot {
     /// edges: `edge_count()` is 0 and every node's edge range is empty.
     pub fn release_edges(&mut self) {
         self.first_edge = vec![0; self.node_count() + 1];
-        self.edge_type = Vec::new();
-        self.edge_name = Vec::new();
+        self.edges = PackedEdges::default();
         self.edge_to = Vec::new();
         self.locations = Locations::default();
     }

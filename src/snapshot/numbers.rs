@@ -31,6 +31,9 @@ pub trait Sink: Send + Sized {
     fn put_record(&mut self, _record: usize, _values: &[u64]) -> bool {
         false
     }
+    /// Called once its block is parsed, on every region's sink in text order: hands back what
+    /// the sink kept beside its slices.
+    fn done(self) {}
 }
 
 /// Columns that grow a block of records at a time.
@@ -488,6 +491,9 @@ pub fn parse_block<C: Columns>(
     // Regions are in text order and each starts where the sequential parser would (right after
     // a comma), so the first failing region holds the first error.
     results.into_iter().collect::<Result<(), _>>()?;
+    for stream in streams {
+        stream.out.sink.done();
+    }
     Ok((values as u64, used))
 }
 

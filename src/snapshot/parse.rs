@@ -558,7 +558,11 @@ impl Builder<'_> {
 
     fn read_edges(&mut self, r: &mut Reader) -> Result<(), LoadErrorKind> {
         let layout = self.layout("edges")?;
-        let mut columns = EdgeColumns::new(layout.edge_fields.clone(), layout.node_fields.len());
+        let mut columns = EdgeColumns::new(
+            layout.edge_fields.clone(),
+            layout.node_fields.len(),
+            self.snap.meta.edge_types.len(),
+        );
         let width = layout.edge_fields.len();
         if self.edges.is_some() {
             return Err(LoadErrorKind::NotSnapshot("\"edges\" appears twice".into()));
@@ -687,8 +691,8 @@ impl Builder<'_> {
         s.node_self_size = nodes.self_size;
         s.first_edge = nodes.edge_count;
         s.node_detachedness = nodes.detachedness;
-        s.edge_type = edges.edge_type;
-        s.edge_name = edges.name;
+        let edges = edges.into_edges();
+        s.edges = edges.packed;
         s.edge_to = edges.to;
         let node_count = (self.node_values / nf as u64) as usize;
         let edge_count = (self.edge_values / ef as u64) as usize;
@@ -756,15 +760,13 @@ impl Builder<'_> {
             });
         }
         s.first_edge.push(total as u32);
-        // Edge types, targets and names.
+        // Edge types, targets and names. The packed column has no room for a type the meta
+        // does not list: the loader noted the first one as it read.
         let edge_types = s.meta.edge_types.len();
-        if let Some(i) = first_bad(&s.edge_type, |&t| t as usize >= edge_types) {
+        if let Some((edge, t)) = edges.unknown_type {
             return Err(LoadErrorKind::BadEdge {
-                edge: i as u64,
-                what: format!(
-                    "unknown edge type {} (meta lists {edge_types})",
-                    s.edge_type[i]
-                ),
+                edge,
+                what: format!("unknown edge type {t} (meta lists {edge_types})"),
             });
         }
         if let Some(i) = first_bad(&s.edge_to, |&t| t as usize >= node_count) {
@@ -780,22 +782,16 @@ impl Builder<'_> {
         let string_named: Vec<bool> = (0..=255u8)
             .map(|t| meta.edge_kind(t).has_string_name())
             .collect();
-        const CHUNK: usize = 1 << 18;
-        let bad_name = s
-            .edge_type
-            .par_chunks(CHUNK)
-            .zip(s.edge_name.par_chunks(CHUNK))
-            .enumerate()
-            .find_map_first(|(k, (types, names))| {
-                let bad = |(&t, &n): (&u8, &u32)| string_named[t as usize] && n as u64 >= strings;
-                types.iter().zip(names).position(bad).map(|p| k * CHUNK + p)
-            });
+        let bad_name = first_bad_index(edge_count, |e| {
+            let e = e as u32;
+            string_named[s.edge_type(e) as usize] && u64::from(s.edge_name_index(e)) >= strings
+        });
         if let Some(i) = bad_name {
             return Err(LoadErrorKind::BadEdge {
                 edge: i as u64,
                 what: format!(
                     "name {} is past the end of the {strings} strings",
-                    s.edge_name[i]
+                    s.edge_name_index(i as u32)
                 ),
             });
         }
@@ -861,14 +857,18 @@ impl Builder<'_> {
     }
 }
 
-/// Index of the first element for which `bad` holds, checked on all cores in large chunks (a
-/// per-element parallel search pays for an atomic check per element).
+/// Index of the first element for which `bad` holds.
 fn first_bad<T: Sync>(values: &[T], bad: impl Fn(&T) -> bool + Sync) -> Option<usize> {
+    first_bad_index(values.len(), |i| bad(&values[i]))
+}
+
+/// The first of `0..len` for which `bad` holds, checked on all cores in large chunks (a
+/// per-element parallel search pays for an atomic check per element).
+fn first_bad_index(len: usize, bad: impl Fn(usize) -> bool + Sync) -> Option<usize> {
     const CHUNK: usize = 1 << 18;
-    values
-        .par_chunks(CHUNK)
-        .enumerate()
-        .find_map_first(|(k, chunk)| chunk.iter().position(&bad).map(|p| k * CHUNK + p))
+    (0..len.div_ceil(CHUNK))
+        .into_par_iter()
+        .find_map_first(|k| (k * CHUNK..len.min((k + 1) * CHUNK)).find(|&i| bad(i)))
 }
 
 fn type_list(
