@@ -406,23 +406,17 @@ mod tests {
                     0 => (0..n).collect(),
                     _ => vec![(s * 7919) % n, n - 1 - s % n, 2],
                 };
-                for t in targets {
-                    snap.edge_to.push(t);
-                    snap.edge_name.push(0);
-                    snap.edge_type.push(0);
-                }
+                snap.edge_to.extend(targets);
             }
             // Pad with edges into node 1, so differences grow past 2^21.
             if s == 150 {
-                for _ in 0..(1 << 21) {
-                    snap.edge_to.push(1);
-                    snap.edge_name.push(0);
-                    snap.edge_type.push(0);
-                }
+                snap.edge_to.extend(std::iter::repeat_n(1, 1 << 21));
             }
             snap.first_edge.push(snap.edge_to.len() as u32);
             snap.node_type.push(0);
         }
+        let e = snap.edge_to.len();
+        snap.set_edges(&vec![0; e], &vec![0; e]);
         let index = build(&snap);
         let view = Retainers {
             offsets: &index.offsets,
