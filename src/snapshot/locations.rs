@@ -43,7 +43,7 @@ impl Locations {
         // cache in front of it answers most look-ups (a few thousand distinct keys) with one
         // multiply, where a collision only costs a trip to the map.
         let mut index: HashMap<[u32; 3], u32> = HashMap::new();
-        let mut recent = vec![([u32::MAX; 3], 0u32); RECENT];
+        let mut recent: Vec<Option<([u32; 3], u32)>> = vec![None; RECENT];
         let mut distinct = Vec::new();
         let which = sorted
             .iter()
@@ -51,14 +51,17 @@ impl Locations {
                 located[l.node as usize / 64] |= 1 << (l.node % 64);
                 let key = [l.script_id, l.line, l.column];
                 let slot = &mut recent[recent_slot(key)];
-                if slot.0 != key {
-                    let i = *index.entry(key).or_insert_with(|| {
-                        distinct.push(key);
-                        distinct.len() as u32 - 1
-                    });
-                    *slot = (key, i);
+                match *slot {
+                    Some((k, i)) if k == key => i,
+                    _ => {
+                        let i = *index.entry(key).or_insert_with(|| {
+                            distinct.push(key);
+                            distinct.len() as u32 - 1
+                        });
+                        *slot = Some((key, i));
+                        i
+                    }
                 }
-                slot.1
             })
             .collect();
         let mut rank = Vec::with_capacity(located.len().div_ceil(WORDS_PER_SAMPLE));
@@ -162,6 +165,14 @@ mod tests {
             assert_eq!(locations.get(node), want, "node {node}");
         }
         assert!(Locations::new(10, &[]).get(3).is_none());
+        // The all-ones key is a key like any other.
+        let max = Location {
+            node: 2,
+            script_id: u32::MAX,
+            line: u32::MAX,
+            column: u32::MAX,
+        };
+        assert_eq!(Locations::new(3, &[max]).get(2), Some(max));
         assert!(Locations::default().get(0).is_none());
     }
 }
