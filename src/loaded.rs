@@ -59,12 +59,14 @@ impl Loaded {
         let never = AtomicBool::new(false);
         let cancel = hooks.cancel.unwrap_or(&never);
         let mut progress = |phase: &str, fraction: f32| report(hooks, phase_name(phase), fraction);
-        let analysis = analysis::analyze(&snapshot, &shallow, &mut progress, cancel)
+        // Classes are named beside the distances, after the dominator tree: its temporaries are
+        // the peak of the whole pipeline, and the class of every node need not be held beside
+        // them.
+        let (analysis, classes) =
+            analysis::analyze_beside(&snapshot, &shallow, &mut progress, cancel, || {
+                class::classify(&snapshot, definitions)
+            })
             .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
-        // Classes last: the dominator tree's temporaries are the peak of the whole pipeline, and
-        // the class of every node need not be held beside them.
-        report(hooks, "naming classes", 0.0);
-        let classes = class::classify(&snapshot, definitions);
         Ok(Loaded {
             edge_count: snapshot.edge_count(),
             snapshot,

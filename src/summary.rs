@@ -152,24 +152,26 @@ fn classes_retained_size(
         let d = *analysis.dominator.get(node)? as usize;
         (node != root as usize && d < n && d != node).then_some(d)
     };
+    // `first_child[d]` first counts d's children, then (summed) ends d's list; filling the
+    // lists backwards moves it to the list's start, so no second cursor array is needed.
     let mut first_child = vec![0u32; n + 1];
     for node in 0..n {
         if let Some(d) = dominator_of(node) {
-            first_child[d + 1] += 1;
+            first_child[d] += 1;
         }
     }
-    for i in 0..n {
-        first_child[i + 1] += first_child[i];
+    let mut sum = 0u32;
+    for f in &mut first_child {
+        sum += *f;
+        *f = sum;
     }
-    let mut fill = first_child.clone();
-    let mut children = vec![0u32; first_child[n] as usize];
-    for node in 0..n {
+    let mut children = vec![0u32; sum as usize];
+    for node in (0..n).rev() {
         if let Some(d) = dominator_of(node) {
-            children[fill[d] as usize] = node as u32;
-            fill[d] += 1;
+            first_child[d] -= 1;
+            children[first_child[d] as usize] = node as u32;
         }
     }
-    drop(fill);
 
     // Depth-first walk with an explicit stack; `EXIT` entries close a class's subtree (node
     // ordinals stay below `u32::MAX` because `node_count() + 1` fits in a `u32` CSR offset).

@@ -133,9 +133,22 @@ pub fn check_consistent(snap: &Snapshot) -> Result<(), String> {
 pub fn analyze(
     snap: &Snapshot,
     self_sizes: &[u32],
-    progress: &mut dyn FnMut(&str, f32),
+    progress: &mut (dyn FnMut(&str, f32) + Send),
     cancel: &AtomicBool,
 ) -> Option<Analysis> {
+    analyze_beside(snap, self_sizes, progress, cancel, || ()).map(|(analysis, ())| analysis)
+}
+
+/// [`analyze`], with `beside` run on a second thread while the distances are computed: that
+/// last phase is one sequential BFS, and by then the memory peak (the dominator tree) is over,
+/// so work that only needs the snapshot (naming classes) costs no extra peak there.
+pub fn analyze_beside<T: Send>(
+    snap: &Snapshot,
+    self_sizes: &[u32],
+    progress: &mut (dyn FnMut(&str, f32) + Send),
+    cancel: &AtomicBool,
+    beside: impl FnOnce() -> T + Send,
+) -> Option<(Analysis, T)> {
     let cancelled = || cancel.load(Ordering::Relaxed);
     if let Err(why) = check_consistent(snap) {
         debug_assert!(false, "inconsistent snapshot: {why}");
@@ -189,7 +202,11 @@ pub fn analyze(
     }
 
     progress("calculating distances", 0.0);
-    let distance = distance::compute(snap, &weakmaps, progress, cancel)?;
+    let (distance, beside) = rayon::join(
+        || distance::compute(snap, &weakmaps, progress, cancel),
+        beside,
+    );
+    let distance = distance?;
     drop(weakmaps);
     progress("calculating distances", 1.0);
 
@@ -198,12 +215,13 @@ pub fn analyze(
         lists,
         sources,
     } = index;
-    Some(Analysis {
+    let analysis = Analysis {
         retainer_offsets: offsets,
         retainer_lists: lists,
         edge_sources: sources,
         distance,
         dominator,
         retained_size,
-    })
+    };
+    Some((analysis, beside))
 }
