@@ -3,13 +3,15 @@
 //! `../shared/fixtures/reference/`; the hand-built graphs check one rule each; the chain test
 //! checks that nothing recurses.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use heapdiff::analysis::paths::{self, Naming, PaneLimits, RetainerList};
 use heapdiff::analysis::{Analysis, NO_DISTANCE, analyze};
 use heapdiff::snapshot::class::{classify, display_name, shallow_sizes};
-use heapdiff::snapshot::{LoadOptions, Meta, Snapshot, Strings};
+use heapdiff::snapshot::{LoadOptions, Snapshot, Strings};
 use heapdiff::summary::summarize;
 use serde_json::Value;
 
@@ -42,22 +44,6 @@ fn run(snap: &Snapshot, sizes: &[u32]) -> Analysis {
     analyze(snap, sizes, &mut |_, _| {}, &cancel).expect("analysis of a consistent snapshot")
 }
 
-const NODE_TYPES: [&str; 10] = [
-    "hidden",
-    "array",
-    "string",
-    "object",
-    "code",
-    "closure",
-    "regexp",
-    "number",
-    "native",
-    "synthetic",
-];
-const EDGE_TYPES: [&str; 7] = [
-    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
-];
-
 fn type_index(list: &[&str], name: &str) -> u8 {
     list.iter().position(|t| *t == name).expect("known type") as u8
 }
@@ -76,15 +62,9 @@ fn build(nodes: &[(&str, &str, u32)], edges: &[(u32, &str, &str, u32)]) -> Snaps
         }
     };
     let mut snap = Snapshot::default();
-    snap.meta = Meta::new(
-        vec![],
-        NODE_TYPES.iter().map(|s| s.to_string()).collect(),
-        vec![],
-        EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
-        vec![],
-    );
+    snap.meta = common::graph_meta();
     for (i, &(t, name, size)) in nodes.iter().enumerate() {
-        snap.node_type.push(type_index(&NODE_TYPES, t));
+        snap.node_type.push(type_index(&common::NODE_TYPES, t));
         snap.node_name.push(intern(name));
         snap.node_id.push(1 + 2 * i as u32);
         snap.node_self_size.push(size);
@@ -95,7 +75,7 @@ fn build(nodes: &[(&str, &str, u32)], edges: &[(u32, &str, &str, u32)]) -> Snaps
     let (mut types, mut names) = (Vec::new(), Vec::new());
     for &(_, &(from, t, name, to)) in &sorted {
         snap.first_edge[from as usize + 1] += 1;
-        types.push(type_index(&EDGE_TYPES, t));
+        types.push(type_index(&common::EDGE_TYPES, t));
         names.push(if t == "element" || t == "hidden" {
             name.parse().expect("index")
         } else {
@@ -539,25 +519,19 @@ fn cancel_returns_none() {
 fn ten_million_node_chain() {
     const N: u32 = 10_000_000;
     let mut snap = Snapshot::default();
-    snap.meta = Meta::new(
-        vec![],
-        NODE_TYPES.iter().map(|s| s.to_string()).collect(),
-        vec![],
-        EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
-        vec![],
-    );
+    snap.meta = common::graph_meta();
     snap.strings = ["", "", "next", "Node"]
         .iter()
         .map(|s| s.to_string())
         .collect::<Strings>();
-    snap.node_type = vec![type_index(&NODE_TYPES, "object"); N as usize];
-    snap.node_type[0] = type_index(&NODE_TYPES, "synthetic");
+    snap.node_type = vec![type_index(&common::NODE_TYPES, "object"); N as usize];
+    snap.node_type[0] = type_index(&common::NODE_TYPES, "synthetic");
     snap.node_name = vec![3; N as usize];
     snap.node_id = (0..N).map(|i| 2 * i + 1).collect();
     snap.node_self_size = vec![1; N as usize];
     snap.first_edge = (0..=N).map(|i| i.min(N - 1)).collect();
-    let mut types = vec![type_index(&EDGE_TYPES, "property"); N as usize - 1];
-    types[0] = type_index(&EDGE_TYPES, "shortcut");
+    let mut types = vec![type_index(&common::EDGE_TYPES, "property"); N as usize - 1];
+    types[0] = type_index(&common::EDGE_TYPES, "shortcut");
     snap.set_edges(&types, &vec![2; N as usize - 1]);
     snap.edge_to = (1..N).collect();
     let sizes = std::mem::take(&mut snap.node_self_size);

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use heapdiff::diff;
 use heapdiff::loaded::Loaded;
 use heapdiff::report::{self, ReportOptions};
-use heapdiff::snapshot::{self, LoadOptions, Meta, Snapshot, Strings};
+use heapdiff::snapshot::{self, LoadOptions, Snapshot, Strings};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation accounting: current and peak bytes held by the whole test binary.
@@ -84,21 +84,6 @@ fn bounded(what: &str, seconds: u64, megabytes: usize, f: impl FnOnce()) {
 // Hand-built graphs
 // ---------------------------------------------------------------------------------------------
 
-const NODE_TYPES: [&str; 10] = [
-    "hidden",
-    "array",
-    "string",
-    "object",
-    "code",
-    "closure",
-    "regexp",
-    "number",
-    "native",
-    "synthetic",
-];
-const EDGE_TYPES: [&str; 7] = [
-    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
-];
 const OBJECT: u8 = 3;
 const SYNTHETIC: u8 = 9;
 const ELEMENT: u8 = 1;
@@ -108,13 +93,7 @@ const SHORTCUT: u8 = 5;
 /// An empty snapshot with DevTools' type lists and the strings `names` (index 0 is "").
 fn graph(names: &[&str]) -> Snapshot {
     let mut s = Snapshot::default();
-    s.meta = Meta::new(
-        vec![],
-        NODE_TYPES.iter().map(|s| s.to_string()).collect(),
-        vec![],
-        EDGE_TYPES.iter().map(|s| s.to_string()).collect(),
-        vec![],
-    );
+    s.meta = common::graph_meta();
     s.strings = names.iter().map(|s| s.to_string()).collect::<Strings>();
     s
 }
