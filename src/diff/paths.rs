@@ -394,7 +394,8 @@ impl<'a> PathIndex<'a> {
     }
 
     /// Groups `nodes` by path shape: most objects first, then larger retained size, then the
-    /// group with the lowest node ordinal (independent of what the memo held before). `counted(node)` says whether a node's retained size adds to its path's.
+    /// group with the lowest node ordinal (independent of what the memo held before).
+    /// `counted(node)` says whether a node's retained size adds to its path's.
     pub fn merge(&mut self, nodes: &[u32], counted: &dyn Fn(u32) -> bool) -> Vec<MergedPath> {
         let hops = self.first_hops(nodes);
         self.merge_with_hops(nodes, &hops, counted)
@@ -408,23 +409,20 @@ impl<'a> PathIndex<'a> {
         hops: &[u64],
         counted: &dyn Fn(u32) -> bool,
     ) -> Vec<MergedPath> {
-        // The first steps' keys in parallel too; interning them is the sequential part.
-        let firsts: Vec<Option<Option<(u32, StepKey)>>> = hops
-            .par_iter()
-            .with_min_len(1024)
-            .map(|&hop| match hop {
-                NO_HOP => None,
-                END_HOP => Some(None),
-                _ => {
-                    let (edge, source) = ((hop >> 32) as u32, hop as u32);
-                    Some(Some((source, self.step_key(edge, source))))
-                }
-            })
-            .collect();
         let mut keyed: Vec<(u32, u32)> = nodes
             .iter()
-            .zip(firsts)
-            .map(|(&n, first)| (self.shape_from(n, first), n))
+            .zip(hops)
+            .map(|(&n, &hop)| {
+                let first = match hop {
+                    NO_HOP => None,
+                    END_HOP => Some(None),
+                    _ => {
+                        let (edge, source) = ((hop >> 32) as u32, hop as u32);
+                        Some(Some((source, self.step_key(edge, source))))
+                    }
+                };
+                (self.shape_from(n, first), n)
+            })
             .collect();
         keyed.sort_unstable();
         let retained = &self.loaded.analysis.retained_size;
