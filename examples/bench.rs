@@ -248,7 +248,7 @@ fn measure_one(path: &Path) {
             rss("VmHWM:") / 1_000_000
         );
         eprintln!(
-            "  capacities: node_type {} name {} id {} self {} first_edge {} det {} edge_type+name {} bytes, edge_to {} strings {} ({} strings)",
+            "  capacities: node_type {} name {} id {} self {} first_edge {} det {} edge_type+name {} bytes, edge_to {} strings {} ({} strings), locations {} bytes ({} located, {} distinct)",
             snap.node_type.capacity(),
             snap.node_name.capacity(),
             snap.node_id.capacity(),
@@ -258,11 +258,14 @@ fn measure_one(path: &Path) {
             snap.edge_type_name_bytes(),
             snap.edge_to.capacity(),
             snap.strings.heap_bytes(),
-            snap.strings.len()
+            snap.strings.len(),
+            snap.locations.heap_bytes(),
+            snap.locations.len(),
+            snap.locations.distinct_len()
         );
     }
-    // As `Loaded::analyze`: the self sizes become the shallow sizes in place, then the analysis,
-    // then the classes.
+    // As `Loaded::analyze`: the self sizes become the shallow sizes in place, then the analysis
+    // and the classes (which `Loaded::analyze` names beside the distances; timed apart here).
     let mut snap = snap;
     let t = Instant::now();
     let mut shallow = std::mem::take(&mut snap.node_self_size);
@@ -308,13 +311,14 @@ fn measure_one(path: &Path) {
     let classify = shallow_secs + t.elapsed().as_secs_f64();
     if std::env::var_os("BENCH_STAGES").is_some() {
         eprintln!(
-            "after classes: rss {} MB, peak {} MB ({} classes, class_of {} MB, dom_state {} MB; {} locations)",
+            "after classes: rss {} MB, peak {} MB ({} classes, class_of {} MB, dom_state {} MB; retainer lists {} MB, analysis {} MB)",
             rss("VmRSS:") / 1_000_000,
             rss("VmHWM:") / 1_000_000,
             classes.class_count(),
             classes.class_of.heap_bytes() / 1_000_000,
             classes.dom_state.capacity() / 1_000_000,
-            snap.locations.len()
+            analysis.retainer_lists.capacity() / 1_000_000,
+            analysis.heap_bytes() / 1_000_000
         );
     }
     let total = start.elapsed().as_secs_f64();

@@ -127,6 +127,11 @@ impl Locations {
         self.which.len()
     }
 
+    /// Number of distinct `(script, line, column)`.
+    pub fn distinct_len(&self) -> usize {
+        self.distinct.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.which.is_empty()
     }
