@@ -16,11 +16,11 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use heapdiff::analysis;
 use heapdiff::snapshot::{self, class};
+use heapdiff::task::{Hooks, Progress};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -147,10 +147,15 @@ fn bench_pair(before: &str, after: &str, oracle: bool) {
 
 /// The child of `--pair`: the same steps as `heapdiff diff --format json -o FILE`.
 fn measure_pair(before: &Path, after: &Path) {
-    use heapdiff::{diff, loaded::Hooks, report};
+    use heapdiff::{diff, pipeline, report};
     let start = Instant::now();
-    let (b, a, _) = match diff::open_pair(before, after, None, Hooks::default(), false) {
-        Ok(x) => x,
+    let paths = pipeline::PairPaths {
+        before,
+        after,
+        final_: None,
+    };
+    let (b, a) = match pipeline::open_pair(paths, Default::default()) {
+        Ok(x) => (x.before, x.after),
         Err(e) => {
             println!("{e}");
             return;
@@ -175,16 +180,7 @@ fn measure_pair(before: &Path, after: &Path) {
             rss("VmHWM:") / 1_000_000
         );
     }
-    let findings = report::build(
-        &comparison,
-        &a,
-        (
-            report::file_info(&b, Some(before)),
-            report::file_info(&a, Some(after)),
-            None,
-        ),
-        report::ReportOptions::default(),
-    );
+    let findings = report::build(&comparison, &b, &a, None, report::ReportOptions::default());
     let out = std::env::temp_dir().join(format!("heapdiff-bench-{}.json", std::process::id()));
     std::fs::write(&out, report::findings::to_json(&findings)).expect("write findings");
     let _ = std::fs::remove_file(&out);
@@ -272,12 +268,10 @@ fn measure_one(path: &Path) {
     class::shallow_sizes_in_place(&snap, &mut shallow);
     let shallow_secs = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let cancel = AtomicBool::new(false);
     let phases = std::env::var_os("BENCH_PHASES").is_some();
-    let mut last: (String, Instant) = (String::new(), Instant::now());
-    // Each phase's own peak: VmHWM is reset (`clear_refs` 5) when a phase starts, and the
-    // overall peak is kept here.
-    let mut peak_so_far = rss("VmHWM:");
+    // (phase, its start, the overall peak so far): each phase's own peak comes from VmHWM,
+    // reset (`clear_refs` 5) when a phase starts, and the overall peak is kept here.
+    let state = std::sync::Mutex::new((String::new(), Instant::now(), rss("VmHWM:")));
     let phase_line = |name: &str, started: Instant, peak_so_far: &mut u64| {
         let hwm = rss("VmHWM:");
         *peak_so_far = (*peak_so_far).max(hwm);
@@ -290,19 +284,30 @@ fn measure_one(path: &Path) {
         );
         let _ = std::fs::write("/proc/self/clear_refs", "5");
     };
-    let mut on_progress = |phase: &str, _: f32| {
-        if phases && phase != last.0 {
-            if !last.0.is_empty() {
-                phase_line(&last.0, last.1, &mut peak_so_far);
+    let on_progress = |p: Progress| {
+        let Ok(mut guard) = state.lock() else { return };
+        let (last, started, peak_so_far) = &mut *guard;
+        if phases && p.phase != last {
+            if !last.is_empty() {
+                phase_line(last, *started, peak_so_far);
             } else {
                 let _ = std::fs::write("/proc/self/clear_refs", "5");
             }
-            last = (phase.to_string(), Instant::now());
+            *last = p.phase.to_string();
+            *started = Instant::now();
         }
     };
-    let analysis = analysis::analyze(&snap, &shallow, &mut on_progress, &cancel).expect("analysis");
-    if phases {
-        phase_line(&last.0, last.1, &mut peak_so_far);
+    let hooks = Hooks {
+        progress: Some(&on_progress),
+        cancel: None,
+    };
+    let analysis = analysis::analyze(&snap, &shallow, &hooks).expect("analysis");
+    let mut peak_so_far = rss("VmHWM:");
+    if let Ok((last, started, peak)) = state.into_inner() {
+        peak_so_far = peak;
+        if phases {
+            phase_line(&last, started, &mut peak_so_far);
+        }
     }
     let analyse = t.elapsed().as_secs_f64();
     let t = Instant::now();

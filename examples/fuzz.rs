@@ -179,16 +179,7 @@ fn findings_seed() -> Option<Vec<u8>> {
     c.leak = 20;
     let after = mutate::original("a", &synth::to_vec(&c)).ok()?;
     let comparison = heapdiff::diff::compare(&before, &after, None);
-    let f = report::build(
-        &comparison,
-        &after,
-        (
-            report::file_info(&before, None),
-            report::file_info(&after, None),
-            None,
-        ),
-        ReportOptions::default(),
-    );
+    let f = report::build(&comparison, &before, &after, None, ReportOptions::default());
     Some(report::findings::to_json(&f).into_bytes())
 }
 

@@ -47,6 +47,14 @@ pub fn signed_bytes(n: i64) -> String {
     }
 }
 
+/// The name a file is shown by: its file name, or the whole path when it has none.
+pub fn file_label(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// A snapshot string made safe for one terminal line: control characters become escapes, so a
 /// hostile class name cannot move the cursor or break a table.
 pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {

@@ -1,12 +1,12 @@
 //! One snapshot, loaded and analysed: what every view and command starts from.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
+use crate::analysis::summary::{self, SummaryRow};
 use crate::analysis::{self, Analysis};
 use crate::snapshot::class::{self, Classes, InterfaceDefinition};
-use crate::snapshot::{self, LoadError, LoadErrorKind, LoadOptions, Progress, Snapshot};
-use crate::summary::{self, ClassRow};
+use crate::snapshot::{self, LoadError, LoadErrorKind, Snapshot};
+use crate::task::Hooks;
 
 pub struct Loaded {
     /// The snapshot, without its self sizes: `snapshot.node_self_size` is empty once loaded
@@ -22,13 +22,6 @@ pub struct Loaded {
     edge_count: usize,
 }
 
-/// Progress and cancel hooks for the whole pipeline (load, then analysis).
-#[derive(Default, Clone, Copy)]
-pub struct Hooks<'a> {
-    pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
-    pub cancel: Option<&'a AtomicBool>,
-}
-
 impl Loaded {
     /// Loads and analyses `path`. `definitions` are the interface definitions to name plain
     /// objects with (a Comparison applies the after snapshot's to both); None infers this
@@ -38,11 +31,7 @@ impl Loaded {
         hooks: Hooks,
         definitions: Option<&[InterfaceDefinition]>,
     ) -> Result<Loaded, LoadError> {
-        let options = LoadOptions {
-            progress: hooks.progress,
-            cancel: hooks.cancel,
-        };
-        let snapshot = snapshot::load(path, &options)?;
+        let snapshot = snapshot::load(path, &hooks)?;
         Loaded::analyze(snapshot, hooks, definitions)
     }
 
@@ -56,17 +45,13 @@ impl Loaded {
         let total_size = snapshot.node_self_size.iter().map(|&s| u64::from(s)).sum();
         let mut shallow = std::mem::take(&mut snapshot.node_self_size);
         class::shallow_sizes_in_place(&snapshot, &mut shallow);
-        let never = AtomicBool::new(false);
-        let cancel = hooks.cancel.unwrap_or(&never);
-        let mut progress = |phase: &str, fraction: f32| report(hooks, phase_name(phase), fraction);
         // Classes are named beside the distances, after the dominator tree: its temporaries are
         // the peak of the whole pipeline, and the class of every node need not be held beside
         // them.
-        let (analysis, classes) =
-            analysis::analyze_beside(&snapshot, &shallow, &mut progress, cancel, || {
-                class::classify(&snapshot, definitions)
-            })
-            .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
+        let (analysis, classes) = analysis::analyze_beside(&snapshot, &shallow, &hooks, || {
+            class::classify(&snapshot, definitions)
+        })
+        .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
         Ok(Loaded {
             edge_count: snapshot.edge_count(),
             snapshot,
@@ -85,7 +70,7 @@ impl Loaded {
         hooks: Hooks,
         definitions: Option<&[InterfaceDefinition]>,
     ) -> Loaded {
-        report(hooks, "naming classes", 0.0);
+        hooks.report("naming classes", 0.0);
         let total_size = snapshot.node_self_size.iter().map(|&s| u64::from(s)).sum();
         let mut shallow = std::mem::take(&mut snapshot.node_self_size);
         let (_, classes) = rayon::join(
@@ -105,7 +90,7 @@ impl Loaded {
     }
 
     /// The Summary view rows.
-    pub fn summary(&self) -> Vec<ClassRow> {
+    pub fn summary(&self) -> Vec<SummaryRow> {
         summary::summarize(
             &self.snapshot,
             &self.classes,
@@ -123,27 +108,4 @@ impl Loaded {
     pub fn edge_count(&self) -> usize {
         self.edge_count
     }
-}
-
-fn report(hooks: Hooks, phase: &'static str, fraction: f32) {
-    if let Some(p) = hooks.progress {
-        p(Progress { phase, fraction });
-    }
-}
-
-/// Progress phases are `&'static str` so the UI can show them without allocating per frame.
-fn phase_name(phase: &str) -> &'static str {
-    const KNOWN: [&str; 6] = [
-        "building retainers",
-        "calculating distances",
-        "marking essential edges",
-        "building dominator tree",
-        "calculating retained sizes",
-        "building dominated nodes",
-    ];
-    KNOWN
-        .iter()
-        .find(|k| **k == phase)
-        .copied()
-        .unwrap_or("analysing")
 }

@@ -818,9 +818,10 @@ pub fn cut(s: &Snapshot, keep: usize) -> Vec<u8> {
 /// `examples/fuzz.rs`, so the long fuzz run and the bounded test exercise the same code.
 pub mod mutate {
     use crate::diff;
-    use crate::loaded::{Hooks, Loaded};
+    use crate::loaded::Loaded;
     use crate::report::{self, ReportOptions};
-    use crate::snapshot::{self, LoadOptions, class};
+    use crate::snapshot::{self, class};
+    use crate::task::Hooks;
 
     /// xorshift64*: tiny, seedable, good enough to pick mutation sites.
     #[derive(Clone, Debug)]
@@ -1196,8 +1197,8 @@ pub mod mutate {
 
     /// Loads and analyses the unmutated input once, for [`exercise`] to compare against.
     pub fn original(name: &str, bytes: &[u8]) -> Result<Loaded, String> {
-        let snap = snapshot::load_bytes(name, bytes, &LoadOptions::default())
-            .map_err(|e| e.to_string())?;
+        let snap =
+            snapshot::load_bytes(name, bytes, &Hooks::default()).map_err(|e| e.to_string())?;
         Loaded::analyze(snap, Hooks::default(), None).map_err(|e| e.to_string())
     }
 
@@ -1206,7 +1207,7 @@ pub mod mutate {
     /// snapshot classified with its own interface definitions: the comparison only needs some
     /// classification of each side).
     pub fn exercise(name: &str, bytes: &[u8], original: &Loaded) -> Outcome {
-        let snap = match snapshot::load_bytes(name, bytes, &LoadOptions::default()) {
+        let snap = match snapshot::load_bytes(name, bytes, &Hooks::default()) {
             Ok(s) => s,
             Err(e) => return Outcome::Refused(e.to_string()),
         };
@@ -1220,12 +1221,8 @@ pub mod mutate {
         for (b, a) in [(original, &loaded), (&loaded, original)] {
             let comparison = diff::compare(b, a, None);
             for include_strings in [false, true] {
-                let findings = report::build(
-                    &comparison,
-                    a,
-                    (report::file_info(b, None), report::file_info(a, None), None),
-                    ReportOptions { include_strings },
-                );
+                let findings =
+                    report::build(&comparison, b, a, None, ReportOptions { include_strings });
                 let _ = report::markdown::render(&findings);
                 let _ = report::html::render(&findings);
                 let json = report::findings::to_json(&findings);

@@ -5,43 +5,24 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use heapdiff::analysis::paths::{self, Naming, PaneLimits, RetainerList};
+use heapdiff::analysis::paths;
+use heapdiff::analysis::summary::summarize;
 use heapdiff::analysis::{Analysis, NO_DISTANCE, analyze};
+use heapdiff::loaded::Loaded;
+use heapdiff::report::retainers::{self, RetainerEdge};
 use heapdiff::snapshot::class::{classify, display_name, shallow_sizes};
-use heapdiff::snapshot::{LoadOptions, Snapshot, Strings};
-use heapdiff::summary::summarize;
+use heapdiff::snapshot::{Snapshot, Strings};
+use heapdiff::task::Hooks;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn fixture(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let plain = dir.join("../shared/fixtures").join(name);
-    if plain.exists() {
-        return plain;
-    }
-    dir.join("tests/data").join(format!("{name}.gz"))
-}
-
-fn reference(name: &str) -> Option<Value> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for base in ["../shared/fixtures/reference", "tests/data/reference"] {
-        let p = dir.join(base).join(name);
-        if let Ok(text) = std::fs::read_to_string(&p) {
-            return serde_json::from_str(&text).ok();
-        }
-    }
-    None
-}
-
 fn run(snap: &Snapshot, sizes: &[u32]) -> Analysis {
-    let cancel = AtomicBool::new(false);
-    analyze(snap, sizes, &mut |_, _| {}, &cancel).expect("analysis of a consistent snapshot")
+    analyze(snap, sizes, &Hooks::default()).expect("analysis of a consistent snapshot")
 }
 
 fn type_index(list: &[&str], name: &str) -> u8 {
@@ -102,15 +83,12 @@ fn raw_name(snap: &Snapshot) -> impl Fn(u32) -> String + '_ {
 /// Every Summary row's `distance` (minimum over the class) and `maxRet` (from retained sizes and
 /// the dominator tree) equal DevTools'.
 fn check_summary(file: &str) {
-    let path = fixture(file);
-    let Some(reference) = reference(&format!(
+    let path = common::fixture(file);
+    let reference = common::reference(&format!(
         "{}.summary.json",
         file.trim_end_matches(".heapsnapshot")
-    )) else {
-        eprintln!("skipping {file}: no reference");
-        return;
-    };
-    let snap = heapdiff::snapshot::load(&path, &LoadOptions::default()).expect("fixture loads");
+    ));
+    let snap = heapdiff::snapshot::load(&path, &Hooks::default()).expect("fixture loads");
     let sizes = shallow_sizes(&snap);
     let analysis = run(&snap, &sizes);
     assert_eq!(
@@ -170,35 +148,29 @@ fn fixtures_match_devtools_summaries() {
         "detached-dom.before.heapsnapshot",
         "weird-strings.heapsnapshot",
     ] {
-        if fixture(file).exists() {
-            check_summary(file);
-        } else {
-            eprintln!("skipping {file}: not present");
-        }
+        check_summary(file);
     }
 }
 
-/// Compares our pane rows with the oracle's `retainers` items, level by level.
+/// Compares our pane rows (as `heapdiff retainers` reports them) with the oracle's `retainers`
+/// items, level by level.
 fn compare_pane(
-    ours: &RetainerList,
+    total: usize,
+    ours: &[RetainerEdge],
     theirs: &Value,
     edge_fields: u64,
     path: &str,
     errors: &mut Vec<String>,
 ) {
-    let total = theirs["totalLength"].as_u64().unwrap_or(0) as usize;
-    if ours.total != total {
-        errors.push(format!("{path}: total {} vs {total}", ours.total));
+    let expected_total = theirs["totalLength"].as_u64().unwrap_or(0) as usize;
+    if total != expected_total {
+        errors.push(format!("{path}: total {total} vs {expected_total}"));
     }
     let items = theirs["items"].as_array().cloned().unwrap_or_default();
-    if ours.rows.len() != items.len() {
-        errors.push(format!(
-            "{path}: {} rows vs {}",
-            ours.rows.len(),
-            items.len()
-        ));
+    if ours.len() != items.len() {
+        errors.push(format!("{path}: {} rows vs {}", ours.len(), items.len()));
     }
-    for (i, (row, item)) in ours.rows.iter().zip(&items).enumerate() {
+    for (i, (row, item)) in ours.iter().zip(&items).enumerate() {
         let here = format!("{path}/{i}");
         let r = &item["retainer"];
         let expect = (
@@ -220,7 +192,7 @@ fn compare_pane(
             u64::from(row.edge_index) * edge_fields,
             u64::from(row.node.id),
             row.node.name.as_str(),
-            row.node.class_name.as_deref().unwrap_or(""),
+            row.node.class_name.as_str(),
             row.node.node_type.as_str(),
             u64::from(row.node.self_size),
             row.node.retained_size,
@@ -231,41 +203,32 @@ fn compare_pane(
             errors.push(format!("{here}: {got:?}\n   vs {expect:?}"));
             continue;
         }
-        match (&row.retainers, item.get("retainers")) {
-            (Some(list), Some(sub)) => compare_pane(list, sub, edge_fields, &here, errors),
-            (None, None) => {}
-            (a, b) => errors.push(format!(
-                "{here}: expanded {} vs {}",
-                a.is_some(),
-                b.is_some()
-            )),
+        match (row.expanded, item.get("retainers")) {
+            (true, Some(sub)) => compare_pane(
+                row.retainers_total,
+                &row.retainers,
+                sub,
+                edge_fields,
+                &here,
+                errors,
+            ),
+            (false, None) => {}
+            (a, b) => errors.push(format!("{here}: expanded {a} vs {}", b.is_some())),
         }
     }
 }
 
 #[test]
 fn ssr_di_leak_retainers_match_devtools() {
-    let file = "ssr-di-leak.after.heapsnapshot";
-    let Some(reference) = reference("ssr-di-leak.after.retainers-ChildContainer.json") else {
-        eprintln!("skipping: no retainers reference");
-        return;
-    };
-    let snap =
-        heapdiff::snapshot::load(&fixture(file), &LoadOptions::default()).expect("fixture loads");
-    let sizes = shallow_sizes(&snap);
-    let analysis = run(&snap, &sizes);
-    let classes = classify(&snap, None);
-    let dom = if classes.dom_state.is_empty() {
-        None
-    } else {
-        Some(classes.dom_state.as_slice())
-    };
-    let name = |n: u32| display_name(&snap, dom, n).into_owned();
-    let class_name = |n: u32| classes.name_of(n).to_string();
-    let naming = Naming {
-        name: &name,
-        class_name: Some(&class_name),
-    };
+    let reference = common::reference("ssr-di-leak.after.retainers-ChildContainer.json");
+    let loaded = Loaded::open(
+        &common::fixture("ssr-di-leak.after.heapsnapshot"),
+        Hooks::default(),
+        None,
+    )
+    .expect("fixture loads");
+    let (snap, analysis) = (&loaded.snapshot, &loaded.analysis);
+    let name = |n: u32| display_name(snap, loaded.classes.dom(), n).into_owned();
 
     let id = reference["node"]["id"].as_u64().expect("node id") as u32;
     let node = snap.node_for_id(id).expect("node present");
@@ -279,7 +242,7 @@ fn ssr_di_leak_retainers_match_devtools() {
     );
 
     // Dominator chain: same nodes, same retained sizes.
-    let chain = paths::dominator_chain(&snap, &analysis, node);
+    let chain = paths::dominator_chain(snap, analysis, node);
     let expected: Vec<(u64, u64)> = reference["dominatorChain"]
         .as_array()
         .expect("chain")
@@ -298,21 +261,11 @@ fn ssr_di_leak_retainers_match_devtools() {
     assert_eq!(got, expected);
 
     // The pane, 8 levels deep, 25 rows per node as the oracle shows.
-    let tree = paths::retainer_tree(
-        &snap,
-        &analysis,
-        &sizes,
-        &naming,
-        node,
-        PaneLimits {
-            depth: 8,
-            per_node: 25,
-            max_rows: 1_000_000,
-        },
-    );
+    let report = retainers::build(&loaded, node, 8, 25);
     let mut errors = Vec::new();
     compare_pane(
-        &tree,
+        report.retainers_total,
+        &report.retainers,
         &reference["retainers"],
         snap.meta.edge_fields.len().max(3) as u64,
         "",
@@ -331,7 +284,7 @@ fn ssr_di_leak_retainers_match_devtools() {
     );
 
     // The shortest path follows the first retaining path DevTools draws.
-    let path = paths::shortest_path_to_root(&snap, &analysis, node, &name);
+    let path = paths::shortest_path_to_root(snap, analysis, node, &name);
     assert_eq!(path.len() as i32, analysis.distance[node as usize] - 1);
     let mut level = &reference["retainingPaths"]["paths"][0];
     for &(edge, src) in path.iter().take(5) {
@@ -478,30 +431,32 @@ fn pane_sorts_by_distance_then_name_and_marks_cycles() {
             (4, "property", "back", 3),
         ],
     );
-    let sizes = snap.node_self_size.clone();
-    let a = run(&snap, &sizes);
-    let name = raw_name(&snap);
-    let naming = Naming {
-        name: &name,
-        class_name: None,
-    };
-    let tree = paths::retainer_tree(&snap, &a, &sizes, &naming, 4, PaneLimits::default());
-    let names: Vec<&str> = tree.rows.iter().map(|r| r.node.name.as_str()).collect();
+    let loaded = Loaded::analyze(snap, Hooks::default(), None).expect("analysis");
+    let report = retainers::build(&loaded, 4, 4, 25);
+    let names: Vec<&str> = report
+        .retainers
+        .iter()
+        .map(|r| r.node.name.as_str())
+        .collect();
     // A and B both at distance 2: by name; the weak edge is hidden.
     assert_eq!(names, ["A", "B"]);
     // Under A: Win (distance 1) first, then T which is the pane's node: cycled.
-    let under_a = tree.rows[0].retainers.as_ref().expect("expanded");
+    let under_a = &report.retainers[0];
+    assert!(under_a.expanded);
     let rows: Vec<(&str, bool)> = under_a
-        .rows
+        .retainers
         .iter()
         .map(|r| (r.node.name.as_str(), r.cycled))
         .collect();
     assert_eq!(rows, [("Win", false), ("T", true)]);
     // The root's edge to Win is not shown.
-    assert_eq!(under_a.rows[0].retainers.as_ref().map(|l| l.total), Some(0));
-    let path = paths::shortest_path_to_root(&snap, &a, 4, &name);
+    assert!(under_a.retainers[0].expanded);
+    assert_eq!(under_a.retainers[0].retainers_total, 0);
+    let (snap, a) = (&loaded.snapshot, &loaded.analysis);
+    let name = raw_name(snap);
+    let path = paths::shortest_path_to_root(snap, a, 4, &name);
     assert_eq!(path.iter().map(|&(_, n)| n).collect::<Vec<_>>(), vec![3, 1]);
-    assert_eq!(paths::dominator_chain(&snap, &a, 4), vec![4, 1, 0]);
+    assert_eq!(paths::dominator_chain(snap, a, 4), vec![4, 1, 0]);
 }
 
 #[test]
@@ -511,7 +466,11 @@ fn cancel_returns_none() {
         &[(0, "shortcut", "a", 1)],
     );
     let cancel = AtomicBool::new(true);
-    assert!(analyze(&snap, &snap.node_self_size, &mut |_, _| {}, &cancel).is_none());
+    let hooks = Hooks {
+        progress: None,
+        cancel: Some(&cancel),
+    };
+    assert!(analyze(&snap, &snap.node_self_size, &hooks).is_none());
 }
 
 /// A 10-million-node chain: root -> 1 -> 2 -> … Every phase must be iterative.

@@ -285,24 +285,17 @@ fn comparison_ranks_child_container_first_and_shows_its_retainers() {
 /// A findings file written from the ssr-di-leak pair with the shared report code (as
 /// `heapdiff diff --format json` writes it).
 fn write_findings(dir: &std::path::Path) -> PathBuf {
-    let hooks = heapdiff::loaded::Hooks::default();
-    let (before, after, final_) = heapdiff::diff::open_pair(
+    let (before, after, final_) = common::open_pair(
         &common::fixture("ssr-di-leak.before.heapsnapshot"),
         &common::fixture("ssr-di-leak.after.heapsnapshot"),
-        None,
-        hooks,
-        true,
     )
     .expect("the pair loads");
     let comparison = heapdiff::diff::compare(&before, &after, final_.as_ref());
     let findings = heapdiff::report::build(
         &comparison,
+        &before,
         &after,
-        (
-            heapdiff::report::file_info(&before, None),
-            heapdiff::report::file_info(&after, None),
-            None,
-        ),
+        None,
         heapdiff::report::ReportOptions::default(),
     );
     let path = dir.join("ssr-di-leak.heapdiff.json");

@@ -25,12 +25,9 @@ struct Pair {
 }
 
 fn open(pair: &str) -> Pair {
-    let (before, after, _) = diff::open_pair(
+    let (before, after, _) = common::open_pair(
         &common::fixture(&format!("{pair}.before.heapsnapshot")),
         &common::fixture(&format!("{pair}.after.heapsnapshot")),
-        None,
-        Default::default(),
-        false,
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let comparison = diff::compare(&before, &after, None);

@@ -163,7 +163,7 @@ fn missing_file_is_an_io_error_naming_it() {
 #[test]
 fn cancel_stops_a_load() {
     let cancel = std::sync::atomic::AtomicBool::new(true);
-    let options = snapshot::LoadOptions {
+    let options = heapdiff::task::Hooks {
         cancel: Some(&cancel),
         ..Default::default()
     };
@@ -175,8 +175,8 @@ fn cancel_stops_a_load() {
 #[test]
 fn progress_reaches_the_end() {
     let last = std::sync::Mutex::new(0.0f32);
-    let progress = |p: snapshot::Progress| *last.lock().unwrap() = p.fraction;
-    let options = snapshot::LoadOptions {
+    let progress = |p: heapdiff::task::Progress| *last.lock().unwrap() = p.fraction;
+    let options = heapdiff::task::Hooks {
         progress: Some(&progress),
         ..Default::default()
     };

@@ -245,16 +245,7 @@ fn findings_mutants() {
     let after = mutate::original("a", &synth::to_vec(&c)).unwrap();
     let comparison = heapdiff::diff::compare(&before, &after, None);
     assert!(!comparison.suspects.is_empty());
-    let findings = report::build(
-        &comparison,
-        &after,
-        (
-            report::file_info(&before, None),
-            report::file_info(&after, None),
-            None,
-        ),
-        ReportOptions::default(),
-    );
+    let findings = report::build(&comparison, &before, &after, None, ReportOptions::default());
     let json = report::findings::to_json(&findings);
     assert!(mutate::exercise_findings(json.as_bytes()).is_ok());
     let accepted = std::sync::atomic::AtomicUsize::new(0);

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use heapdiff::diff;
 use heapdiff::loaded::Loaded;
 use heapdiff::report::{self, ReportOptions};
-use heapdiff::snapshot::{self, LoadOptions, Snapshot, Strings};
+use heapdiff::snapshot::{self, Snapshot, Strings};
+use heapdiff::task::Hooks;
 
 // ---------------------------------------------------------------------------------------------
 // Allocation accounting: current and peak bytes held by the whole test binary.
@@ -303,7 +304,7 @@ fn one_gigabyte_string() {
         }
         file.extend_from_slice(&gz(b"\",\"big\"]}"));
         assert!(file.len() < 64 << 20, "the gzip stream stays small");
-        let s = snapshot::load_bytes("big-string.heapsnapshot.gz", &file, &LoadOptions::default())
+        let s = snapshot::load_bytes("big-string.heapsnapshot.gz", &file, &Hooks::default())
             .unwrap_or_else(|e| panic!("{e}"));
         drop(file);
         let text = s.strings.get(3);
@@ -337,8 +338,7 @@ fn weird_strings_load_and_reports_stay_clean() {
         let prefix = expect["secret_prefix"].as_str().expect("secret_prefix");
 
         // Everything in weird-strings is new against tiny, so every object can be a suspect.
-        let (before, after, _) = diff::open_pair(&tiny, &weird, None, Default::default(), true)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (before, after, _) = common::open_pair(&tiny, &weird).unwrap_or_else(|e| panic!("{e}"));
         let in_heap = (0..after.snapshot.strings.len() as u32)
             .filter(|&i| after.snapshot.strings.get(i).contains(prefix))
             .count();
@@ -352,18 +352,9 @@ fn weird_strings_load_and_reports_stay_clean() {
 
         let comparison = diff::compare(&before, &after, None);
         let benign = {
-            let (b, a, _) = diff::open_pair(&tiny, &tiny, None, Default::default(), true).unwrap();
+            let (b, a, _) = common::open_pair(&tiny, &tiny).unwrap();
             let c = diff::compare(&b, &a, None);
-            let f = report::build(
-                &c,
-                &a,
-                (
-                    report::file_info(&b, None),
-                    report::file_info(&a, None),
-                    None,
-                ),
-                ReportOptions::default(),
-            );
+            let f = report::build(&c, &b, &a, None, ReportOptions::default());
             report::html::render(&f)
         };
         let template_scripts = benign.matches("<script").count();
@@ -372,12 +363,9 @@ fn weird_strings_load_and_reports_stay_clean() {
         for include_strings in [false, true] {
             let findings = report::build(
                 &comparison,
+                &before,
                 &after,
-                (
-                    report::file_info(&before, None),
-                    report::file_info(&after, None),
-                    None,
-                ),
+                None,
                 ReportOptions { include_strings },
             );
             let json = report::findings::to_json(&findings);

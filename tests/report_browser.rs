@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use heapdiff::{diff, loaded::Hooks, report};
+use heapdiff::{diff, report};
 
 fn chromium() -> Option<&'static str> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -59,19 +59,9 @@ fn html_report_renders_and_sorts_in_chromium() {
     };
     let before = common::fixture("ssr-di-leak.before.heapsnapshot");
     let after = common::fixture("ssr-di-leak.after.heapsnapshot");
-    let (b, a, _) =
-        diff::open_pair(&before, &after, None, Hooks::default(), false).expect("load pair");
+    let (b, a, _) = common::open_pair(&before, &after).expect("load pair");
     let comparison = diff::compare(&b, &a, None);
-    let findings = report::build(
-        &comparison,
-        &a,
-        (
-            report::file_info(&b, Some(&before)),
-            report::file_info(&a, Some(&after)),
-            None,
-        ),
-        report::ReportOptions::default(),
-    );
+    let findings = report::build(&comparison, &b, &a, None, report::ReportOptions::default());
     let html = report::html::render(&findings);
     assert!(
         !html.contains("http://") && !html.contains("https://"),

@@ -3,8 +3,9 @@
 
 mod common;
 
-use heapdiff::loaded::{Hooks, Loaded};
+use heapdiff::loaded::Loaded;
 use heapdiff::report::{self, ReportOptions};
+use heapdiff::task::Hooks;
 use heapdiff::{diff, snapshot};
 
 const CLASS: &str = "<script>alert(1)</script>";
@@ -88,12 +89,9 @@ fn reports(include_strings: bool) -> (String, String, String, report::Findings) 
     let comparison = diff::compare(&before, &after, None);
     let findings = report::build(
         &comparison,
+        &before,
         &after,
-        (
-            report::file_info(&before, None),
-            report::file_info(&after, None),
-            None,
-        ),
+        None,
         ReportOptions { include_strings },
     );
     (
@@ -158,19 +156,9 @@ fn include_strings_opts_in() {
 fn weird_strings_never_leak_into_reports() {
     let weird = common::fixture("weird-strings.heapsnapshot");
     let tiny = common::data_dir().join("tiny.heapsnapshot");
-    let (before, after, _) =
-        diff::open_pair(&tiny, &weird, None, Hooks::default(), true).expect("load");
+    let (before, after, _) = common::open_pair(&tiny, &weird).expect("load");
     let comparison = diff::compare(&before, &after, None);
-    let findings = report::build(
-        &comparison,
-        &after,
-        (
-            report::file_info(&before, None),
-            report::file_info(&after, None),
-            None,
-        ),
-        ReportOptions::default(),
-    );
+    let findings = report::build(&comparison, &before, &after, None, ReportOptions::default());
     assert!(
         findings
             .classes

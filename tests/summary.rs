@@ -6,12 +6,13 @@
 
 use std::path::PathBuf;
 
+use heapdiff::analysis::summary::{AnalysisView, SummaryRow, summarize};
 use heapdiff::snapshot::class::{
     self, Classes, InterfaceDefinition, classify, cmp_utf16, format_property_name,
     infer_interface_definitions, shallow_sizes,
 };
-use heapdiff::snapshot::{LoadOptions, Location, Locations, Meta, Snapshot, Strings};
-use heapdiff::summary::{AnalysisView, ClassRow, summarize};
+use heapdiff::snapshot::{Location, Locations, Meta, Snapshot, Strings};
+use heapdiff::task::Hooks;
 
 // ---------------------------------------------------------------------------------------------
 // Hand-built snapshots
@@ -498,10 +499,10 @@ fn reference(name: &str) -> Vec<serde_json::Value> {
 /// Compares heapdiff's rows with DevTools' reference rows: every class key, name, count and self
 /// size; retained size (`maxRet`) and distance too when the rows came with an analysis. Returns
 /// the mismatches as readable lines.
-pub fn compare_with_reference(name: &str, rows: &[ClassRow]) -> Vec<String> {
+pub fn compare_with_reference(name: &str, rows: &[SummaryRow]) -> Vec<String> {
     let expected = reference(name);
     let mut problems = Vec::new();
-    let by_key: std::collections::HashMap<&str, &ClassRow> =
+    let by_key: std::collections::HashMap<&str, &SummaryRow> =
         rows.iter().map(|r| (r.class_key.as_str(), r)).collect();
     if by_key.len() != rows.len() {
         problems.push(format!("{name}: duplicate class keys in heapdiff's rows"));
@@ -564,9 +565,9 @@ pub fn compare_with_reference(name: &str, rows: &[ClassRow]) -> Vec<String> {
     problems
 }
 
-fn summary_rows(name: &str) -> Vec<ClassRow> {
+fn summary_rows(name: &str) -> Vec<SummaryRow> {
     let path = fixture_path(name);
-    let snap = heapdiff::snapshot::load(&path, &LoadOptions::default())
+    let snap = heapdiff::snapshot::load(&path, &Hooks::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let classes = classify(&snap, None);
     let shallow = shallow_sizes(&snap);
@@ -574,14 +575,13 @@ fn summary_rows(name: &str) -> Vec<ClassRow> {
 }
 
 /// The full rows (retained size and distance from `heapdiff::analysis`), with their order.
-fn analyzed_summary_rows(name: &str) -> Vec<ClassRow> {
+fn analyzed_summary_rows(name: &str) -> Vec<SummaryRow> {
     let path = fixture_path(name);
-    let snap = heapdiff::snapshot::load(&path, &LoadOptions::default())
+    let snap = heapdiff::snapshot::load(&path, &Hooks::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let classes = classify(&snap, None);
     let shallow = shallow_sizes(&snap);
-    let cancel = std::sync::atomic::AtomicBool::new(false);
-    let analysis = heapdiff::analysis::analyze(&snap, &shallow, &mut |_, _| {}, &cancel)
+    let analysis = heapdiff::analysis::analyze(&snap, &shallow, &Hooks::default())
         .unwrap_or_else(|| panic!("{name}: analysis failed"));
     summarize(&snap, &classes, &shallow, Some(&analysis.view()))
 }

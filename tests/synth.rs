@@ -3,13 +3,16 @@
 //! writer planted, and numbers at and past the `u32` limits are refused with typed errors
 //! (never wrapped).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 use heapdiff::diff;
 use heapdiff::loaded::Loaded;
-use heapdiff::snapshot::{self, LoadErrorKind, LoadOptions};
+use heapdiff::snapshot::{self, LoadErrorKind};
 use heapdiff::synth::{self, CLASSES, Config, NODE_META};
+use heapdiff::task::Hooks;
 
 const LEAK: u64 = 321;
 
@@ -47,7 +50,7 @@ fn written_counts_match_what_loads() {
         let mut bytes = Vec::new();
         let stats = synth::write(&c, &mut bytes).expect("write");
         assert_eq!(stats.bytes, bytes.len() as u64);
-        let s = snapshot::load_bytes("synth", &bytes, &LoadOptions::default())
+        let s = snapshot::load_bytes("synth", &bytes, &Hooks::default())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.node_count() as u64, stats.nodes);
         assert_eq!(s.node_count() as u64, c.node_count());
@@ -85,8 +88,8 @@ fn written_counts_match_what_loads() {
 #[test]
 fn shared_objects_keep_their_ids_and_churned_ones_do_not() {
     let (b, a) = (config(false), config(true));
-    let before = snapshot::load_bytes("b", &synth::to_vec(&b), &LoadOptions::default()).unwrap();
-    let after = snapshot::load_bytes("a", &synth::to_vec(&a), &LoadOptions::default()).unwrap();
+    let before = snapshot::load_bytes("b", &synth::to_vec(&b), &Hooks::default()).unwrap();
+    let after = snapshot::load_bytes("a", &synth::to_vec(&a), &Hooks::default()).unwrap();
     let ids: std::collections::HashSet<u32> = before.node_id.iter().copied().collect();
     assert_eq!(ids.len(), before.node_count(), "ids are unique");
     let header = 9;
@@ -107,8 +110,7 @@ fn pair_diff_finds_the_planted_leak_and_churn_exactly() {
     let (b, a) = (config(false), config(true));
     let before = file("synth-pair.before.heapsnapshot", &b);
     let after = file("synth-pair.after.heapsnapshot", &a);
-    let (before, after, _) = diff::open_pair(&before, &after, None, Default::default(), false)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (before, after, _) = common::open_pair(&before, &after).unwrap_or_else(|e| panic!("{e}"));
     let cmp = diff::compare(&before, &after, None);
     let row = |name: &str| cmp.classes.iter().find(|c| c.name == name);
     let leak = row("LeakedSession").expect("LeakedSession row");
@@ -192,7 +194,7 @@ const OBJ: &str = "3,1,3,16,0,0,0";
 const EDGE: &str = "2,2,7";
 
 fn load(bytes: &[u8]) -> Result<snapshot::Snapshot, snapshot::LoadError> {
-    snapshot::load_bytes("edge.heapsnapshot", bytes, &LoadOptions::default())
+    snapshot::load_bytes("edge.heapsnapshot", bytes, &Hooks::default())
 }
 
 fn refused(bytes: &[u8]) -> LoadErrorKind {

@@ -16,9 +16,9 @@
 //! included.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::snapshot::{EdgeKind, NodeKind, Snapshot};
+use crate::task::Hooks;
 
 use super::weakmap::{WeakMapNames, js_parse_int};
 
@@ -113,12 +113,7 @@ impl<'a> Filter<'a> {
 }
 
 /// Computes `distance[node]` for every node. Returns `None` when `cancel` is set.
-pub fn compute(
-    snap: &Snapshot,
-    weakmaps: &WeakMapNames,
-    progress: &mut dyn FnMut(&str, f32),
-    cancel: &AtomicBool,
-) -> Option<Vec<i32>> {
+pub fn compute(snap: &Snapshot, weakmaps: &WeakMapNames, hooks: &Hooks) -> Option<Vec<i32>> {
     let n = snap.node_count();
     let mut distance = vec![NO_DISTANCE; n];
     if n == 0 {
@@ -150,8 +145,7 @@ pub fn compute(
         &mut queue,
         &mut distance,
         &mut visited,
-        progress,
-        cancel,
+        hooks,
     )?;
 
     distance[root as usize] = if has_user_roots {
@@ -167,8 +161,7 @@ pub fn compute(
         &mut queue,
         &mut distance,
         &mut visited,
-        progress,
-        cancel,
+        hooks,
     )?;
     Some(distance)
 }
@@ -179,17 +172,16 @@ fn bfs(
     queue: &mut VecDeque<u32>,
     distance: &mut [i32],
     visited: &mut usize,
-    progress: &mut dyn FnMut(&str, f32),
-    cancel: &AtomicBool,
+    hooks: &Hooks,
 ) -> Option<()> {
     let n = snap.node_count();
     while let Some(node) = queue.pop_front() {
         *visited += 1;
         if (*visited).is_multiple_of(1 << 20) {
-            if cancel.load(Ordering::Relaxed) {
+            if hooks.is_cancelled() {
                 return None;
             }
-            progress(
+            hooks.report(
                 "calculating distances",
                 (*visited as f32 / n as f32).min(1.0),
             );

@@ -7,11 +7,12 @@
 //! Arrays are indexed by node ordinal; DFS preorder numbers start at 1 so that 0 means "not
 //! visited", and [`NONE`] stands for "no node".
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
 use crate::snapshot::{EdgeKind, Snapshot};
+use crate::task::Hooks;
 
 use super::distance::{is_document_dom_trees_root, is_user_root};
 use super::retainers::Retainers;
@@ -199,8 +200,7 @@ pub fn compute(
     snap: &Snapshot,
     retainers: Retainers<'_>,
     essential: &BitSet,
-    progress: &mut dyn FnMut(&str, f32),
-    cancel: &AtomicBool,
+    hooks: &Hooks,
 ) -> Option<Dominators> {
     let n = snap.node_count();
     if n == 0 {
@@ -251,9 +251,9 @@ pub fn compute(
         }
     };
 
-    progress(PHASE, 0.0);
+    hooks.report(PHASE, 0.0);
     dfs_from(root, NONE, &mut slots, &mut vertex);
-    if cancel.load(Ordering::Relaxed) {
+    if hooks.is_cancelled() {
         return None;
     }
 
@@ -280,10 +280,10 @@ pub fn compute(
         }
     }
     debug_assert_eq!(vertex.len(), n);
-    if cancel.load(Ordering::Relaxed) {
+    if hooks.is_cancelled() {
         return None;
     }
-    progress(PHASE, 0.3);
+    hooks.report(PHASE, 0.3);
 
     for s in slots.iter_mut() {
         s.label = NONE;
@@ -296,10 +296,10 @@ pub fn compute(
 
     for i in (2..=reached).rev() {
         if i.is_multiple_of(1 << 20) {
-            if cancel.load(Ordering::Relaxed) {
+            if hooks.is_cancelled() {
                 return None;
             }
-            progress(PHASE, 0.3 + 0.6 * (1.0 - i as f32 / reached as f32));
+            hooks.report(PHASE, 0.3 + 0.6 * (1.0 - i as f32 / reached as f32));
         }
         let w = vertex[i - 1];
         let wi = w as usize;
@@ -355,7 +355,7 @@ pub fn compute(
     for &w in &vertex[reached..] {
         dom[w as usize] = root;
     }
-    progress(PHASE, 1.0);
+    hooks.report(PHASE, 1.0);
     Some(Dominators {
         dominator: bucket,
         preorder: vertex,

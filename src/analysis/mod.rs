@@ -6,15 +6,16 @@
 //! run on rayon.
 
 pub mod distance;
+pub mod dominator_tree;
 pub mod dominators;
 pub mod paths;
 pub mod retained;
 pub mod retainers;
+pub mod summary;
 mod weakmap;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use crate::snapshot::Snapshot;
+use crate::task::Hooks;
 
 pub use distance::{BASE_SYSTEM_DISTANCE, BASE_UNREACHABLE_DISTANCE, NO_DISTANCE};
 pub use retained::RetainedSizes;
@@ -68,8 +69,8 @@ impl Analysis {
     }
 
     /// The numbers the Summary needs.
-    pub fn view(&self) -> crate::summary::AnalysisView<'_> {
-        crate::summary::AnalysisView {
+    pub fn view(&self) -> crate::analysis::summary::AnalysisView<'_> {
+        crate::analysis::summary::AnalysisView {
             distance: &self.distance,
             retained_size: &self.retained_size,
             dominator: &self.dominator,
@@ -130,13 +131,8 @@ pub fn check_consistent(snap: &Snapshot) -> Result<(), String> {
 ///
 /// Returns `None` when `cancel` is set (checked between phases and every million nodes) or when
 /// the snapshot breaks the invariants of [`check_consistent`] (the loader never produces one).
-pub fn analyze(
-    snap: &Snapshot,
-    self_sizes: &[u32],
-    progress: &mut (dyn FnMut(&str, f32) + Send),
-    cancel: &AtomicBool,
-) -> Option<Analysis> {
-    analyze_beside(snap, self_sizes, progress, cancel, || ()).map(|(analysis, ())| analysis)
+pub fn analyze(snap: &Snapshot, self_sizes: &[u32], hooks: &Hooks) -> Option<Analysis> {
+    analyze_beside(snap, self_sizes, hooks, || ()).map(|(analysis, ())| analysis)
 }
 
 /// [`analyze`], with `beside` run on a second thread while the distances are computed: that
@@ -145,18 +141,17 @@ pub fn analyze(
 pub fn analyze_beside<T: Send>(
     snap: &Snapshot,
     self_sizes: &[u32],
-    progress: &mut (dyn FnMut(&str, f32) + Send),
-    cancel: &AtomicBool,
+    hooks: &Hooks,
     beside: impl FnOnce() -> T + Send,
 ) -> Option<(Analysis, T)> {
-    let cancelled = || cancel.load(Ordering::Relaxed);
+    let cancelled = || hooks.is_cancelled();
     if let Err(why) = check_consistent(snap) {
         debug_assert!(false, "inconsistent snapshot: {why}");
         return None;
     }
 
     // The retainer index (parallel) and the page-owned marks (one sequential walk) overlap.
-    progress("building retainers", 0.0);
+    hooks.report("building retainers", 0.0);
     let (index, (weakmaps, page)) = rayon::join(
         || retainers::build(snap),
         || {
@@ -166,15 +161,15 @@ pub fn analyze_beside<T: Send>(
             )
         },
     );
-    progress("building retainers", 1.0);
+    hooks.report("building retainers", 1.0);
     if cancelled() {
         return None;
     }
 
-    progress("marking essential edges", 0.0);
+    hooks.report("marking essential edges", 0.0);
     let essential = dominators::essential_edges(snap, &weakmaps, &page);
     drop(page);
-    progress("marking essential edges", 1.0);
+    hooks.report("marking essential edges", 1.0);
     if cancelled() {
         return None;
     }
@@ -186,29 +181,26 @@ pub fn analyze_beside<T: Send>(
         sources: &index.sources,
         first_edge: &snap.first_edge,
     };
-    let doms = dominators::compute(snap, view, &essential, progress, cancel)?;
+    let doms = dominators::compute(snap, view, &essential, hooks)?;
     drop(essential);
     if cancelled() {
         return None;
     }
 
-    progress("calculating retained sizes", 0.0);
+    hooks.report("calculating retained sizes", 0.0);
     let retained_size = retained::compute(&doms.dominator, &doms.preorder, self_sizes);
     let dominator = doms.dominator;
     drop(doms.preorder);
-    progress("calculating retained sizes", 1.0);
+    hooks.report("calculating retained sizes", 1.0);
     if cancelled() {
         return None;
     }
 
-    progress("calculating distances", 0.0);
-    let (distance, beside) = rayon::join(
-        || distance::compute(snap, &weakmaps, progress, cancel),
-        beside,
-    );
+    hooks.report("calculating distances", 0.0);
+    let (distance, beside) = rayon::join(|| distance::compute(snap, &weakmaps, hooks), beside);
     let distance = distance?;
     drop(weakmaps);
-    progress("calculating distances", 1.0);
+    hooks.report("calculating distances", 1.0);
 
     let retainers::RetainerIndex {
         offsets,

@@ -4,8 +4,8 @@
 use eframe::egui;
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
+use crate::analysis::summary::SummaryRow;
 use crate::format;
-use crate::summary::ClassRow;
 
 use super::state::CompareRow;
 
@@ -84,7 +84,10 @@ pub struct ChartData {
 }
 
 impl ChartData {
-    pub fn comparison(rows: &[CompareRow], summaries: Option<(&[ClassRow], &[ClassRow])>) -> Self {
+    pub fn comparison(
+        rows: &[CompareRow],
+        summaries: Option<(&[SummaryRow], &[SummaryRow])>,
+    ) -> Self {
         let mut by_size: Vec<&CompareRow> = rows.iter().filter(|r| r.size_delta > 0).collect();
         by_size.sort_by_key(|r| std::cmp::Reverse(r.size_delta));
         let mut by_count: Vec<&CompareRow> = rows.iter().filter(|r| r.delta_count > 0).collect();
@@ -94,7 +97,7 @@ impl ChartData {
                 .iter()
                 .map(|r| (r.class_key.as_str(), r.self_size))
                 .collect();
-            let mut top: Vec<&ClassRow> = after.iter().collect();
+            let mut top: Vec<&SummaryRow> = after.iter().collect();
             top.sort_by_key(|r| std::cmp::Reverse(r.self_size));
             top.iter()
                 .take(TOP)
@@ -119,10 +122,10 @@ impl ChartData {
         }
     }
 
-    pub fn summary(rows: &[ClassRow]) -> Self {
-        let mut by_retained: Vec<&ClassRow> = rows.iter().collect();
+    pub fn summary(rows: &[SummaryRow]) -> Self {
+        let mut by_retained: Vec<&SummaryRow> = rows.iter().collect();
         by_retained.sort_by_key(|r| std::cmp::Reverse(r.retained_size.unwrap_or(r.self_size)));
-        let mut by_count: Vec<&ClassRow> = rows.iter().collect();
+        let mut by_count: Vec<&SummaryRow> = rows.iter().collect();
         by_count.sort_by_key(|r| std::cmp::Reverse(r.count));
         ChartData {
             by_size: by_retained

@@ -5,8 +5,8 @@ use eframe::egui;
 use egui::{Align, Color32, Layout, RichText};
 use egui_extras::{Column as TableColumn, TableBuilder};
 
+use crate::analysis::summary::SummaryRow;
 use crate::format;
-use crate::summary::ClassRow;
 
 use super::command::Command;
 use super::state::{Column, CompareRow, Sort, VisibleRows};
@@ -116,7 +116,7 @@ fn builder(ui: &mut egui::Ui, columns: usize) -> TableBuilder<'_> {
 /// The Summary table of one snapshot.
 pub fn summary(
     ui: &mut egui::Ui,
-    rows: &[ClassRow],
+    rows: &[SummaryRow],
     visible: &VisibleRows,
     sort: Sort,
     selected: Option<&str>,
@@ -235,7 +235,7 @@ pub trait Keyed {
     fn class_key(&self) -> &str;
 }
 
-impl Keyed for ClassRow {
+impl Keyed for SummaryRow {
     fn class_key(&self) -> &str {
         &self.class_key
     }

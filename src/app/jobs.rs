@@ -11,9 +11,10 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::loaded::{Hooks, Loaded};
-use crate::snapshot::class::InterfaceDefinition;
-use crate::snapshot::{LoadError, LoadOptions, Progress, Snapshot};
+use crate::loaded::Loaded;
+use crate::pipeline::{self, PairHooks, PairPaths};
+use crate::snapshot::LoadError;
+use crate::task::{Hooks, Progress};
 
 use super::state::{FindingsView, LoadedFile, Pair, Side};
 
@@ -68,12 +69,7 @@ impl FileProgress {
     }
 }
 
-pub fn file_label(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
+pub use crate::format::file_label;
 
 pub enum Outcome {
     Single(Arc<LoadedFile>),
@@ -233,7 +229,7 @@ impl Worker {
         let result = match request {
             Request::Single(path) if is_findings_file(path) => self.reopen(path),
             Request::Single(path) => self
-                .load(0, path, None)
+                .load(0, path)
                 .map(|loaded| Outcome::Single(self.index(0, path, loaded))),
             Request::Pair {
                 before,
@@ -255,56 +251,41 @@ impl Worker {
         Ok(Outcome::Findings(Box::new(view)))
     }
 
-    /// Parses the snapshots side by side (a bar each), then analyses them side by side: the
-    /// before and final are classified with the after's interface definitions, which need the
-    /// after's strings only, so the parses overlap and only the analyses wait for them.
+    /// The pipeline's comparison (a bar per file), then BEFORE loaded again and analysed for
+    /// the retainers of deleted objects.
     fn pair(&self, before: &Path, after: &Path, final_: Option<&Path>) -> Result<Outcome, Outcome> {
-        let ((before_snap, after_snap), final_snap) = rayon::join(
-            || rayon::join(|| self.read(BEFORE, before), || self.read(AFTER, after)),
-            || final_.map(|f| self.read(FINAL, f)),
-        );
-        let first_error = [
-            before_snap.as_ref().err(),
-            after_snap.as_ref().err(),
-            final_snap.as_ref().and_then(|f| f.as_ref().err()),
-        ];
-        if let Some(e) = self.worst(&first_error) {
-            return Err(e);
-        }
-        let (Ok(before_snap), Ok(after_snap)) = (before_snap, after_snap) else {
-            return Err(Outcome::Failed("internal error: lost a snapshot".into()));
+        let report = |side: pipeline::Side, p: Progress| {
+            let index = match side {
+                pipeline::Side::Before => BEFORE,
+                pipeline::Side::After => AFTER,
+                pipeline::Side::Final => FINAL,
+            };
+            if let Some(file) = self.files.get(index) {
+                file.set(p.phase, p.fraction);
+            }
+            self.repaint_soon();
         };
-        let final_snap = final_snap.transpose().ok().flatten();
-        let definitions = crate::snapshot::class::infer_interface_definitions(&after_snap);
-        let ((before_loaded, after_loaded), final_loaded) = rayon::join(
-            || {
-                rayon::join(
-                    || self.analyze(BEFORE, before_snap, Some(&definitions)),
-                    || self.analyze(AFTER, after_snap, Some(&definitions)),
-                )
-            },
-            || final_snap.map(|s| self.analyze(FINAL, s, Some(&definitions))),
-        );
-        let first_error = [
-            before_loaded.as_ref().err(),
-            after_loaded.as_ref().err(),
-            final_loaded.as_ref().and_then(|f| f.as_ref().err()),
-        ];
-        if let Some(e) = self.worst(&first_error) {
-            return Err(e);
-        }
-        let (Ok(before_loaded), Ok(after_loaded)) = (before_loaded, after_loaded) else {
-            return Err(Outcome::Failed("internal error: lost a snapshot".into()));
+        let hooks = PairHooks {
+            progress: Some(&report),
+            cancel: Some(&self.cancel),
         };
-        let final_loaded = final_loaded.transpose().ok().flatten();
-        if self.cancel.load(Ordering::Relaxed) {
-            return Err(Outcome::Cancelled);
-        }
-        for file in &self.files {
-            file.set("comparing", 0.5);
-        }
-        self.ctx.request_repaint();
-        let comparison = crate::diff::compare(&before_loaded, &after_loaded, final_loaded.as_ref());
+        let paths = PairPaths {
+            before,
+            after,
+            final_,
+        };
+        let compared = pipeline::compare_files(paths, hooks).map_err(|e| self.failed(e))?;
+        let before_progress = self.progress(BEFORE)?;
+        let before_report = |p: Progress| {
+            before_progress.set(p.phase, p.fraction);
+            self.repaint_soon();
+        };
+        let before_loaded = pipeline::open_base(
+            before,
+            &compared.after,
+            Hooks::new(&before_report, &self.cancel),
+        )
+        .map_err(|e| self.failed(e))?;
         if self.cancel.load(Ordering::Relaxed) {
             return Err(Outcome::Cancelled);
         }
@@ -313,33 +294,20 @@ impl Worker {
             || {
                 rayon::join(
                     || self.index(BEFORE, before, before_loaded),
-                    || self.index(AFTER, after, after_loaded),
+                    || self.index(AFTER, after, compared.after),
                 )
             },
             || {
                 final_
-                    .zip(final_loaded)
+                    .zip(compared.final_)
                     .map(|(p, l)| self.index(FINAL, p, l))
             },
         );
-        let pair = Pair::new(before, after, final_, Arc::new(comparison));
+        let pair = Pair::new(before, after, final_, Arc::new(compared.comparison));
         for file in &self.files {
             file.set("done", 1.0);
         }
         Ok(Outcome::Pair(Box::new(pair)))
-    }
-
-    /// A failure names its file; a failure beats a cancellation (the other files stop when one
-    /// fails).
-    fn worst(&self, errors: &[Option<&Outcome>]) -> Option<Outcome> {
-        let mut cancelled = false;
-        for e in errors.iter().flatten() {
-            match e {
-                Outcome::Failed(message) => return Some(Outcome::Failed(message.clone())),
-                _ => cancelled = true,
-            }
-        }
-        cancelled.then_some(Outcome::Cancelled)
     }
 
     fn progress(&self, index: usize) -> Result<&FileProgress, Outcome> {
@@ -359,47 +327,14 @@ impl Worker {
         }
     }
 
-    /// Parses one snapshot, reporting to its own bar.
-    fn read(&self, index: usize, path: &Path) -> Result<Snapshot, Outcome> {
+    fn load(&self, index: usize, path: &Path) -> Result<Loaded, Outcome> {
         let progress = self.progress(index)?;
         let report = |p: Progress| {
             progress.set(p.phase, p.fraction);
             self.repaint_soon();
         };
-        let options = LoadOptions {
-            progress: Some(&report),
-            cancel: Some(&self.cancel),
-        };
-        crate::snapshot::load(path, &options).map_err(|e| self.failed(e))
-    }
-
-    /// Analyses one parsed snapshot, reporting to its own bar.
-    fn analyze(
-        &self,
-        index: usize,
-        snapshot: Snapshot,
-        definitions: Option<&[InterfaceDefinition]>,
-    ) -> Result<Loaded, Outcome> {
-        let progress = self.progress(index)?;
-        let report = |p: Progress| {
-            progress.set(p.phase, p.fraction);
-            self.repaint_soon();
-        };
-        let hooks = Hooks {
-            progress: Some(&report),
-            cancel: Some(&self.cancel),
-        };
-        Loaded::analyze(snapshot, hooks, definitions).map_err(|e| self.failed(e))
-    }
-
-    fn load(
-        &self,
-        index: usize,
-        path: &Path,
-        definitions: Option<&[InterfaceDefinition]>,
-    ) -> Result<Loaded, Outcome> {
-        let snapshot = self.read(index, path)?;
-        let loaded = self.analyze(index, snapshot, definitions)?;
+        let loaded = pipeline::open_one(path, Hooks::new(&report, &self.cancel))
+            .map_err(|e| self.failed(e))?;
         if self.cancel.load(Ordering::Relaxed) {
             return Err(Outcome::Cancelled);
         }

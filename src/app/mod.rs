@@ -976,15 +976,13 @@ impl ShareSource {
                 before,
                 after,
                 final_,
-            } => {
-                let info = |f: &LoadedFile| crate::report::file_info(&f.loaded, Some(&f.path));
-                crate::report::build(
-                    &comparison,
-                    &after.loaded,
-                    (info(&before), info(&after), final_.as_deref().map(info)),
-                    crate::report::ReportOptions::default(),
-                )
-            }
+            } => crate::report::build(
+                &comparison,
+                &before.loaded,
+                &after.loaded,
+                final_.as_ref().map(|f| &f.loaded),
+                crate::report::ReportOptions::default(),
+            ),
             ShareSource::Reopened(findings) => (*findings).clone(),
         }
     }

@@ -12,10 +12,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::RetainedSizes;
+use crate::analysis::summary::SummaryRow;
 use crate::diff::{ClassDiff, Comparison};
 use crate::loaded::Loaded;
 use crate::report::Findings;
-use crate::summary::ClassRow;
 
 use super::charts::ChartData;
 
@@ -180,7 +180,7 @@ impl Settings {
 pub struct LoadedFile {
     pub path: PathBuf,
     pub loaded: Loaded,
-    pub summary: Vec<ClassRow>,
+    pub summary: Vec<SummaryRow>,
     /// The objects of each class key (shallow size > 0, as the Summary counts them), biggest
     /// retained size first; built on the worker so selecting a class costs nothing.
     pub objects: Arc<NodeGroups>,

@@ -10,20 +10,18 @@
 //!   still alive (same V8 id) in FINAL are leak candidates.
 //!
 //! The caller loads AFTER first and classifies BEFORE with AFTER's interface definitions, as
-//! DevTools' `aggregatesForDiff` does; [`open_pair`] does this with both analyses in parallel.
+//! DevTools' `aggregatesForDiff` does; [`crate::pipeline::open_pair`] does this.
 
 mod compare;
 mod dominance;
 pub mod paths;
 pub mod suspects;
 
-use std::path::Path;
-
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::loaded::{Hooks, Loaded};
-use crate::snapshot::LoadError;
+use crate::analysis::dominator_tree::DominatorTree;
+use crate::loaded::Loaded;
 
 pub use paths::{MergedPath, PathIndex, PathStep};
 pub use suspects::{Suspect, Tier};
@@ -103,67 +101,8 @@ pub struct Comparison {
     pub with_final: bool,
 }
 
-/// Loads AFTER, then BEFORE classified with AFTER's interface definitions (DevTools'
-/// `aggregatesForDiff(target.interfaceDefinitions())`), and FINAL. BEFORE's loading overlaps
-/// AFTER's analysis, and BEFORE's analysis follows: the two analyses' peaks (the dominator
-/// tree's temporaries) never add up, and each analysis parallelises internally. FINAL (rarely
-/// given) loads and analyses beside the pair.
-///
-/// The Comparison itself needs nothing of BEFORE's graph (ids, classes and shallow sizes
-/// only); without `analyse_before`, BEFORE is a [`Loaded::comparison_base`]: classified beside
-/// AFTER's analysis, never analysed, its edges released.
-pub fn open_pair(
-    before: &Path,
-    after: &Path,
-    final_: Option<&Path>,
-    hooks: Hooks,
-    analyse_before: bool,
-) -> Result<(Loaded, Loaded, Option<Loaded>), LoadError> {
-    let options = crate::snapshot::LoadOptions {
-        progress: hooks.progress,
-        cancel: hooks.cancel,
-    };
-    let pair = || -> Result<(Loaded, Loaded), LoadError> {
-        // The definitions only depend on AFTER's names, which loading (not analysis) produces.
-        let after_snapshot = crate::snapshot::load(after, &options)?;
-        let definitions = crate::snapshot::class::infer_interface_definitions(&after_snapshot);
-        let (after, before) = rayon::join(
-            || Loaded::analyze(after_snapshot, hooks, Some(&definitions)),
-            || {
-                let snapshot = crate::snapshot::load(before, &options)?;
-                Ok(if analyse_before {
-                    Base::Snapshot(Box::new(snapshot))
-                } else {
-                    Base::Done(Box::new(Loaded::comparison_base(
-                        snapshot,
-                        hooks,
-                        Some(&definitions),
-                    )))
-                })
-            },
-        );
-        let after = after?;
-        let before = match before? {
-            Base::Done(before) => *before,
-            Base::Snapshot(s) => Loaded::analyze(*s, hooks, Some(&definitions))?,
-        };
-        Ok((before, after))
-    };
-    let (pair, final_) = rayon::join(pair, || final_.map(|f| Loaded::open(f, hooks, None)));
-    let (before, after) = pair?;
-    let final_ = final_.transpose()?;
-    Ok((before, after, final_))
-}
-
-/// BEFORE as [`open_pair`]'s second task leaves it: complete when only compared against, else
-/// still to be analysed once AFTER's analysis is done.
-enum Base {
-    Done(Box<Loaded>),
-    Snapshot(Box<crate::snapshot::Snapshot>),
-}
-
 /// Compares `before` and `after` (`before` classified with `after`'s interface definitions; see
-/// [`open_pair`]). With `final_`, suspects only count new objects still alive in it.
+/// [`crate::pipeline::open_pair`]). With `final_`, suspects only count new objects still alive in it.
 pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comparison {
     let (bg, ag) = rayon::join(|| compare::groups(before), || compare::groups(after));
     let merged = compare::merge(before, &bg, after, &ag);
@@ -172,7 +111,7 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
     // The dominator tree's child lists only need AFTER's analysis; built once the groups' node
     // lists are gone, and beside the rows.
     let (tree, mut classes) = rayon::join(
-        || dominance::DominatorTree::new(&after.analysis.dominator, after.snapshot.root),
+        || DominatorTree::new(&after.analysis.dominator, after.snapshot.root),
         || rows(before, after, merged, &bg, &ag),
     );
 

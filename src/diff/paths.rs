@@ -129,7 +129,7 @@ fn next_hop(
     if d == NO_DISTANCE || node == snap.root {
         return None;
     }
-    let dom = (!loaded.classes.dom_state.is_empty()).then_some(&loaded.classes.dom_state[..]);
+    let dom = loaded.classes.dom();
     let mut best: Option<(i32, u32, u32)> = None;
     for edge in analysis.retaining_edges(snap, node) {
         let source = analysis.edge_source(snap, edge);

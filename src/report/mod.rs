@@ -7,6 +7,7 @@
 pub mod findings;
 pub mod html;
 pub mod markdown;
+pub mod retainers;
 
 use serde::{Deserialize, Serialize};
 
@@ -130,12 +131,9 @@ pub struct ReportOptions {
 }
 
 /// Describes one loaded file.
-pub fn file_info(loaded: &Loaded, path: Option<&std::path::Path>) -> FileInfo {
+pub fn file_info(loaded: &Loaded) -> FileInfo {
     let s = &loaded.snapshot;
-    let modified = path
-        .and_then(|p| std::fs::metadata(p).ok())
-        .and_then(|m| m.modified().ok())
-        .map(rfc3339);
+    let modified = s.modified.map(rfc3339);
     FileInfo {
         file: s.file_name.clone(),
         node_count: s.node_count() as u64,
@@ -146,11 +144,12 @@ pub fn file_info(loaded: &Loaded, path: Option<&std::path::Path>) -> FileInfo {
     }
 }
 
-/// Builds the findings of a comparison. `files` are the before/after/final file infos.
+/// Builds the findings of a comparison of `before`, `after` and (three-snapshot mode) `final_`.
 pub fn build(
     comparison: &Comparison,
+    before: &Loaded,
     after: &Loaded,
-    files: (FileInfo, FileInfo, Option<FileInfo>),
+    final_: Option<&Loaded>,
     options: ReportOptions,
 ) -> Findings {
     let classes = comparison.classes.iter().map(ClassRow::of).collect();
@@ -187,9 +186,9 @@ pub fn build(
         version: VERSION,
         generator: format!("heapdiff {}", env!("CARGO_PKG_VERSION")),
         strings_included: options.include_strings,
-        before: files.0,
-        after: files.1,
-        final_: files.2,
+        before: file_info(before),
+        after: file_info(after),
+        final_: final_.map(file_info),
         totals: comparison.totals,
         classes,
         suspects,
@@ -199,7 +198,7 @@ pub fn build(
 /// An object's id and display name, with the contents of string nodes redacted.
 fn example(after: &Loaded, node: u32, options: ReportOptions) -> Example {
     let s = &after.snapshot;
-    let dom = (!after.classes.dom_state.is_empty()).then_some(after.classes.dom_state.as_slice());
+    let dom = after.classes.dom();
     let name = if s.node_kind(node).is_string() && !options.include_strings {
         redacted(s.node_name(node))
     } else {

@@ -610,7 +610,7 @@ impl PropertyTree {
 /// source location, `"scriptId,line,column,Name"`. Two classes can share a public key: e.g. an
 /// `object` node whose raw name is `Function` and the closures' added `Function` string both
 /// give `",Function"`; DevTools' aggregates then keep only the class whose first counted node
-/// comes last (`getAggregatesByClassKey` overwrites), which [`crate::summary`] reproduces.
+/// comes last (`getAggregatesByClassKey` overwrites), which [`crate::analysis::summary`] reproduces.
 /// The class index of every node ordinal, stored in the narrowest unsigned integer that holds
 /// every index so far: one byte per node for up to 255 classes, two for up to 65,535 (most
 /// snapshots), four beyond.
@@ -737,6 +737,11 @@ impl Classes {
             .get(node as usize)
             .and_then(|c| self.keys.get(c as usize))
             .map_or("", String::as_str)
+    }
+
+    /// The DOM states, when the file records any ([`display_name`]'s `dom`).
+    pub fn dom(&self) -> Option<&[u8]> {
+        (!self.dom_state.is_empty()).then_some(self.dom_state.as_slice())
     }
 }
 

@@ -21,7 +21,7 @@ pub use error::{LoadError, LoadErrorKind};
 pub use locations::Locations;
 pub use meta::{EdgeKind, Meta, NodeKind};
 use packed::PackedEdges;
-pub use parse::{LoadOptions, Progress, load, load_bytes};
+pub use parse::{load, load_bytes};
 pub use strings::Strings;
 
 /// A source location of a node (from the snapshot's `locations` section).
@@ -41,6 +41,8 @@ pub struct Snapshot {
     pub file_name: String,
     /// Size of the file on disk in bytes (compressed size for `.gz`).
     pub file_bytes: u64,
+    /// The file's modification time, when it was read from a file that has one.
+    pub modified: Option<std::time::SystemTime>,
     pub meta: Meta,
     /// Raw node type index into `meta.node_types`; `meta.node_kind(t)` maps it to a [`NodeKind`].
     pub node_type: Vec<u8>,

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -22,33 +22,18 @@ use super::meta::Meta;
 use super::numbers::{self, Columns, PieceError};
 use super::reader::Reader;
 use super::strings::Strings;
-
-/// Progress of a load: the phase and the fraction of the file read so far.
-#[derive(Clone, Copy, Debug)]
-pub struct Progress {
-    pub phase: &'static str,
-    pub fraction: f32,
-}
-
-/// Hooks for long loads: a progress callback and a cancel flag, both checked between blocks.
-#[derive(Default, Clone, Copy)]
-pub struct LoadOptions<'a> {
-    pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
-    pub cancel: Option<&'a AtomicBool>,
-}
+use crate::task::Hooks;
 
 /// Loads a snapshot from a path. Gzip is detected by its magic bytes, not by the file name.
-pub fn load(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
+pub fn load(path: &Path, hooks: &Hooks) -> Result<Snapshot, LoadError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let fail = |kind| LoadError::new(name.clone(), kind);
     let mut file = File::open(path).map_err(|e| fail(LoadErrorKind::Io(e)))?;
-    let file_bytes = file
-        .metadata()
-        .map_err(|e| fail(LoadErrorKind::Io(e)))?
-        .len();
+    let metadata = file.metadata().map_err(|e| fail(LoadErrorKind::Io(e)))?;
+    let file_bytes = metadata.len();
     let mut magic = [0u8; 2];
     let got = read_prefix(&mut file, &mut magic).map_err(|e| fail(LoadErrorKind::Io(e)))?;
     let file = File::open(path).map_err(|e| fail(LoadErrorKind::Io(e)))?;
@@ -65,11 +50,13 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
         Box::new(counted)
     };
     let reader = Reader::new(source, count);
-    parse(name.clone(), file_bytes, reader, options).map_err(fail)
+    let mut snap = parse(name.clone(), file_bytes, reader, hooks).map_err(fail)?;
+    snap.modified = metadata.modified().ok();
+    Ok(snap)
 }
 
 /// Loads a snapshot held in memory (plain or gzip), e.g. for tests and fuzzing.
-pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Snapshot, LoadError> {
+pub fn load_bytes(name: &str, bytes: &[u8], hooks: &Hooks) -> Result<Snapshot, LoadError> {
     let owned = bytes.to_vec();
     let count = Arc::new(AtomicU64::new(0));
     let cursor = super::reader::Counting {
@@ -85,7 +72,7 @@ pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Sna
         name.to_string(),
         bytes.len() as u64,
         Reader::new(source, count),
-        options,
+        hooks,
     )
     .map_err(|k| LoadError::new(name, k))
 }
@@ -130,7 +117,7 @@ struct Layout {
 struct Builder<'a> {
     name: String,
     file_bytes: u64,
-    options: &'a LoadOptions<'a>,
+    hooks: &'a Hooks<'a>,
     header: Option<(Header, Layout, Meta)>,
     snap: Snapshot,
     nodes: Option<NodeColumns>,
@@ -146,12 +133,12 @@ fn parse(
     name: String,
     file_bytes: u64,
     mut r: Reader,
-    options: &LoadOptions,
+    hooks: &Hooks,
 ) -> Result<Snapshot, LoadErrorKind> {
     let mut b = Builder {
         name,
         file_bytes,
-        options,
+        hooks,
         header: None,
         snap: Snapshot::default(),
         nodes: None,
@@ -429,24 +416,22 @@ fn skip_value(
 
 impl Builder<'_> {
     fn check_cancel(&self) -> Result<(), LoadErrorKind> {
-        match self.options.cancel {
-            Some(c) if c.load(Ordering::Relaxed) => Err(LoadErrorKind::Cancelled),
-            _ => Ok(()),
+        if self.hooks.is_cancelled() {
+            Err(LoadErrorKind::Cancelled)
+        } else {
+            Ok(())
         }
     }
 
     fn report(&self, r: &Reader, phase: &'static str) {
-        if let Some(p) = self.options.progress {
+        if self.hooks.progress.is_some() {
             let read = r.raw_read.load(Ordering::Relaxed) as f64;
             let fraction = if self.file_bytes > 0 {
                 read / self.file_bytes as f64
             } else {
                 1.0
             };
-            p(Progress {
-                phase,
-                fraction: fraction.min(1.0) as f32,
-            });
+            self.hooks.report(phase, fraction as f32);
         }
     }
 

@@ -84,3 +84,24 @@ pub fn graph_meta() -> heapdiff::snapshot::Meta {
         vec![],
     )
 }
+
+/// BEFORE and AFTER opened through the pipeline, as `heapdiff diff` opens them.
+pub fn open_pair(
+    before: &std::path::Path,
+    after: &std::path::Path,
+) -> Result<
+    (
+        heapdiff::loaded::Loaded,
+        heapdiff::loaded::Loaded,
+        Option<heapdiff::loaded::Loaded>,
+    ),
+    heapdiff::snapshot::LoadError,
+> {
+    let paths = heapdiff::pipeline::PairPaths {
+        before,
+        after,
+        final_: None,
+    };
+    let opened = heapdiff::pipeline::open_pair(paths, Default::default())?;
+    Ok((opened.before, opened.after, opened.final_))
+}

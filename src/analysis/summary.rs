@@ -13,6 +13,7 @@
 
 use std::cmp::Ordering;
 
+use super::dominator_tree::{DominatorTree, Visit};
 use crate::snapshot::Snapshot;
 use crate::snapshot::class::{Classes, cmp_utf16};
 
@@ -30,7 +31,7 @@ pub struct AnalysisView<'a> {
 
 /// One Summary row.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct ClassRow {
+pub struct SummaryRow {
     /// `",Name"` or `"scriptId,line,column,Name"`.
     pub class_key: String,
     pub name: String,
@@ -59,7 +60,7 @@ pub fn summarize(
     classes: &Classes,
     shallow: &[u32],
     analysis: Option<&AnalysisView>,
-) -> Vec<ClassRow> {
+) -> Vec<SummaryRow> {
     let class_count = classes.class_count();
     let mut aggregates: Vec<Option<Aggregate>> = vec![None; class_count];
     let nodes = shallow
@@ -108,11 +109,11 @@ pub fn summarize(
         }
     }
 
-    let mut rows: Vec<ClassRow> = winner
+    let mut rows: Vec<SummaryRow> = winner
         .into_values()
         .filter_map(|class| {
             let a = aggregates[class]?;
-            Some(ClassRow {
+            Some(SummaryRow {
                 class_key: classes.keys[class].clone(),
                 name: classes.names[class].clone(),
                 count: a.count,
@@ -126,8 +127,8 @@ pub fn summarize(
     rows
 }
 
-fn compare_rows(a: &ClassRow, b: &ClassRow) -> Ordering {
-    let size = |r: &ClassRow| r.retained_size.unwrap_or(r.self_size);
+fn compare_rows(a: &SummaryRow, b: &SummaryRow) -> Ordering {
+    let size = |r: &SummaryRow| r.retained_size.unwrap_or(r.self_size);
     size(b)
         .cmp(&size(a))
         .then_with(|| cmp_utf16(&a.class_key, &b.class_key))
@@ -147,58 +148,25 @@ fn classes_retained_size(
     if n == 0 || root as usize >= n {
         return sums;
     }
-    // Dominated-node lists in CSR form.
-    let dominator_of = |node: usize| -> Option<usize> {
-        let d = *analysis.dominator.get(node)? as usize;
-        (node != root as usize && d < n && d != node).then_some(d)
-    };
-    // `first_child[d]` first counts d's children, then (summed) ends d's list; filling the
-    // lists backwards moves it to the list's start, so no second cursor array is needed.
-    let mut first_child = vec![0u32; n + 1];
-    for node in 0..n {
-        if let Some(d) = dominator_of(node) {
-            first_child[d] += 1;
-        }
-    }
-    let mut sum = 0u32;
-    for f in &mut first_child {
-        sum += *f;
-        *f = sum;
-    }
-    let mut children = vec![0u32; sum as usize];
-    for node in (0..n).rev() {
-        if let Some(d) = dominator_of(node) {
-            first_child[d] -= 1;
-            children[first_child[d] as usize] = node as u32;
-        }
-    }
-
-    // Depth-first walk with an explicit stack; `EXIT` entries close a class's subtree (node
-    // ordinals stay below `u32::MAX` because `node_count() + 1` fits in a `u32` CSR offset).
-    const EXIT: u32 = u32::MAX;
+    let tree = DominatorTree::new(analysis.dominator, root);
     let mut inside = vec![false; classes.class_count()];
-    let mut stack: Vec<u32> = vec![root];
-    let mut exits: Vec<u32> = Vec::new();
-    while let Some(entry) = stack.pop() {
-        if entry == EXIT {
-            let class = exits.pop().unwrap_or(u32::MAX) as usize;
-            if let Some(flag) = inside.get_mut(class) {
-                *flag = false;
-            }
-            continue;
-        }
-        let node = entry as usize;
-        let class = classes.class_of.get(node).unwrap_or(u32::MAX) as usize;
-        let (from, to) = (first_child[node] as usize, first_child[node + 1] as usize);
-        if class < inside.len() && !inside[class] && shallow.get(node).is_some_and(|&s| s != 0) {
-            sums[class] += analysis.retained_size.get(node).unwrap_or(0);
-            if from != to {
+    let class_of = |node: u32| classes.class_of.get(node as usize).unwrap_or(u32::MAX) as usize;
+    tree.walk(|visit| match visit {
+        Visit::Enter(node) => {
+            let class = class_of(node);
+            let counted = class < inside.len()
+                && !inside[class]
+                && shallow.get(node as usize).is_some_and(|&s| s != 0);
+            if counted {
+                sums[class] += analysis.retained_size.get(node as usize).unwrap_or(0);
                 inside[class] = true;
-                exits.push(class as u32);
-                stack.push(EXIT);
             }
+            counted
         }
-        stack.extend_from_slice(&children[from..to]);
-    }
+        Visit::Leave(node) => {
+            inside[class_of(node)] = false;
+            false
+        }
+    });
     sums
 }

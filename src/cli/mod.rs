@@ -1,0 +1,85 @@
+//! The command line: argument parsing (clap) and the headless subcommands. No window starts
+//! for a subcommand; output goes to stdout, diagnostics to stderr.
+//!
+//! Exit codes: 0 success, 1 a `diff` threshold was exceeded, 2 bad input or usage.
+
+mod diff;
+pub mod output;
+mod retainers;
+mod summary;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use diff::DiffArgs;
+pub use retainers::RetainersArgs;
+pub use summary::SummaryArgs;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_THRESHOLD: i32 = 1;
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "heapdiff",
+    version,
+    about = "Compare V8 heap snapshots: what grew, and what keeps it alive.",
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit codes:\n  0  success\n  1  a diff threshold (--fail-on, --max-growth) was exceeded\n  2  bad input (unreadable or corrupt snapshot) or bad usage"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Without a subcommand: open the window on BEFORE AFTER (a comparison) or on one FILE (its
+    /// Summary); none shows the start screen.
+    #[arg(value_name = "FILE", num_args = 0..=2)]
+    pub files: Vec<PathBuf>,
+    /// Three-snapshot mode: objects new in AFTER that are still alive in this snapshot.
+    #[arg(long = "final", value_name = "F", requires = "files")]
+    pub final_: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The Summary view of one snapshot: one row per class, as DevTools' Memory panel shows it.
+    Summary(SummaryArgs),
+    /// The Retainers pane of one object: who keeps it alive, as a tree down to the GC roots.
+    Retainers(RetainersArgs),
+    /// Compare two snapshots: DevTools' Comparison rows, leak suspects and their merged retainer
+    /// paths. Exit code 1 when a threshold is exceeded, for CI.
+    Diff(DiffArgs),
+}
+
+/// Output of `summary` and `retainers`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Output of `diff`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiffFormat {
+    Table,
+    /// The findings JSON (also what `.heapdiff.json` files hold).
+    Json,
+    Md,
+    Html,
+}
+
+/// Runs a headless subcommand and returns the process exit code.
+pub fn run(command: Command) -> i32 {
+    let result = match command {
+        Command::Summary(args) => summary::run(&args),
+        Command::Retainers(args) => retainers::run(&args),
+        Command::Diff(args) => diff::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("heapdiff: {message}");
+            EXIT_BAD_INPUT
+        }
+    }
+}

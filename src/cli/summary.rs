@@ -1,0 +1,95 @@
+//! `heapdiff summary FILE`: DevTools' Summary view of one snapshot.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::output::{self, Bars, truncate};
+use super::{EXIT_OK, Format};
+use crate::analysis::summary::SummaryRow;
+use crate::format;
+use crate::loaded::Loaded;
+use crate::pipeline::{self, Side};
+use crate::task::{Hooks, Progress};
+
+#[derive(Args, Debug)]
+pub struct SummaryArgs {
+    /// A .heapsnapshot file (plain or gzip).
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    file: &'a str,
+    node_count: usize,
+    edge_count: usize,
+    total_size: u64,
+    classes: &'a [SummaryRow],
+}
+
+pub fn run(args: &SummaryArgs) -> Result<i32, String> {
+    let loaded = open(&args.file)?;
+    let rows = loaded.summary();
+    let text = match args.format {
+        Format::Json => {
+            let json = SummaryJson {
+                file: &loaded.snapshot.file_name,
+                node_count: loaded.snapshot.node_count(),
+                edge_count: loaded.snapshot.edge_count(),
+                total_size: loaded.total_size(),
+                classes: &rows,
+            };
+            serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n"
+        }
+        Format::Table => table(&loaded, &rows),
+    };
+    output::emit(&text, None)?;
+    Ok(EXIT_OK)
+}
+
+/// Loads and analyses one file, with a progress bar on a terminal.
+pub(super) fn open(path: &std::path::Path) -> Result<Loaded, String> {
+    let bars = Bars::new(&[(Side::After, path)]);
+    let show = |p: Progress| bars.update(Side::After, p);
+    let hooks = Hooks {
+        progress: bars.shown().then_some(&show as &(dyn Fn(Progress) + Sync)),
+        cancel: None,
+    };
+    let loaded = pipeline::open_one(path, hooks);
+    bars.finish();
+    loaded.map_err(|e| e.to_string())
+}
+
+fn table(loaded: &Loaded, rows: &[SummaryRow]) -> String {
+    let mut out = Vec::new();
+    let s = &loaded.snapshot;
+    let _ = writeln!(
+        out,
+        "{}: {} nodes, {} edges, {} total",
+        s.file_name,
+        format::thousands(s.node_count() as u64),
+        format::thousands(s.edge_count() as u64),
+        format::bytes(loaded.total_size())
+    );
+    let _ = writeln!(
+        out,
+        "{:<48} {:>9} {:>10} {:>14} {:>14}",
+        "Constructor", "Distance", "Count", "Shallow size", "Retained size"
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "{:<48} {:>9} {:>10} {:>14} {:>14}",
+            truncate(&format::one_line(&row.name), 48),
+            row.distance.map_or("-".to_string(), |d| d.to_string()),
+            format::thousands(row.count),
+            format::bytes(row.self_size),
+            row.retained_size.map_or("-".to_string(), format::bytes),
+        );
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
