@@ -209,6 +209,7 @@ fn synthetic() -> Findings {
                 size_delta: added_size as i64 - removed_size as i64,
                 added_retained_size: added_size * 2,
                 after_share: (i % 100) as f64 / 10_000.0,
+                location: None,
             }
         })
         .collect();
@@ -218,6 +219,7 @@ fn synthetic() -> Findings {
         edge_type: "property".into(),
         edge_name: edge.into(),
         class_name: class.into(),
+        repeat: 1,
     };
     let suspect = &classes[1];
     let suspects = vec![SuspectRow {
@@ -225,6 +227,7 @@ fn synthetic() -> Findings {
         name: suspect.name.clone(),
         added_count: suspect.added_count,
         added_retained_size: suspect.added_retained_size,
+        location: None,
         paths: vec![ReportPath {
             count: suspect.added_count,
             retained_size: suspect.added_retained_size,
@@ -245,6 +248,7 @@ fn synthetic() -> Findings {
         after: file("after.heapsnapshot"),
         final_: None,
         totals,
+        leaks: Vec::new(),
         classes,
         suspects,
     }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::analysis::scripts::ScriptNames;
 use crate::analysis::summary::{self, SummaryRow};
 use crate::analysis::{self, Analysis};
 use crate::snapshot::class::{self, Classes, InterfaceDefinition};
@@ -16,6 +17,8 @@ pub struct Loaded {
     pub shallow: Vec<u32>,
     pub classes: Classes,
     pub analysis: Analysis,
+    /// The names of the scripts the locations point into (empty for a comparison base).
+    pub scripts: ScriptNames,
     /// DevTools' `totalSize`: the sum of the self sizes before the moves.
     total_size: u64,
     /// Edges in the file (kept apart: a comparison base releases its edge vectors).
@@ -48,23 +51,28 @@ impl Loaded {
         // Classes are named beside the distances, after the dominator tree: its temporaries are
         // the peak of the whole pipeline, and the class of every node need not be held beside
         // them.
-        let (analysis, classes) = analysis::analyze_beside(&snapshot, &shallow, &hooks, || {
-            class::classify(&snapshot, definitions)
-        })
-        .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
+        let (analysis, (classes, scripts)) =
+            analysis::analyze_beside(&snapshot, &shallow, &hooks, || {
+                (
+                    class::classify(&snapshot, definitions),
+                    ScriptNames::new(&snapshot),
+                )
+            })
+            .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
         Ok(Loaded {
             edge_count: snapshot.edge_count(),
             snapshot,
             shallow,
             classes,
             analysis,
+            scripts,
             total_size,
         })
     }
 
     /// Names classes and computes shallow sizes, without the graph analysis, then releases
-    /// the edges and locations: what remains (ids, classes, shallow sizes, `analysis` empty) is
-    /// all the base snapshot of a Comparison needs, at a third of the memory.
+    /// the edges: what remains (ids, classes, shallow sizes, edge counts, locations; `analysis`
+    /// empty) is all the base snapshot of a Comparison needs, at a third of the memory.
     pub fn comparison_base(
         mut snapshot: Snapshot,
         hooks: Hooks,
@@ -84,6 +92,7 @@ impl Loaded {
             shallow,
             classes,
             analysis: Analysis::default(),
+            scripts: ScriptNames::default(),
             total_size,
             edge_count,
         }

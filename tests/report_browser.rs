@@ -74,9 +74,12 @@ fn html_report_renders_and_sorts_in_chromium() {
 
     let dom = dump_dom(browser, &url);
     assert!(dom.contains("id=\"classes\""), "the class table rendered");
-    let suspects = &dom[dom.find("id=\"suspects\"").expect("suspects section")..];
-    let first_suspect = &suspects[..suspects.find("</h3>").expect("a suspect")];
-    assert!(first_suspect.contains("ChildContainer"), "{first_suspect}");
+    let leaks = &dom[dom.find("id=\"leaks\"").expect("leaks section")..];
+    let first_leak = &leaks[..leaks.find("</h3>").expect("a leak")];
+    assert!(
+        first_leak.contains("ChildContainer") && first_leak.contains("bus._events.config"),
+        "{first_leak}"
+    );
     assert_eq!(
         first_row(&dom),
         findings

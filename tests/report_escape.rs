@@ -12,8 +12,8 @@ const CLASS: &str = "<script>alert(1)</script>";
 const PROPERTY: &str = "\"><img src=x onerror=alert(1)>";
 const SECRET: &str = "sk_live_4f3a9b2c7d1e8f6a5b4c3d2e";
 
-/// Writes a Node-layout snapshot: root → (GC roots) → a global `Holder` → an array → `leaked`
-/// objects of class CLASS, each holding a secret string under PROPERTY.
+/// Writes a Node-layout snapshot: root → (GC roots) → a global `Holder` → (under PROPERTY) an
+/// array → `leaked` objects of class CLASS, each holding a secret string under PROPERTY.
 fn snapshot_text(leaked: usize) -> String {
     let mut strings: Vec<String> = vec![
         "".into(),
@@ -34,7 +34,7 @@ fn snapshot_text(leaked: usize) -> String {
     nodes.push([3, 5, 7, 32, leaked as u64, 0, 0]); // Array
     edges.push([5, 1, 7]); // root -shortcut-> (GC roots)  (edge type 5: shortcut)
     edges.push([2, 3, 14]); // (GC roots) -property holder-> Holder
-    edges.push([2, 4, 21]); // Holder -property items-> Array
+    edges.push([2, 7, 21]); // Holder -property PROPERTY-> Array: on the leak's path
     let first_leak = nodes.len();
     // Node order: the four above, then each leaked object followed by its string. Edges are
     // listed per node in that order: the array's elements, then each object's property.

@@ -11,6 +11,7 @@ pub mod dominators;
 pub mod paths;
 pub mod retained;
 pub mod retainers;
+pub mod scripts;
 pub mod summary;
 mod weakmap;
 

@@ -944,6 +944,7 @@ fn reopened_paths(view: &FindingsView, key: &str) -> MergedPaths {
                         edge_type: s.edge_type.clone(),
                         edge_name: s.edge_name.clone(),
                         class_name: s.class_name.clone(),
+                        repeat: s.repeat,
                     })
                     .collect(),
                 example: 0,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::output::{self, Bars, truncate};
+use super::output::{self, Bars};
 use super::{DiffFormat, EXIT_OK, EXIT_THRESHOLD};
 use crate::format;
 use crate::pipeline::{self, PairHooks, PairPaths, Side};
@@ -37,13 +37,13 @@ pub struct DiffOutput {
     /// Fail (exit 1) when the heap grew by more than BYTES (suffixes KB, MB, GB, KiB, MiB, GiB).
     #[arg(long = "max-growth", value_name = "BYTES", value_parser = parse_bytes)]
     pub max_growth: Option<i64>,
+    /// Fail (exit 1) when a likely leak group retains more than BYTES (suffixes as above).
+    #[arg(long = "fail-on-leak", value_name = "BYTES", value_parser = parse_bytes)]
+    pub fail_on_leak: Option<i64>,
     /// Put string contents from the heap into reports (they are redacted by default).
     #[arg(long)]
     pub include_strings: bool,
 }
-
-/// Rows of the terminal table before it says how many more there are.
-const TABLE_ROWS: usize = 40;
 
 pub fn run(args: &DiffArgs) -> Result<i32, String> {
     let paths = PairPaths {
@@ -85,7 +85,9 @@ pub fn report_pair(paths: PairPaths, out: &DiffOutput) -> Result<i32, String> {
         DiffFormat::Json => report::findings::to_json(&findings) + "\n",
         DiffFormat::Md => report::markdown::render(&findings),
         DiffFormat::Html => report::html::render(&findings),
-        DiffFormat::Table => table(&findings),
+        DiffFormat::Table => {
+            super::table::render(&findings, super::table::width(out.output.is_some()))
+        }
     };
     output::emit(&text, out.output.as_deref())?;
     Ok(if thresholds_exceeded(&findings, out) {
@@ -111,6 +113,19 @@ fn thresholds_exceeded(f: &Findings, args: &DiffOutput) -> bool {
             exceeded = true;
         }
     }
+    if let Some(limit) = args.fail_on_leak
+        && let Some(leak) = f
+            .leaks
+            .iter()
+            .find(|l| l.likely && l.retained_size as i128 > i128::from(limit))
+    {
+        eprintln!(
+            "heapdiff: a likely leak retains {} bytes (limit {limit}): {}",
+            leak.retained_size,
+            format::one_line(&leak.sentence)
+        );
+        exceeded = true;
+    }
     if let Some(limit) = args.max_growth
         && f.totals.size_delta > limit
     {
@@ -121,86 +136,6 @@ fn thresholds_exceeded(f: &Findings, args: &DiffOutput) -> bool {
         exceeded = true;
     }
     exceeded
-}
-
-/// The human view: suspects with their paths, then the Comparison rows.
-fn table(f: &Findings) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} → {}: {}\n",
-        f.before.file,
-        f.after.file,
-        report::change_line(&f.totals)
-    );
-    if f.suspects.is_empty() {
-        out.push_str("No leak suspects.\n\n");
-    } else {
-        out.push_str("Leak suspects:\n");
-        for (i, s) in f.suspects.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{:>3}. {}  +{} new, retaining {}",
-                i + 1,
-                format::one_line(&s.name),
-                format::thousands(s.added_count),
-                format::bytes(s.added_retained_size)
-            );
-            for p in s.paths.iter().take(3) {
-                let mut line = format!(
-                    "       ×{} {}",
-                    format::thousands(p.count),
-                    format::one_line(&s.name)
-                );
-                for st in &p.steps {
-                    let _ = write!(
-                        line,
-                        " ← {} ({})",
-                        format::one_line(&st.edge_name),
-                        format::one_line(&st.class_name)
-                    );
-                }
-                out.push_str(&line);
-                out.push('\n');
-            }
-        }
-        out.push('\n');
-    }
-    let _ = writeln!(
-        out,
-        "{:<44} {:>9} {:>9} {:>9} {:>11} {:>11} {:>11} {:>11}",
-        "Constructor",
-        "# New",
-        "# Deleted",
-        "# Delta",
-        "Alloc. Size",
-        "Freed Size",
-        "Size Delta",
-        "Retained"
-    );
-    for c in f.classes.iter().take(TABLE_ROWS) {
-        let _ = writeln!(
-            out,
-            "{:<44} {:>9} {:>9} {:>9} {:>11} {:>11} {:>11} {:>11}",
-            truncate(&format::one_line(&c.name), 44),
-            format::thousands(c.added_count),
-            format::thousands(c.removed_count),
-            format::signed_thousands(c.count_delta),
-            format::bytes(c.added_size),
-            format::bytes(c.removed_size),
-            format::signed_bytes(c.size_delta),
-            format::bytes(c.added_retained_size)
-        );
-    }
-    if f.classes.len() > TABLE_ROWS {
-        let _ = writeln!(
-            out,
-            "… {} more rows (--format json lists all)",
-            f.classes.len() - TABLE_ROWS
-        );
-    }
-    out
 }
 
 /// `CLASS>N`: the class name may itself contain `>` (`Detached <div>`), so split at the last one.

@@ -7,6 +7,7 @@ mod diff;
 pub mod output;
 mod retainers;
 mod summary;
+mod table;
 
 use std::path::PathBuf;
 
@@ -26,7 +27,7 @@ pub const EXIT_BAD_INPUT: i32 = 2;
     version,
     about = "Compare V8 heap snapshots: what grew, and what keeps it alive.",
     args_conflicts_with_subcommands = true,
-    after_help = "Exit codes:\n  0  success\n  1  a diff threshold (--fail-on, --max-growth) was exceeded\n  2  bad input (unreadable or corrupt snapshot) or bad usage"
+    after_help = "Exit codes:\n  0  success\n  1  a diff threshold (--fail-on, --max-growth, --fail-on-leak) was exceeded\n  2  bad input (unreadable or corrupt snapshot) or bad usage"
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -7,7 +7,9 @@
 //!   rule DevTools' `calculateClassesRetainedSize` applies to a Summary row's `maxRet`;
 //! - *owner root*: no new object of another row whose tier is at least as application-like
 //!   dominates it. A new object owned by a new object of an application class is part of that
-//!   object's leak, not a leak of its own (see `suspects`).
+//!   object's leak, not a leak of its own (see `suspects`);
+//! - *entry*: no new object at all dominates it — the place where new objects entered the heap.
+//!   Every new object belongs to the entry above it (see `leaks`).
 
 use crate::analysis::dominator_tree::{DominatorTree, Visit};
 
@@ -18,12 +20,25 @@ pub(crate) const NONE: u32 = u32::MAX;
 pub(crate) const TOP_OF_CLASS: u8 = 1;
 pub(crate) const OWNER_ROOT: u8 = 2;
 
+/// What one walk finds.
+pub(crate) struct Walk {
+    /// Per node: [`TOP_OF_CLASS`], [`OWNER_ROOT`] for marked nodes, 0 elsewhere.
+    pub flags: Vec<u8>,
+    /// The entries, in depth-first order.
+    pub entries: Vec<u32>,
+    /// Every marked node with the index of its entry in `entries`, in depth-first order.
+    pub members: Vec<(u32, u32)>,
+}
+
 /// Walks the tree from the root. `mark[node]` is the row of a new node (or [`NONE`]),
-/// `tier[row]` its tier (higher = more application-like). Returns per-node flags
-/// ([`TOP_OF_CLASS`], [`OWNER_ROOT`]) for marked nodes, 0 elsewhere.
-pub(crate) fn walk(tree: &DominatorTree, mark: &[u32], tier: &[u8]) -> Vec<u8> {
+/// `tier[row]` its tier (higher = more application-like).
+pub(crate) fn walk(tree: &DominatorTree, mark: &[u32], tier: &[u8]) -> Walk {
     let n = mark.len();
     let mut flags = vec![0u8; n];
+    let mut entries: Vec<u32> = Vec::new();
+    let mut members: Vec<(u32, u32)> = Vec::new();
+    // Marked ancestors open above the current node.
+    let mut open_any = 0u32;
     let tiers = tier.iter().copied().max().map_or(1, |t| t as usize + 1);
     // Open new ancestors per row and per tier.
     let mut open_row = vec![0u32; tier.len()];
@@ -48,17 +63,27 @@ pub(crate) fn walk(tree: &DominatorTree, mark: &[u32], tier: &[u8]) -> Vec<u8> {
                 f |= OWNER_ROOT;
             }
             flags[node as usize] = f;
+            if open_any == 0 {
+                entries.push(node);
+            }
+            members.push((node, entries.len() as u32 - 1));
             open_row[row] += 1;
             open_tier[t] += 1;
+            open_any += 1;
             true
         }
         Visit::Leave(node) => {
             if let Some((row, t)) = row_of(node) {
                 open_row[row] -= 1;
                 open_tier[t] -= 1;
+                open_any -= 1;
             }
             false
         }
     });
-    flags
+    Walk {
+        flags,
+        entries,
+        members,
+    }
 }

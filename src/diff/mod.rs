@@ -14,6 +14,7 @@
 
 mod compare;
 mod dominance;
+pub mod leaks;
 pub mod paths;
 pub mod suspects;
 
@@ -23,6 +24,7 @@ use serde::Serialize;
 use crate::analysis::dominator_tree::DominatorTree;
 use crate::loaded::Loaded;
 
+pub use leaks::LeakGroup;
 pub use paths::{MergedPath, PathIndex, PathStep};
 pub use suspects::{Suspect, Tier};
 
@@ -62,6 +64,9 @@ pub struct ClassDiff {
     /// `added_retained_size` as a fraction of the after snapshot's total size.
     #[serde(skip)]
     pub after_share: f64,
+    /// Where the class is defined (its constructor), from the class key.
+    #[serde(skip)]
+    pub location: Option<crate::analysis::scripts::SourceLocation>,
     /// The new objects: ordinals in the after snapshot, ascending by V8 id.
     #[serde(skip)]
     pub added: Vec<u32>,
@@ -96,6 +101,8 @@ pub struct Comparison {
     pub classes: Vec<ClassDiff>,
     /// Most likely leaks first; empty when nothing looks like one.
     pub suspects: Vec<Suspect>,
+    /// One finding per leak, likely ones first (see [`leaks`]).
+    pub leaks: Vec<LeakGroup>,
     /// Whether a third snapshot filtered the leak candidates.
     #[serde(skip)]
     pub with_final: bool,
@@ -131,14 +138,13 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
     let tiers: Vec<Tier> = classes.iter().map(|c| suspects::tier(after, c)).collect();
     let tier_rank: Vec<u8> = tiers.iter().map(|t| t.rank()).collect();
     let mark_all = marks(after, &classes, |_, _| true);
-    let flags_all = dominance::walk(&tree, &mark_all, &tier_rank);
-    drop(mark_all);
+    let walk_all = dominance::walk(&tree, &mark_all, &tier_rank);
     let retained = &after.analysis.retained_size;
     classes.par_iter_mut().for_each(|c| {
         c.added_retained_size = c
             .added
             .iter()
-            .filter(|&&n| flags_all[n as usize] & dominance::TOP_OF_CLASS != 0)
+            .filter(|&&n| walk_all.flags[n as usize] & dominance::TOP_OF_CLASS != 0)
             .map(|&n| retained.of(n))
             .sum();
         c.after_share = if after_total == 0 {
@@ -164,24 +170,34 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
         .par_iter()
         .map(|c| c.added.iter().copied().filter(|&n| survives(n)).collect())
         .collect();
-    let flags = if alive.is_some() {
+    let (mark, walk) = if alive.is_some() {
+        drop(mark_all);
         let mut mark = vec![dominance::NONE; after.snapshot.node_count()];
         for (row, nodes) in candidates.iter().enumerate() {
             for &n in nodes {
                 mark[n as usize] = row as u32;
             }
         }
-        dominance::walk(&tree, &mark, &tier_rank)
+        let walk = dominance::walk(&tree, &mark, &tier_rank);
+        (mark, walk)
     } else {
-        flags_all
+        (mark_all, walk_all)
     };
-    drop(tree);
-    let suspects = suspects::rank(after, &classes, &tiers, &candidates, &flags);
+    let suspects = suspects::rank(after, &classes, &tiers, &candidates, &walk.flags);
+    let leaks = leaks::find(&leaks::Inputs {
+        before,
+        after,
+        classes: &classes,
+        mark: &mark,
+        walk: &walk,
+        tree: &tree,
+    });
 
     Comparison {
         totals,
         classes,
         suspects,
+        leaks,
         with_final: final_.is_some(),
     }
 }
@@ -217,6 +233,7 @@ fn rows(
             }
             .cloned()
             .unwrap_or_default();
+            let location = leaks::class_location(after, &m.key);
             ClassDiff {
                 class_key: m.key,
                 name,
@@ -228,6 +245,7 @@ fn rows(
                 size_delta: added_size as i64 - removed_size as i64,
                 added_retained_size: 0,
                 after_share: 0.0,
+                location,
                 deleted_ids: m
                     .deleted
                     .iter()

@@ -8,6 +8,11 @@
 //! once its path has been seen: no sampling, exact counts, O(path length) for the first object
 //! of a shape and O(1) after.
 //!
+//! Chains fold: a run of identical steps (same edge type, edge name and retainer class — a
+//! linked list's `next`/`prev`, Node's timer lists `_idlePrev`) is one step with a `repeat`
+//! count, and paths that differ only in such counts are one merged path. Without that, the
+//! 10,000 objects of a list are 10,000 paths, each one step longer than its neighbour's.
+//!
 //! Edges that are not ownership never carry a path: weak and invisible edges, edges from the
 //! root (they end the path at a GC root), the table's own edge of a WeakMap key/value pair (the
 //! key keeps the value, the backing store does not: DevTools' dominator rule in
@@ -25,7 +30,7 @@ use crate::snapshot::class::{DOM_DETACHED, cmp_utf16, display_name};
 use crate::snapshot::{EdgeKind, NodeKind};
 
 /// One step of a merged path: the edge into the node before it and the retainer it comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PathStep {
     /// `property`, `element`, `context`, `internal`, …
     pub edge_type: String,
@@ -34,6 +39,14 @@ pub struct PathStep {
     /// The retainer's class; for a closure its function name (`Function` when anonymous), which
     /// is what tells one listener from another, and for a synthetic root its name.
     pub class_name: String,
+    /// How many times the step repeats in a row (a chain): the longest run among the merged
+    /// objects; 1 for an ordinary step.
+    #[serde(default = "one")]
+    pub repeat: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// Objects of one class that share the shape of their shortest retaining path.
@@ -55,6 +68,9 @@ pub struct MergedPath {
 type StepKey = (u8, u32, u64);
 const FOLDED: u32 = u32::MAX;
 const CLOSURE: u64 = 1 << 40;
+
+/// A path's leading run through objects of its node's own class: (the step, its length).
+type Lead = Option<(StepKey, u32)>;
 
 const UNKNOWN: u32 = u32::MAX;
 /// The shape of the empty path (the node is a GC root's child, or has no retainer).
@@ -195,6 +211,13 @@ pub struct PathIndex<'a> {
     pending: Vec<(u32, StepKey)>,
     /// Per edge-name string: the table id of a WeakMap ephemeron edge name, if it is one.
     weakmap_table: HashMap<u32, Option<u32>>,
+    /// Per shape, its folded shape (`UNKNOWN` until computed): runs of one step collapsed.
+    folded_of: Vec<u32>,
+    /// Per folded shape: (first step, folded shape of the rest). Entry 0 is `END`.
+    folded: Vec<(StepKey, u32)>,
+    folded_interned: HashMap<(StepKey, u32), u32>,
+    /// Per shape, its first run: (length, the shape after the run); `(0, UNKNOWN)` until known.
+    runs: Vec<(u32, u32)>,
 }
 
 impl<'a> PathIndex<'a> {
@@ -207,6 +230,10 @@ impl<'a> PathIndex<'a> {
             recent: vec![(((0, 0, 0), u32::MAX), u32::MAX); RECENT],
             pending: Vec::new(),
             weakmap_table: HashMap::new(),
+            folded_of: vec![END],
+            folded: vec![((0, 0, 0), END)],
+            folded_interned: HashMap::new(),
+            runs: vec![(0, END)],
         }
     }
 
@@ -246,8 +273,8 @@ impl<'a> PathIndex<'a> {
         })
     }
 
-    /// The next hop of `node`'s shortest retaining path (see [`next_hop`]).
-    fn next_hop(&mut self, node: u32) -> Option<(u32, u32)> {
+    /// The next hop of `node`'s shortest retaining path (see [`next_hop`]): `(edge, retainer)`.
+    pub(crate) fn next_hop(&mut self, node: u32) -> Option<(u32, u32)> {
         let loaded = self.loaded;
         next_hop(loaded, node, &mut |edge, source| self.owns(edge, source))
     }
@@ -275,6 +302,26 @@ impl<'a> PathIndex<'a> {
             .collect()
     }
 
+    /// What a step names a node by (its class; closures and synthetic roots by name), so a
+    /// path can tell a step through an object of the node's own class.
+    fn class_token(&self, node: u32) -> u64 {
+        let snap = &self.loaded.snapshot;
+        if matches!(
+            snap.node_kind(node),
+            NodeKind::Closure | NodeKind::Synthetic
+        ) {
+            CLOSURE | u64::from(snap.node_name[node as usize])
+        } else {
+            u64::from(
+                self.loaded
+                    .classes
+                    .class_of
+                    .get(node as usize)
+                    .unwrap_or(u32::MAX),
+            )
+        }
+    }
+
     fn step_key(&self, edge: u32, source: u32) -> StepKey {
         let snap = &self.loaded.snapshot;
         let kind = snap.edge_kind(edge);
@@ -290,21 +337,7 @@ impl<'a> PathIndex<'a> {
         };
         // Closures are told apart by their function name, synthetic roots by theirs (`(Global
         // handles)`, …): their class names (`Function`, `(synthetic)`) say nothing.
-        let class = if matches!(
-            snap.node_kind(source),
-            NodeKind::Closure | NodeKind::Synthetic
-        ) {
-            CLOSURE | u64::from(snap.node_name[source as usize])
-        } else {
-            u64::from(
-                self.loaded
-                    .classes
-                    .class_of
-                    .get(source as usize)
-                    .unwrap_or(u32::MAX),
-            )
-        };
-        (snap.edge_type(edge), name, class)
+        (snap.edge_type(edge), name, self.class_token(source))
     }
 
     /// The shape id of `node`'s path, computing and memoising it for every node along the way.
@@ -359,38 +392,116 @@ impl<'a> PathIndex<'a> {
         self.shape_of[node as usize]
     }
 
-    /// The printed steps of a shape, from the object outwards.
-    pub fn steps(&self, mut shape: u32) -> Vec<PathStep> {
+    /// One step as printed.
+    fn print_step(&self, (ty, name, class): StepKey, repeat: u64) -> PathStep {
         let loaded = self.loaded;
         let snap = &loaded.snapshot;
-        let mut steps = Vec::new();
-        while shape != END {
-            let Some(&((ty, name, class), rest)) = self.shapes.get(shape as usize) else {
-                break;
-            };
-            let class_name = if class & CLOSURE != 0 {
-                let n = snap.strings.get((class & !CLOSURE) as u32);
-                if n.is_empty() { "Function" } else { n }.to_string()
+        let class_name = if class & CLOSURE != 0 {
+            let n = snap.strings.get((class & !CLOSURE) as u32);
+            if n.is_empty() { "Function" } else { n }.to_string()
+        } else {
+            loaded
+                .classes
+                .names
+                .get(class as usize)
+                .cloned()
+                .unwrap_or_default()
+        };
+        PathStep {
+            edge_type: snap.meta.edge_type_name(ty).to_string(),
+            edge_name: if name == FOLDED {
+                "[]".to_string()
             } else {
-                loaded
-                    .classes
-                    .names
-                    .get(class as usize)
-                    .cloned()
-                    .unwrap_or_default()
-            };
-            steps.push(PathStep {
-                edge_type: snap.meta.edge_type_name(ty).to_string(),
-                edge_name: if name == FOLDED {
-                    "[]".to_string()
-                } else {
-                    snap.strings.get(name).to_string()
-                },
-                class_name,
-            });
-            shape = rest;
+                snap.strings.get(name).to_string()
+            },
+            class_name,
+            repeat,
         }
-        steps
+    }
+
+    /// The shape's folded shape: every run of one step collapsed to that step.
+    pub fn folded(&mut self, shape: u32) -> u32 {
+        if self.folded_of.len() < self.shapes.len() {
+            self.folded_of.resize(self.shapes.len(), UNKNOWN);
+        }
+        // Walk to a shape whose folded form is known, then fold back from there (no recursion:
+        // a chain is as long as the list).
+        let mut pending = Vec::new();
+        let mut s = shape;
+        while self.folded_of[s as usize] == UNKNOWN {
+            pending.push(s);
+            s = self.shapes[s as usize].1;
+        }
+        let mut tail = self.folded_of[s as usize];
+        while let Some(s) = pending.pop() {
+            let key = self.shapes[s as usize].0;
+            if tail == END || self.folded[tail as usize].0 != key {
+                let next = self.folded.len() as u32;
+                let id = *self.folded_interned.entry((key, tail)).or_insert(next);
+                if id == next {
+                    self.folded.push((key, tail));
+                }
+                tail = id;
+            }
+            self.folded_of[s as usize] = tail;
+        }
+        tail
+    }
+
+    /// The first run of a shape: how many times its first step repeats, and the shape after.
+    fn run(&mut self, shape: u32) -> (u32, u32) {
+        if self.runs.len() < self.shapes.len() {
+            self.runs.resize(self.shapes.len(), (0, UNKNOWN));
+        }
+        let mut pending = Vec::new();
+        let mut s = shape;
+        loop {
+            if self.runs[s as usize].1 != UNKNOWN {
+                break;
+            }
+            let (key, rest) = self.shapes[s as usize];
+            if rest != END && self.shapes[rest as usize].0 == key {
+                pending.push(s);
+                s = rest;
+            } else {
+                self.runs[s as usize] = (1, rest);
+                break;
+            }
+        }
+        let (mut len, after) = self.runs[s as usize];
+        while let Some(s) = pending.pop() {
+            len += 1;
+            self.runs[s as usize] = (len, after);
+        }
+        self.runs[shape as usize]
+    }
+
+    /// The printed steps of a shape, folded: from the object outwards, runs as one step.
+    pub fn steps(&mut self, shape: u32) -> Vec<PathStep> {
+        self.merged_steps(&[shape])
+    }
+
+    /// The printed, folded steps of shapes that fold alike, each run's `repeat` the longest
+    /// among them.
+    fn merged_steps(&mut self, shapes: &[u32]) -> Vec<PathStep> {
+        let mut runs: Vec<(StepKey, u64)> = Vec::new();
+        for &shape in shapes {
+            let mut s = shape;
+            let mut i = 0;
+            while s != END && (s as usize) < self.shapes.len() {
+                let key = self.shapes[s as usize].0;
+                let (len, after) = self.run(s);
+                match runs.get_mut(i) {
+                    Some(run) => run.1 = run.1.max(u64::from(len)),
+                    None => runs.push((key, u64::from(len))),
+                }
+                i += 1;
+                s = after;
+            }
+        }
+        runs.into_iter()
+            .map(|(key, repeat)| self.print_step(key, repeat))
+            .collect()
     }
 
     /// Groups `nodes` by path shape: most objects first, then larger retained size, then the
@@ -409,7 +520,7 @@ impl<'a> PathIndex<'a> {
         hops: &[u64],
         counted: &dyn Fn(u32) -> bool,
     ) -> Vec<MergedPath> {
-        let mut keyed: Vec<(u32, u32)> = nodes
+        let keyed: Vec<(u32, u32)> = nodes
             .iter()
             .zip(hops)
             .map(|(&n, &hop)| {
@@ -421,37 +532,79 @@ impl<'a> PathIndex<'a> {
                         Some(Some((source, self.step_key(edge, source))))
                     }
                 };
-                (self.shape_from(n, first), n)
+                let shape = self.shape_from(n, first);
+                (shape, n)
             })
             .collect();
-        keyed.sort_unstable();
+        // Paths that differ only in how long their chains are are one path: keyed by the
+        // folded shape, and a leading run through objects of the node's own class (the list
+        // a node sits in: `next`, `_idleNext`) left out of the key, so the list's first node
+        // (no such step) merges with the rest. (folded key, shape after the lead, node, lead)
+        let mut keyed: Vec<(u32, u32, u32, Lead)> = keyed
+            .into_iter()
+            .map(|(shape, n)| {
+                let own = self.class_token(n);
+                let (rest, lead) = match self.shapes.get(shape as usize) {
+                    Some(&(key, _)) if shape != END && key.2 == own => {
+                        let (len, after) = self.run(shape);
+                        (after, Some((key, len)))
+                    }
+                    _ => (shape, None),
+                };
+                (self.folded(rest), rest, n, lead)
+            })
+            .collect();
+        keyed.sort_unstable_by_key(|&(folded, rest, n, _)| (folded, rest, n));
         let retained = &self.loaded.analysis.retained_size;
-        let mut groups: Vec<(u32, MergedPath)> = Vec::new();
+        // (its distinct shapes after the lead, the lead, the merged path)
+        let mut groups: Vec<(Vec<u32>, Lead, MergedPath)> = Vec::new();
         for chunk in keyed.chunk_by(|a, b| a.0 == b.0) {
             let retained_size = chunk
                 .iter()
-                .filter(|&&(_, n)| counted(n))
-                .map(|&(_, n)| retained.of(n))
+                .filter(|&&(_, _, n, _)| counted(n))
+                .map(|&(_, _, n, _)| retained.of(n))
                 .sum();
+            let mut shapes: Vec<u32> = chunk.iter().map(|&(_, s, _, _)| s).collect();
+            shapes.dedup();
+            // The lead shown: the first member's step, as long as its longest run.
+            let lead = chunk.iter().find_map(|c| c.3).map(|(key, _)| {
+                let longest = chunk
+                    .iter()
+                    .filter_map(|c| c.3)
+                    .filter(|&(k, _)| k == key)
+                    .map(|(_, len)| len)
+                    .max()
+                    .unwrap_or(1);
+                (key, longest)
+            });
+            let example = chunk.iter().map(|&(_, _, n, _)| n).min().unwrap_or(0);
             groups.push((
-                chunk[0].0,
+                shapes,
+                lead,
                 MergedPath {
                     count: chunk.len() as u64,
                     retained_size,
                     steps: Vec::new(),
-                    example: chunk[0].1,
+                    example,
                 },
             ));
         }
         groups.sort_by(|a, b| {
-            b.1.count
-                .cmp(&a.1.count)
-                .then(b.1.retained_size.cmp(&a.1.retained_size))
-                .then(a.1.example.cmp(&b.1.example))
+            b.2.count
+                .cmp(&a.2.count)
+                .then(b.2.retained_size.cmp(&a.2.retained_size))
+                .then(a.2.example.cmp(&b.2.example))
         });
-        for (shape, path) in &mut groups {
-            path.steps = self.steps(*shape);
-        }
-        groups.into_iter().map(|(_, p)| p).collect()
+        groups
+            .into_iter()
+            .map(|(shapes, lead, mut path)| {
+                path.steps = lead
+                    .map(|(key, len)| self.print_step(key, u64::from(len)))
+                    .into_iter()
+                    .chain(self.merged_steps(&shapes))
+                    .collect();
+                path
+            })
+            .collect()
     }
 }

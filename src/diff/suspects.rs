@@ -57,7 +57,7 @@ impl Tier {
     }
 }
 
-const GENERIC: &[&str] = &[
+pub(crate) const GENERIC: &[&str] = &[
     "Object",
     "Array",
     "Function",

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{FORMAT, Findings, VERSION};
+use super::{FORMAT, Findings, OLDEST_VERSION, VERSION};
 
 /// Larger than any real findings file (they hold class rows and a few paths), small enough that
 /// a hostile one cannot exhaust memory.
@@ -67,9 +67,9 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Findings, FindingsError> {
             findings.format
         )));
     }
-    if findings.version != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&findings.version) {
         return Err(invalid(format!(
-            "version {} (this heapdiff reads version {VERSION})",
+            "version {} (this heapdiff reads versions {OLDEST_VERSION} to {VERSION})",
             findings.version
         )));
     }

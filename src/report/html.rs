@@ -4,10 +4,12 @@
 
 use std::fmt::Write;
 
-use super::{Findings, Path, SuspectRow};
+use super::{Findings, Leak, Path, text};
 use crate::format;
 
 const TOP_CLASSES_CHART: usize = 12;
+/// Parts of a leak's composition listed.
+const PARTS: usize = 10;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(s: &str) -> String {
@@ -110,12 +112,13 @@ pub fn render(f: &Findings) -> String {
     }
     let _ = writeln!(h, "<b>Change</b>: {}</p>", super::change_line(&f.totals));
 
-    h.push_str("<h2 id=\"suspects\">Leak suspects</h2>\n");
-    if f.suspects.is_empty() {
-        h.push_str("<p>No leak suspects: nothing that survived between the snapshots looks like a leak.</p>\n");
+    h.push_str("<h2 id=\"leaks\">Likely leaks</h2>\n");
+    let likely: Vec<&Leak> = text::likely(&f.leaks).collect();
+    if likely.is_empty() {
+        h.push_str("<p>No likely leaks: nothing that survived between the snapshots looks like a leak.</p>\n");
     }
-    for (i, s) in f.suspects.iter().enumerate() {
-        suspect(&mut h, i, s);
+    for (i, leak) in likely.iter().enumerate() {
+        leak_card(&mut h, i, leak);
     }
 
     h.push_str("<h2>Biggest growth</h2>\n");
@@ -136,16 +139,59 @@ pub fn render(f: &Findings) -> String {
     h
 }
 
-fn suspect(h: &mut String, i: usize, s: &SuspectRow) {
+/// One leak as a card: the sentence, the holder's growth, the composition and the path.
+fn leak_card(h: &mut String, i: usize, leak: &Leak) {
     let _ = write!(
         h,
-        "<div class=\"suspect\"><h3>{}. {}</h3><div class=\"muted\">{} new objects, retaining {}</div>",
+        "<div class=\"suspect\"><h3>{}. {}</h3><div class=\"muted\">{} new objects in {} groups, retaining {}</div>",
         i + 1,
-        escape(&s.name),
-        format::thousands(s.added_count),
-        format::bytes(s.added_retained_size)
+        text::spans(&leak.sentence, &escape, &|s| format!(
+            "<code>{}</code>",
+            escape(s)
+        )),
+        format::thousands(leak.new_count),
+        format::thousands(leak.roots),
+        format::bytes(leak.retained_size)
     );
-    path_tree(h, &s.name, &s.paths);
+    if let Some(holder) = &leak.holder {
+        let _ = write!(
+            h,
+            "<p>Holder: {}</p>",
+            text::holder_line(holder, "", &|s| escape(s))
+        );
+    }
+    h.push_str("<table class=\"parts\"><thead><tr><th>New objects</th><th class=\"num\">Count</th><th class=\"num\">Self size</th><th>Defined at</th></tr></thead><tbody>");
+    for part in leak.composition.iter().take(PARTS) {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"muted\">{}</td></tr>",
+            escape(&part.name),
+            format::thousands(part.count),
+            format::bytes(part.self_size),
+            part.location
+                .as_ref()
+                .map(|l| escape(&l.short()))
+                .unwrap_or_default()
+        );
+    }
+    if leak.composition.len() > PARTS {
+        let _ = write!(
+            h,
+            "<tr><td class=\"muted\" colspan=\"4\">… {} more classes</td></tr>",
+            format::thousands((leak.composition.len() - PARTS) as u64)
+        );
+    }
+    h.push_str("</tbody></table>");
+    let start = leak.holder.as_ref().map_or("the entries".to_string(), |h| {
+        format!("{} @{}", h.class_name, h.id)
+    });
+    let path = Path {
+        count: leak.roots,
+        retained_size: leak.retained_size,
+        steps: leak.path.steps.clone(),
+        example: None,
+    };
+    path_tree(h, &start, std::slice::from_ref(&path));
     h.push_str("</div>\n");
 }
 
@@ -167,10 +213,15 @@ fn path_tree(h: &mut String, class: &str, paths: &[Path]) {
         nodes[0].count += p.count;
         let mut at = 0;
         for st in &p.steps {
+            let repeat = if st.repeat > 1 {
+                format!(" ×{}", format::thousands(st.repeat))
+            } else {
+                String::new()
+            };
             let label = (
                 st.edge_type.clone(),
                 st.edge_name.clone(),
-                st.class_name.clone(),
+                format!("{}{repeat}", st.class_name),
             );
             let found = nodes[at]
                 .children
@@ -269,8 +320,10 @@ fn chart(h: &mut String, f: &Findings) {
 }
 
 fn classes_table(h: &mut String, f: &Findings) {
-    let suspects: std::collections::HashSet<&str> =
-        f.suspects.iter().map(|s| s.class_key.as_str()).collect();
+    let suspects: std::collections::HashSet<&str> = text::likely(&f.leaks)
+        .flat_map(|l| l.composition.iter().map(|p| p.class_key.as_str()))
+        .chain(f.suspects.iter().map(|s| s.class_key.as_str()))
+        .collect();
     h.push_str("<table id=\"classes\"><thead><tr><th>Constructor</th><th class=\"num\"># New</th><th class=\"num\"># Deleted</th><th class=\"num\"># Delta</th><th class=\"num\">Alloc. Size</th><th class=\"num\">Freed Size</th><th class=\"num\" aria-sort=\"descending\">Size Delta</th><th class=\"num\">Retained by new</th></tr></thead><tbody>\n");
     let mut rows: Vec<&super::ClassRow> = f.classes.iter().collect();
     rows.sort_by(|a, b| {

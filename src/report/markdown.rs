@@ -3,13 +3,16 @@
 
 use std::fmt::Write;
 
-use super::{Findings, Path};
+use super::{Findings, Leak, Path, text};
 use crate::format;
 
 /// Rows of the change table.
 const TOP_CLASSES: usize = 15;
-const TOP_SUSPECTS: usize = 5;
-const PATHS_PER_SUSPECT: usize = 3;
+const TOP_LEAKS: usize = 5;
+/// Parts of a leak's composition listed.
+const PARTS: usize = 8;
+/// Prose is wrapped here: a ticket's page, and a readable diff of the Markdown itself.
+const WIDTH: usize = 100;
 
 /// Makes snapshot text inert in Markdown: no HTML, no links, no emphasis, no table breaks.
 pub fn escape(s: &str) -> String {
@@ -28,6 +31,59 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// One leak: its sentence, the holder's growth, what it is made of, and its path to a GC root
+/// one step per line (so it never runs off the page).
+fn leak_section(md: &mut String, n: usize, leak: &Leak) {
+    // Markdown wraps code spans as it wraps words, so a span may break across lines.
+    let sentence = text::spans(&leak.sentence, &|s| escape(s), &code_span);
+    let sentence = text::wrap(&sentence, WIDTH - 4).join("\n   ");
+    let _ = writeln!(md, "{n}. {sentence}");
+    if let Some(h) = &leak.holder {
+        let _ = writeln!(
+            md,
+            "   - holder: {}",
+            text::holder_line(h, "", &|s| escape(s))
+        );
+    }
+    let parts: Vec<String> = leak
+        .composition
+        .iter()
+        .take(PARTS)
+        .map(|p| text::part_text(p, &|s| escape(s)))
+        .collect();
+    if !parts.is_empty() {
+        let made_of = text::wrap(&parts.join(" · "), WIDTH - 16).join("\n     ");
+        let _ = writeln!(md, "   - made of: {made_of}");
+    }
+    let start = match &leak.holder {
+        Some(h) => format!(
+            "path to a GC root from {} @{}:",
+            escape(&h.class_name),
+            h.id
+        ),
+        None => "path to a GC root:".to_string(),
+    };
+    // One step per list item: one per line on every renderer, and plain escaped text (a code
+    // block would carry the snapshot's markup verbatim).
+    let mut lines = text::path_lines(&start, &leak.path.steps, &|s| escape(s)).into_iter();
+    if let Some(first) = lines.next() {
+        let _ = writeln!(md, "   - {first}");
+    }
+    for line in lines {
+        let _ = writeln!(md, "     - {}", text::fit(&line, WIDTH - 7));
+    }
+    md.push('\n');
+}
+
+/// A `code span` for snapshot text that is plain (names of properties, files, functions);
+/// anything with markup characters is escaped text instead, since a span shows it verbatim.
+fn code_span(s: &str) -> String {
+    let plain = !s
+        .chars()
+        .any(|c| matches!(c, '<' | '>' | '&' | '`') || c.is_control());
+    if plain { format!("`{s}`") } else { escape(s) }
 }
 
 /// One merged path on one line: `ChildContainer ← container (system / Context) ← …`.
@@ -75,29 +131,14 @@ pub fn render(f: &Findings) -> String {
         );
     }
     let _ = writeln!(md, "- **Change**: {}\n", super::change_line(&f.totals));
-    if f.suspects.is_empty() {
-        md.push_str("### No leak suspects\n\nNothing that survived between the snapshots looks like a leak.\n\n");
+    let likely: Vec<&Leak> = text::likely(&f.leaks).collect();
+    if likely.is_empty() {
+        md.push_str("### No likely leaks\n\nNothing that survived between the snapshots looks like a leak.\n\n");
     } else {
-        md.push_str("### Leak suspects\n\n");
-        for (i, s) in f.suspects.iter().take(TOP_SUSPECTS).enumerate() {
-            let _ = writeln!(
-                md,
-                "{}. **{}** — {} new objects, retaining {}",
-                i + 1,
-                escape(&s.name),
-                format::thousands(s.added_count),
-                format::bytes(s.added_retained_size)
-            );
-            for p in s.paths.iter().take(PATHS_PER_SUSPECT) {
-                let _ = writeln!(
-                    md,
-                    "   - ×{}: {}",
-                    format::thousands(p.count),
-                    path_line(&s.name, p)
-                );
-            }
+        md.push_str("### Likely leaks\n\n");
+        for (i, leak) in likely.iter().take(TOP_LEAKS).enumerate() {
+            leak_section(&mut md, i + 1, leak);
         }
-        md.push('\n');
     }
     let mut rows: Vec<&super::ClassRow> = f.classes.iter().collect();
     rows.sort_by(|a, b| {

@@ -8,16 +8,21 @@ pub mod findings;
 pub mod html;
 pub mod markdown;
 pub mod retainers;
+pub mod text;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::scripts::SourceLocation;
 use crate::diff::Comparison;
 use crate::loaded::Loaded;
 use crate::snapshot::class;
 
 /// Marker and version of the findings schema; bump `VERSION` on any incompatible change.
+/// Version 2 added `leaks`, `location` objects and folded path steps (`repeat`); version 1
+/// files still open (without leak groups).
 pub const FORMAT: &str = "heapdiff-findings";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+pub const OLDEST_VERSION: u32 = 1;
 
 /// One snapshot file as a report describes it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -52,6 +57,9 @@ pub struct ClassRow {
     /// `added_retained_size` as a fraction of the after heap.
     #[serde(default)]
     pub after_share: f64,
+    /// Where the class is defined (its constructor), when it has a location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
 }
 
 impl ClassRow {
@@ -68,16 +76,14 @@ impl ClassRow {
             size_delta: c.size_delta,
             added_retained_size: c.added_retained_size,
             after_share: c.after_share,
+            location: c.location.clone(),
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Step {
-    pub edge_type: String,
-    pub edge_name: String,
-    pub class_name: String,
-}
+/// One step of a retaining path, chains folded (`repeat`).
+pub use crate::diff::PathStep as Step;
+pub use crate::diff::leaks::{EntryInfo, GroupPath, Holder, Part};
 
 /// Objects that share one shortest retaining path shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,7 +110,28 @@ pub struct SuspectRow {
     pub name: String,
     pub added_count: u64,
     pub added_retained_size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
     pub paths: Vec<Path>,
+}
+
+/// One leak group (see `diff::leaks`): what a finding says, without the snapshots.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Leak {
+    pub likely: bool,
+    pub roots: u64,
+    pub new_count: u64,
+    pub retained_size: u64,
+    pub sentence: String,
+    #[serde(default)]
+    pub headline: String,
+    #[serde(default)]
+    pub expression: String,
+    pub entry: EntryInfo,
+    pub holder: Option<Holder>,
+    pub composition: Vec<Part>,
+    pub path: GroupPath,
+    pub example: Example,
 }
 
 /// Everything a report shows, and what `heapdiff diff --format json` prints.
@@ -120,6 +147,9 @@ pub struct Findings {
     #[serde(rename = "final", default, skip_serializing_if = "Option::is_none")]
     pub final_: Option<FileInfo>,
     pub totals: Totals,
+    /// One finding per leak, likely ones first.
+    #[serde(default)]
+    pub leaks: Vec<Leak>,
     pub classes: Vec<ClassRow>,
     pub suspects: Vec<SuspectRow>,
 }
@@ -161,24 +191,38 @@ pub fn build(
             name: s.name.clone(),
             added_count: s.added_count,
             added_retained_size: s.added_retained_size,
+            location: comparison
+                .classes
+                .get(s.row)
+                .and_then(|c| c.location.clone()),
             paths: s
                 .paths
                 .iter()
                 .map(|p| Path {
                     count: p.count,
                     retained_size: p.retained_size,
-                    steps: p
-                        .steps
-                        .iter()
-                        .map(|st| Step {
-                            edge_type: st.edge_type.clone(),
-                            edge_name: st.edge_name.clone(),
-                            class_name: st.class_name.clone(),
-                        })
-                        .collect(),
+                    steps: p.steps.clone(),
                     example: Some(example(after, p.example, options)),
                 })
                 .collect(),
+        })
+        .collect();
+    let leaks = comparison
+        .leaks
+        .iter()
+        .map(|g| Leak {
+            likely: g.likely,
+            roots: g.roots,
+            new_count: g.new_count,
+            retained_size: g.retained_size,
+            sentence: g.sentence.clone(),
+            headline: g.headline.clone(),
+            expression: g.expression.clone(),
+            entry: g.entry.clone(),
+            holder: g.holder.clone(),
+            composition: g.composition.clone(),
+            path: g.path.clone(),
+            example: example(after, g.example, options),
         })
         .collect();
     Findings {
@@ -190,6 +234,7 @@ pub fn build(
         after: file_info(after),
         final_: final_.map(file_info),
         totals: comparison.totals,
+        leaks,
         classes,
         suspects,
     }

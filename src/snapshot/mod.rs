@@ -115,9 +115,21 @@ impl Snapshot {
         self.strings.get(self.node_name[node as usize])
     }
 
-    /// Edge indexes of `node`'s outgoing edges.
+    /// Edge indexes of `node`'s outgoing edges (none once the edges are released).
     pub fn edges(&self, node: u32) -> std::ops::Range<u32> {
+        if self.edge_to.is_empty() {
+            return 0..0;
+        }
         self.first_edge[node as usize]..self.first_edge[node as usize + 1]
+    }
+
+    /// How many outgoing edges `node` has in the file; kept when the edges are released.
+    pub fn edge_count_of(&self, node: u32) -> u32 {
+        let i = node as usize;
+        match (self.first_edge.get(i), self.first_edge.get(i + 1)) {
+            (Some(&a), Some(&b)) => b.saturating_sub(a),
+            _ => 0,
+        }
     }
 
     /// Detachedness of a node (0 when the file does not record it).
@@ -144,14 +156,13 @@ impl Snapshot {
         self.locations.get(node)
     }
 
-    /// Frees the edges and locations, keeping the nodes and strings: for a snapshot that is
-    /// only compared against (see `Loaded::comparison_base`). Afterwards the snapshot has no
-    /// edges: `edge_count()` is 0 and every node's edge range is empty.
+    /// Frees the edges, keeping the nodes, strings, locations and each node's edge count
+    /// ([`Snapshot::edge_count_of`]): for a snapshot that is only compared against (see
+    /// `Loaded::comparison_base`). Afterwards `edge_count()` is 0 and every node's edge range
+    /// is empty.
     pub fn release_edges(&mut self) {
-        self.first_edge = vec![0; self.node_count() + 1];
         self.edges = PackedEdges::default();
         self.edge_to = Vec::new();
-        self.locations = Locations::default();
     }
 
     /// Ordinal of the node with V8 id `id` (linear scan; callers needing many look-ups build a map).
