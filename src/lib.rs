@@ -26,5 +26,6 @@ pub mod loaded;
 pub mod pipeline;
 pub mod report;
 pub mod snapshot;
-pub mod synth;
 pub mod task;
+#[cfg(feature = "testkit")]
+pub mod testkit;

@@ -56,35 +56,6 @@ pub fn shared_fixtures() -> Option<PathBuf> {
     p.is_dir().then_some(p)
 }
 
-/// DevTools' node and edge type lists, as hand-built graphs use them.
-pub const NODE_TYPES: [&str; 10] = [
-    "hidden",
-    "array",
-    "string",
-    "object",
-    "code",
-    "closure",
-    "regexp",
-    "number",
-    "native",
-    "synthetic",
-];
-pub const EDGE_TYPES: [&str; 7] = [
-    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
-];
-
-/// The meta of a hand-built graph: [`NODE_TYPES`] and [`EDGE_TYPES`], no field lists.
-pub fn graph_meta() -> heapdiff::snapshot::Meta {
-    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
-    heapdiff::snapshot::Meta::new(
-        vec![],
-        names(&NODE_TYPES),
-        vec![],
-        names(&EDGE_TYPES),
-        vec![],
-    )
-}
-
 /// BEFORE and AFTER opened through the pipeline, as `heapdiff diff` opens them.
 pub fn open_pair(
     before: &std::path::Path,
