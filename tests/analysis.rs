@@ -1,7 +1,6 @@
 //! Graph analysis (retainers, distances, dominators, retained sizes, Retainers pane) pinned to
-//! DevTools: the fixture tests compare with the oracle's references in
-//! `../shared/fixtures/reference/`; the hand-built graphs check one rule each; the chain test
-//! checks that nothing recurses.
+//! DevTools: the fixture tests compare with the oracle's references in `tests/data/reference/`;
+//! the hand-built graphs check one rule each; the chain test checks that nothing recurses.
 
 mod common;
 
@@ -39,10 +38,7 @@ fn raw_name(snap: &Snapshot) -> impl Fn(u32) -> String + '_ {
 /// the dominator tree) equal DevTools'.
 fn check_summary(file: &str) {
     let path = common::fixture(file);
-    let reference = common::reference(&format!(
-        "{}.summary.json",
-        file.trim_end_matches(".heapsnapshot")
-    ));
+    let reference = common::reference(&common::summary_reference(file));
     let snap = heapdiff::snapshot::load(&path, &Hooks::default()).expect("fixture loads");
     let sizes = shallow_sizes(&snap);
     let analysis = run(&snap, &sizes);
@@ -86,25 +82,19 @@ fn check_summary(file: &str) {
 #[test]
 fn tiny_matches_devtools() {
     check_summary("tiny.heapsnapshot");
+    common::compared_references("analysis: tiny_matches_devtools");
 }
 
 #[test]
 fn fixtures_match_devtools_summaries() {
-    for file in [
-        "ssr-di-leak.after.heapsnapshot",
-        "ssr-di-leak.before.heapsnapshot",
-        "listener-closure.after.heapsnapshot",
-        "listener-closure.before.heapsnapshot",
-        "no-leak-control.after.heapsnapshot",
-        "no-leak-control.before.heapsnapshot",
-        "cache-growth.after.heapsnapshot",
-        "cache-growth.before.heapsnapshot",
-        "detached-dom.after.heapsnapshot",
-        "detached-dom.before.heapsnapshot",
-        "weird-strings.heapsnapshot",
-    ] {
+    // Every fixture but tiny, which has its own test.
+    for file in common::SNAPSHOTS
+        .iter()
+        .filter(|f| **f != "tiny.heapsnapshot")
+    {
         check_summary(file);
     }
+    common::compared_references("analysis: fixtures_match_devtools_summaries");
 }
 
 /// Compares our pane rows (as `heapdiff retainers` reports them) with the oracle's `retainers`
@@ -175,7 +165,7 @@ fn compare_pane(
 
 #[test]
 fn ssr_di_leak_retainers_match_devtools() {
-    let reference = common::reference("ssr-di-leak.after.retainers-ChildContainer.json");
+    let reference = common::reference(common::RETAINERS_REFERENCE);
     let loaded = Loaded::open(
         &common::fixture("ssr-di-leak.after.heapsnapshot"),
         Hooks::default(),
@@ -250,6 +240,7 @@ fn ssr_di_leak_retainers_match_devtools() {
         assert_eq!(u64::from(edge) * 3, level["edgeIndex"].as_u64().unwrap());
         level = &level["children"][0];
     }
+    common::compared_references("analysis: ssr_di_leak_retainers_match_devtools");
 }
 
 // ---------------------------------------------------------------------------------------------

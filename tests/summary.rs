@@ -1,10 +1,10 @@
 //! Class naming, shallow sizes and the Summary rows, pinned to DevTools.
 //!
 //! The hand-built snapshots check one DevTools rule each; the fixture tests compare every row of
-//! every reference summary (`../shared/fixtures/reference/*.summary.json`, written by the DevTools
+//! every reference summary (`tests/data/reference/*.summary.json.gz`, written by the DevTools
 //! oracle) with heapdiff's.
 
-use std::path::PathBuf;
+mod common;
 
 use heapdiff::analysis::summary::{AnalysisView, SummaryRow, summarize};
 use heapdiff::snapshot::Snapshot;
@@ -306,52 +306,14 @@ fn summary_skips_empty_nodes_and_resolves_key_collisions() {
 // DevTools reference summaries
 // ---------------------------------------------------------------------------------------------
 
-const FIXTURES: [&str; 12] = [
-    "tiny",
-    "weird-strings",
-    "detached-dom.before",
-    "detached-dom.after",
-    "listener-closure.before",
-    "listener-closure.after",
-    "no-leak-control.before",
-    "no-leak-control.after",
-    "ssr-di-leak.before",
-    "ssr-di-leak.after",
-    "cache-growth.before",
-    "cache-growth.after",
-];
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The fixture file: the gzipped copy under `tests/data/` when present, else the shared one.
-fn fixture_path(name: &str) -> PathBuf {
-    let gz = manifest_dir()
-        .join("tests/data")
-        .join(format!("{name}.heapsnapshot.gz"));
-    if gz.exists() {
-        return gz;
-    }
-    manifest_dir()
-        .join("../shared/fixtures")
-        .join(format!("{name}.heapsnapshot"))
-}
-
-fn reference(name: &str) -> Vec<serde_json::Value> {
-    let path = manifest_dir()
-        .join("../shared/fixtures/reference")
-        .join(format!("{name}.summary.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&text).expect("reference JSON");
-    json["classes"].as_array().expect("classes").clone()
-}
-
 /// Compares heapdiff's rows with DevTools' reference rows: every class key, name, count and self
 /// size; retained size (`maxRet`) and distance too when the rows came with an analysis. Returns
 /// the mismatches as readable lines.
 pub fn compare_with_reference(name: &str, rows: &[SummaryRow]) -> Vec<String> {
-    let expected = reference(name);
+    let expected = common::reference(&common::summary_reference(name))["classes"]
+        .as_array()
+        .expect("classes")
+        .clone();
     let mut problems = Vec::new();
     let by_key: std::collections::HashMap<&str, &SummaryRow> =
         rows.iter().map(|r| (r.class_key.as_str(), r)).collect();
@@ -417,7 +379,7 @@ pub fn compare_with_reference(name: &str, rows: &[SummaryRow]) -> Vec<String> {
 }
 
 fn summary_rows(name: &str) -> Vec<SummaryRow> {
-    let path = fixture_path(name);
+    let path = common::fixture(name);
     let snap = heapdiff::snapshot::load(&path, &Hooks::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let classes = classify(&snap, None);
@@ -427,7 +389,7 @@ fn summary_rows(name: &str) -> Vec<SummaryRow> {
 
 /// The full rows (retained size and distance from `heapdiff::analysis`), with their order.
 fn analyzed_summary_rows(name: &str) -> Vec<SummaryRow> {
-    let path = fixture_path(name);
+    let path = common::fixture(name);
     let snap = heapdiff::snapshot::load(&path, &Hooks::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let classes = classify(&snap, None);
@@ -440,7 +402,7 @@ fn analyzed_summary_rows(name: &str) -> Vec<SummaryRow> {
 #[test]
 fn every_reference_summary_matches_devtools_with_retained_sizes() {
     let mut problems = Vec::new();
-    for name in FIXTURES {
+    for name in common::SNAPSHOTS {
         problems.extend(compare_with_reference(name, &analyzed_summary_rows(name)));
     }
     assert!(
@@ -449,12 +411,15 @@ fn every_reference_summary_matches_devtools_with_retained_sizes() {
         problems.len(),
         problems.join("\n")
     );
+    common::compared_references(
+        "summary: every_reference_summary_matches_devtools_with_retained_sizes",
+    );
 }
 
 #[test]
 fn every_reference_summary_matches_devtools() {
     let mut problems = Vec::new();
-    for name in FIXTURES {
+    for name in common::SNAPSHOTS {
         problems.extend(compare_with_reference(name, &summary_rows(name)));
     }
     assert!(
@@ -463,4 +428,5 @@ fn every_reference_summary_matches_devtools() {
         problems.len(),
         problems.join("\n")
     );
+    common::compared_references("summary: every_reference_summary_matches_devtools");
 }
