@@ -32,7 +32,9 @@ static CASE_LEN: AtomicUsize = AtomicUsize::new(0);
 static CRASH_FD: AtomicI32 = AtomicI32::new(-1);
 
 /// Saves the running case (without allocating) before the refused allocation aborts: the
-/// allocator's refusal hook.
+/// allocator's refusal hook. Unsafe because it must not allocate: the bytes and the file come
+/// from raw parts set up in advance.
+#[allow(unsafe_code)]
 fn save_case() {
     use std::io::Write;
     use std::os::fd::FromRawFd;

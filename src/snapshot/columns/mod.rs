@@ -5,8 +5,7 @@
 //!
 //! One file per section: `nodes`, `edges`, `locations`; what they share (growing a column with
 //! its pages populated, range checks, the reciprocal divisor) is here, and with it the only
-//! `unsafe` of the loader's columns ([`populate`]).
-#![allow(unsafe_code)]
+//! `unsafe` of the loader's columns ([`populate`]'s system call).
 
 mod edges;
 mod locations;
@@ -34,6 +33,7 @@ pub(super) fn grow<T: Copy + Default>(
 
 /// Backs `memory` with pages in one system call before it is written: a block's columns are
 /// megabytes, and faulting them in a page at a time costs a trap per 4 KB.
+#[allow(unsafe_code)] // madvise is a system call; see the SAFETY comment
 pub fn populate<T>(memory: &[std::mem::MaybeUninit<T>]) {
     #[cfg(target_os = "linux")]
     {
