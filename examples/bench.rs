@@ -192,6 +192,7 @@ fn measure_pair(before: &Path, after: &Path) {
 }
 
 /// User + system CPU time of this process so far, all threads.
+#[allow(unsafe_code)] // getrusage through libc
 fn cpu_seconds() -> f64 {
     // SAFETY: a zeroed rusage is a valid value for getrusage to fill.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -203,6 +204,7 @@ fn cpu_seconds() -> f64 {
 
 /// Runs a child and returns its stdout and peak RSS in bytes (from wait4's rusage).
 #[allow(clippy::zombie_processes)] // reaped by wait4, which clippy does not see
+#[allow(unsafe_code)] // wait4 through libc
 fn run_measured(cmd: &mut Command) -> (String, u64) {
     let child = cmd
         .stdout(std::process::Stdio::piped())

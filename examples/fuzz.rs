@@ -1,5 +1,5 @@
 //! A long-running seeded mutation fuzzer over the same mutations and pipeline as
-//! `tests/mutations.rs` (`heapdiff::synth::mutate`): cargo-fuzz needs a nightly toolchain, this
+//! `tests/mutations.rs` (`heapdiff::testkit::mutate`): cargo-fuzz needs a nightly toolchain, this
 //! needs none.
 //!
 //! ```sh
@@ -12,7 +12,6 @@
 //! mutated and parsed too. A panic, an inconsistency, a case slower than `--case-seconds` or an
 //! allocation past `--max-mb` is a crash: its input is saved to `--out` and reported.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
@@ -20,21 +19,23 @@ use std::time::{Duration, Instant};
 
 use heapdiff::loaded::Loaded;
 use heapdiff::report::{self, ReportOptions};
-use heapdiff::synth::{self, mutate};
+use heapdiff::testkit::alloc::{self, Counting};
+use heapdiff::testkit::{self, mutate};
 
-struct Counting;
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-static LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// The case being run and an open file to save it to when an allocation is refused (the
 /// process aborts right after, so the input must be written without allocating).
 static CASE_PTR: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 static CASE_LEN: AtomicUsize = AtomicUsize::new(0);
 static CRASH_FD: AtomicI32 = AtomicI32::new(-1);
 
-/// Saves the running case (without allocating) before the refused allocation aborts.
-fn refuse() -> *mut u8 {
+/// Saves the running case (without allocating) before the refused allocation aborts: the
+/// allocator's refusal hook. Unsafe because it must not allocate: the bytes and the file come
+/// from raw parts set up in advance.
+#[allow(unsafe_code)]
+fn save_case() {
     use std::io::Write;
     use std::os::fd::FromRawFd;
     let fd = CRASH_FD.swap(-1, Ordering::SeqCst);
@@ -52,45 +53,7 @@ fn refuse() -> *mut u8 {
         }
         let _ = (&std::io::stderr()).write_all(b"fuzz: allocation past --max-mb refused; the input is in the out dir as oom-input.bin\n");
     }
-    std::ptr::null_mut()
 }
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if CURRENT.load(Ordering::Relaxed) + layout.size() > LIMIT.load(Ordering::Relaxed) {
-            return refuse();
-        }
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let grow = new_size.saturating_sub(layout.size());
-        if CURRENT.load(Ordering::Relaxed) + grow > LIMIT.load(Ordering::Relaxed) {
-            return refuse();
-        }
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                let now = CURRENT.fetch_add(grow, Ordering::Relaxed) + grow;
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 struct Args {
     seconds: u64,
@@ -145,17 +108,17 @@ fn corpus() -> Vec<(String, Vec<u8>, Loaded)> {
     if let Ok(b) = std::fs::read(data("tiny.heapsnapshot")) {
         inputs.push(("tiny".into(), b));
     }
-    let mut c = synth::Config::with_nodes(300, 7);
+    let mut c = testkit::Config::with_nodes(300, 7);
     c.after = true;
     c.leak = 5;
-    inputs.push(("synthetic".into(), synth::to_vec(&c)));
+    inputs.push(("synthetic".into(), testkit::to_vec(&c)));
     for (name, keep) in [
         ("listener-closure.before.heapsnapshot.gz", 2_500),
         ("detached-dom.after.heapsnapshot.gz", 3_000),
         ("weird-strings.heapsnapshot.gz", 2_000),
     ] {
         match heapdiff::snapshot::load(&data(name), &Default::default()) {
-            Ok(s) => inputs.push((format!("{name}-cut"), synth::cut(&s, keep))),
+            Ok(s) => inputs.push((format!("{name}-cut"), testkit::cut(&s, keep))),
             Err(e) => eprintln!("fuzz: skipping {name}: {e}"),
         }
     }
@@ -173,11 +136,11 @@ fn corpus() -> Vec<(String, Vec<u8>, Loaded)> {
 
 /// A findings file with suspects and paths, to mutate.
 fn findings_seed() -> Option<Vec<u8>> {
-    let mut c = synth::Config::with_nodes(400, 11);
-    let before = mutate::original("b", &synth::to_vec(&c)).ok()?;
+    let mut c = testkit::Config::with_nodes(400, 11);
+    let before = mutate::original("b", &testkit::to_vec(&c)).ok()?;
     c.after = true;
     c.leak = 20;
-    let after = mutate::original("a", &synth::to_vec(&c)).ok()?;
+    let after = mutate::original("a", &testkit::to_vec(&c)).ok()?;
     let comparison = heapdiff::diff::compare(&before, &after, None);
     let f = report::build(&comparison, &before, &after, None, ReportOptions::default());
     Some(report::findings::to_json(&f).into_bytes())
@@ -191,6 +154,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 fn main() {
+    alloc::on_refuse(save_case);
     let a = args();
     let corpus = corpus();
     if let Some(path) = &a.replay {
@@ -261,7 +225,7 @@ fn main() {
             };
             (format!("{name} {names}"), bytes, outcome)
         };
-        LIMIT.store(usize::MAX, Ordering::Relaxed);
+        alloc::set_limit(usize::MAX);
         execs += 1;
         if let Some(what) = outcome {
             crashes += 1;
@@ -292,13 +256,11 @@ fn main() {
 }
 
 /// Limits the next case's allocations to `limit` bytes above what is held now, and records
-/// the case's bytes for `refuse`.
+/// the case's bytes for `save_case`.
 fn arm(case: &[u8], limit: usize) {
     CASE_PTR.store(case.as_ptr() as *mut u8, Ordering::SeqCst);
     CASE_LEN.store(case.len(), Ordering::SeqCst);
-    let now = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(now, Ordering::Relaxed);
-    LIMIT.store(now.saturating_add(limit), Ordering::Relaxed);
+    alloc::set_limit(alloc::current().saturating_add(limit));
 }
 
 fn check_bounds(start: Instant, case_seconds: f64) -> Option<String> {

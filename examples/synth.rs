@@ -1,4 +1,4 @@
-//! Writes a synthetic V8 heap snapshot of any size, streamed (see `heapdiff::synth`).
+//! Writes a synthetic V8 heap snapshot of any size, streamed (see `heapdiff::testkit::generate`).
 //!
 //! ```sh
 //! cargo run --release --example synth -- --nodes 60000000 --out before.heapsnapshot --before
@@ -15,7 +15,7 @@
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use heapdiff::synth::{Config, write};
+use heapdiff::testkit::{Config, write};
 
 fn usage() -> ! {
     eprintln!(

@@ -1,21 +1,36 @@
 //! heapdiff: compare V8 heap snapshots and show what grew and what keeps it alive.
 //!
-//! Data flows one way, each stage knowing only the ones before it:
+//! Data flows one way: each module uses only modules listed above it, never one below (`task`
+//! and `format`, `cli` and `app` are siblings that do not use each other either);
+//! `tests/layering.rs` checks every `crate::` path in `src/`.
 //!
 //! ```text
-//! task ─ progress and cancellation, the one hook type every stage reports to
-//! snapshot ─ load a file → Snapshot (columnar graph, strings interned once, indexes checked)
-//! analysis ─ Snapshot → Analysis (retainers, distances, dominators, retained sizes),
-//!            the Summary's aggregates, the Retainers pane's rules
-//! loaded   ─ Snapshot + classes + shallow sizes + Analysis: one snapshot, ready to show
-//! diff     ─ two Loaded → Comparison (DevTools' rows, what the new objects retain, merged
-//!            retainer paths, suspects)
-//! report   ─ Comparison → Findings → Markdown | HTML | findings JSON; the Retainers report
-//! pipeline ─ files → Loaded / Compared: the one way in for every front end
-//! cli, app ─ front ends: the command line and the window, thin over the pipeline
+//! task       progress and cancellation: the one hook type every stage reports to
+//! format     number and file-label formatting for tables, reports and the window
+//! snapshot   file → Snapshot: columnar graph, strings interned once, every index checked
+//!   parse/     mod (sections → columns), json (token reader), header (meta → layout),
+//!              finish (validation, CSR offsets)
+//!   numbers    the hot loop: number arrays straight into columns, in parallel
+//!   columns/   nodes, edges (3-byte packed type+name), locations
+//!   class/     DevTools' naming: dom, shallow, interface, classes, display, utf16
+//!   meta, reader, strings, packed, locations, error
+//! analysis   Snapshot → Analysis: retainers, distance, dominators (+ dominator_tree walk),
+//!            retained sizes, weakmap rules, summary (DevTools' aggregates), paths
+//! loaded     Snapshot + classes + shallow sizes + Analysis: one snapshot, ready to show
+//! diff       two Loaded → Comparison: compare (DevTools' rows), dominance (what new objects
+//!            retain), paths (merged retainer paths), suspects
+//! report     Comparison → Findings → markdown | html | findings JSON; retainers (the pane)
+//! pipeline   files → Loaded / compared pair: the one way in for every front end
+//!   ─────────  the engine ends here: it knows nothing of windows or argv
+//! cli        clap arguments, headless subcommands (summary, retainers, diff), output
+//! app        the eframe window: state, commands, background jobs, one file per view
 //! ```
 //!
-//! The engine (everything above the front ends) knows nothing of windows or argv.
+//! Test support (`testkit`: synthetic snapshots, mutation fuzzer, graph builders, counting
+//! allocator) exists only with the `testkit` feature, which the tests and examples turn on
+//! through the crate's dev-dependency on itself; the shipped binary is built without it.
+//! `unsafe` is denied crate-wide (`Cargo.toml` `[lints]`) and allowed only on the few items that
+//! need it, each with its `SAFETY` comment.
 
 pub mod analysis;
 pub mod app;
@@ -26,5 +41,6 @@ pub mod loaded;
 pub mod pipeline;
 pub mod report;
 pub mod snapshot;
-pub mod synth;
 pub mod task;
+#[cfg(feature = "testkit")]
+pub mod testkit;

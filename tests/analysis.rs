@@ -1,7 +1,6 @@
 //! Graph analysis (retainers, distances, dominators, retained sizes, Retainers pane) pinned to
-//! DevTools: the fixture tests compare with the oracle's references in
-//! `../shared/fixtures/reference/`; the hand-built graphs check one rule each; the chain test
-//! checks that nothing recurses.
+//! DevTools: the fixture tests compare with the oracle's references in `tests/data/reference/`;
+//! the hand-built graphs check one rule each; the chain test checks that nothing recurses.
 
 mod common;
 
@@ -12,9 +11,11 @@ use heapdiff::analysis::summary::summarize;
 use heapdiff::analysis::{Analysis, NO_DISTANCE, analyze};
 use heapdiff::loaded::Loaded;
 use heapdiff::report::retainers::{self, RetainerEdge};
+use heapdiff::snapshot::Snapshot;
 use heapdiff::snapshot::class::{classify, display_name, shallow_sizes};
-use heapdiff::snapshot::{Snapshot, Strings};
 use heapdiff::task::Hooks;
+use heapdiff::testkit::graph::{empty, graph};
+use heapdiff::testkit::{edge_type, node_type};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -23,53 +24,6 @@ use serde_json::Value;
 
 fn run(snap: &Snapshot, sizes: &[u32]) -> Analysis {
     analyze(snap, sizes, &Hooks::default()).expect("analysis of a consistent snapshot")
-}
-
-fn type_index(list: &[&str], name: &str) -> u8 {
-    list.iter().position(|t| *t == name).expect("known type") as u8
-}
-
-/// A hand-built snapshot: `nodes` are (type, name, self size), node 0 is the root; `edges` are
-/// (from, type, name, to) and may come in any order.
-fn build(nodes: &[(&str, &str, u32)], edges: &[(u32, &str, &str, u32)]) -> Snapshot {
-    let mut strings: Vec<String> = vec![String::new()];
-    let mut intern = |s: &str| -> u32 {
-        match strings.iter().position(|x| x == s) {
-            Some(i) => i as u32,
-            None => {
-                strings.push(s.to_string());
-                (strings.len() - 1) as u32
-            }
-        }
-    };
-    let mut snap = Snapshot::default();
-    snap.meta = common::graph_meta();
-    for (i, &(t, name, size)) in nodes.iter().enumerate() {
-        snap.node_type.push(type_index(&common::NODE_TYPES, t));
-        snap.node_name.push(intern(name));
-        snap.node_id.push(1 + 2 * i as u32);
-        snap.node_self_size.push(size);
-    }
-    let mut sorted: Vec<_> = edges.iter().enumerate().collect();
-    sorted.sort_by_key(|(i, e)| (e.0, *i));
-    snap.first_edge = vec![0; nodes.len() + 1];
-    let (mut types, mut names) = (Vec::new(), Vec::new());
-    for &(_, &(from, t, name, to)) in &sorted {
-        snap.first_edge[from as usize + 1] += 1;
-        types.push(type_index(&common::EDGE_TYPES, t));
-        names.push(if t == "element" || t == "hidden" {
-            name.parse().expect("index")
-        } else {
-            intern(name)
-        });
-        snap.edge_to.push(to);
-    }
-    snap.set_edges(&types, &names);
-    for i in 0..nodes.len() {
-        snap.first_edge[i + 1] += snap.first_edge[i];
-    }
-    snap.strings = strings.into_iter().collect::<Strings>();
-    snap
 }
 
 fn raw_name(snap: &Snapshot) -> impl Fn(u32) -> String + '_ {
@@ -84,10 +38,7 @@ fn raw_name(snap: &Snapshot) -> impl Fn(u32) -> String + '_ {
 /// the dominator tree) equal DevTools'.
 fn check_summary(file: &str) {
     let path = common::fixture(file);
-    let reference = common::reference(&format!(
-        "{}.summary.json",
-        file.trim_end_matches(".heapsnapshot")
-    ));
+    let reference = common::reference(&common::summary_reference(file));
     let snap = heapdiff::snapshot::load(&path, &Hooks::default()).expect("fixture loads");
     let sizes = shallow_sizes(&snap);
     let analysis = run(&snap, &sizes);
@@ -131,25 +82,19 @@ fn check_summary(file: &str) {
 #[test]
 fn tiny_matches_devtools() {
     check_summary("tiny.heapsnapshot");
+    common::compared_references("analysis: tiny_matches_devtools");
 }
 
 #[test]
 fn fixtures_match_devtools_summaries() {
-    for file in [
-        "ssr-di-leak.after.heapsnapshot",
-        "ssr-di-leak.before.heapsnapshot",
-        "listener-closure.after.heapsnapshot",
-        "listener-closure.before.heapsnapshot",
-        "no-leak-control.after.heapsnapshot",
-        "no-leak-control.before.heapsnapshot",
-        "cache-growth.after.heapsnapshot",
-        "cache-growth.before.heapsnapshot",
-        "detached-dom.after.heapsnapshot",
-        "detached-dom.before.heapsnapshot",
-        "weird-strings.heapsnapshot",
-    ] {
+    // Every fixture but tiny, which has its own test.
+    for file in common::SNAPSHOTS
+        .iter()
+        .filter(|f| **f != "tiny.heapsnapshot")
+    {
         check_summary(file);
     }
+    common::compared_references("analysis: fixtures_match_devtools_summaries");
 }
 
 /// Compares our pane rows (as `heapdiff retainers` reports them) with the oracle's `retainers`
@@ -220,7 +165,7 @@ fn compare_pane(
 
 #[test]
 fn ssr_di_leak_retainers_match_devtools() {
-    let reference = common::reference("ssr-di-leak.after.retainers-ChildContainer.json");
+    let reference = common::reference(common::RETAINERS_REFERENCE);
     let loaded = Loaded::open(
         &common::fixture("ssr-di-leak.after.heapsnapshot"),
         Hooks::default(),
@@ -295,6 +240,7 @@ fn ssr_di_leak_retainers_match_devtools() {
         assert_eq!(u64::from(edge) * 3, level["edgeIndex"].as_u64().unwrap());
         level = &level["children"][0];
     }
+    common::compared_references("analysis: ssr_di_leak_retainers_match_devtools");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,7 +251,7 @@ fn ssr_di_leak_retainers_match_devtools() {
 fn distances_follow_user_roots_first() {
     // root -shortcut-> window -> a -> b; root -element-> (GC roots) -> c; b is also reached
     // from c; d is unreachable; e is reached only weakly.
-    let snap = build(
+    let snap = graph(
         &[
             ("synthetic", "", 0),
             ("object", "Window", 10),
@@ -357,7 +303,7 @@ fn weakmap_value_gets_the_later_distance_and_the_key_dominates() {
         format!(" / part of key (K @5) -> value (V @11) pair in WeakMap (table @{table_id})");
     let n1 = format!("1{pair}");
     let n2 = format!("2{pair}");
-    let snap = build(
+    let snap = graph(
         &[
             ("synthetic", "", 0),
             ("object", "Window", 1),
@@ -386,7 +332,7 @@ fn weakmap_value_gets_the_later_distance_and_the_key_dominates() {
 
 #[test]
 fn nodes_with_only_weak_retainers_and_unreachable_cycles_hang_off_the_root() {
-    let snap = build(
+    let snap = graph(
         &[
             ("synthetic", "", 0),
             ("object", "A", 1),
@@ -413,7 +359,7 @@ fn nodes_with_only_weak_retainers_and_unreachable_cycles_hang_off_the_root() {
 
 #[test]
 fn pane_sorts_by_distance_then_name_and_marks_cycles() {
-    let snap = build(
+    let snap = graph(
         &[
             ("synthetic", "", 0),
             ("object", "Win", 1),
@@ -461,7 +407,7 @@ fn pane_sorts_by_distance_then_name_and_marks_cycles() {
 
 #[test]
 fn cancel_returns_none() {
-    let snap = build(
+    let snap = graph(
         &[("synthetic", "", 0), ("object", "A", 1)],
         &[(0, "shortcut", "a", 1)],
     );
@@ -477,20 +423,15 @@ fn cancel_returns_none() {
 #[test]
 fn ten_million_node_chain() {
     const N: u32 = 10_000_000;
-    let mut snap = Snapshot::default();
-    snap.meta = common::graph_meta();
-    snap.strings = ["", "", "next", "Node"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Strings>();
-    snap.node_type = vec![type_index(&common::NODE_TYPES, "object"); N as usize];
-    snap.node_type[0] = type_index(&common::NODE_TYPES, "synthetic");
+    let mut snap = empty(&["", "", "next", "Node"]);
+    snap.node_type = vec![node_type("object"); N as usize];
+    snap.node_type[0] = node_type("synthetic");
     snap.node_name = vec![3; N as usize];
     snap.node_id = (0..N).map(|i| 2 * i + 1).collect();
     snap.node_self_size = vec![1; N as usize];
     snap.first_edge = (0..=N).map(|i| i.min(N - 1)).collect();
-    let mut types = vec![type_index(&common::EDGE_TYPES, "property"); N as usize - 1];
-    types[0] = type_index(&common::EDGE_TYPES, "shortcut");
+    let mut types = vec![edge_type("property"); N as usize - 1];
+    types[0] = edge_type("shortcut");
     snap.set_edges(&types, &vec![2; N as usize - 1]);
     snap.edge_to = (1..N).collect();
     let sizes = std::mem::take(&mut snap.node_self_size);

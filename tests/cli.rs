@@ -17,8 +17,8 @@ fn path(name: &str) -> String {
 
 #[test]
 fn summary_json_has_every_reference_row() {
-    for name in common::summary_fixtures() {
-        let out = heapdiff(&["summary", &path(&name), "--format", "json"]);
+    for name in common::SNAPSHOTS {
+        let out = heapdiff(&["summary", &path(name), "--format", "json"]);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -26,7 +26,7 @@ fn summary_json_has_every_reference_row() {
             String::from_utf8_lossy(&out.stderr)
         );
         let mine: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-        let reference = common::reference(&name.replace(".heapsnapshot", ".summary.json"));
+        let reference = common::reference(&common::summary_reference(name));
         assert_eq!(mine["file"], format!("{name}.gz"));
         assert_eq!(
             mine["node_count"], reference["snapshot"]["nodeCount"],
@@ -52,6 +52,7 @@ fn summary_json_has_every_reference_row() {
             assert_eq!(r["distance"], e["distance"], "{name} {}", e["name"]);
         }
     }
+    common::compared_references("cli: summary_json_has_every_reference_row");
 }
 
 #[test]
@@ -154,7 +155,7 @@ fn flatten(
 
 #[test]
 fn retainers_match_devtools_pane_and_dominator_chain() {
-    let reference = common::reference("ssr-di-leak.after.retainers-ChildContainer.json");
+    let reference = common::reference(common::RETAINERS_REFERENCE);
     let id = reference["node"]["id"].as_u64().unwrap().to_string();
     let out = heapdiff(&[
         "retainers",
@@ -221,6 +222,7 @@ fn retainers_match_devtools_pane_and_dominator_chain() {
     }
     let missing = heapdiff(&["retainers", &path("tiny.heapsnapshot"), "--id", "424242"]);
     assert_eq!(missing.status.code(), Some(2));
+    common::compared_references("cli: retainers_match_devtools_pane_and_dominator_chain");
 }
 
 #[test]
@@ -326,4 +328,5 @@ fn diff_json_has_the_documented_shape() {
         assert!(!step[field].is_null(), "steps[].{field}");
     }
     assert!(suspect["paths"][0]["count"].as_u64().unwrap() > 0);
+    common::compared_references("cli: diff_json_has_the_documented_shape");
 }

@@ -158,6 +158,7 @@ fn rows_totals_and_ids_match_devtools() {
             "{name}: totals"
         );
     }
+    common::compared_references("diff: rows_totals_and_ids_match_devtools");
 }
 
 #[test]

@@ -4,10 +4,7 @@
 //! refused with its edge and value.
 
 use heapdiff::snapshot::{self, LoadErrorKind, Snapshot};
-
-const V8_EDGE_TYPES: [&str; 7] = [
-    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
-];
+use heapdiff::testkit::{EDGE_TYPES, NODE_TYPES};
 
 /// How the edges are written.
 #[derive(Clone, Copy, Debug)]
@@ -32,7 +29,7 @@ struct Doc {
 impl Doc {
     fn edge_types(&self) -> Vec<String> {
         (0..self.types)
-            .map(|t| match V8_EDGE_TYPES.get(t) {
+            .map(|t| match EDGE_TYPES.get(t) {
                 Some(name) => name.to_string(),
                 None => format!("t{t}"),
             })
@@ -45,6 +42,7 @@ impl Doc {
             Shape::NameFirst => r#"["name_or_index","x","to_node","type","y"]"#,
         };
         let types = serde_json::to_string(&self.edge_types()).unwrap();
+        let node_types = serde_json::to_string(&NODE_TYPES).unwrap();
         let at_type = if matches!(shape, Shape::NameFirst) {
             3
         } else {
@@ -72,7 +70,7 @@ impl Doc {
         };
         let strings: Vec<String> = (0..self.strings).map(|i| format!("s{i}")).collect();
         format!(
-            r#"{{"snapshot":{{"meta":{{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic"]],"edge_fields":{fields},"edge_types":{edge_types}}},"node_count":{nodes_count},"edge_count":{}}},
+            r#"{{"snapshot":{{"meta":{{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[{node_types}],"edge_fields":{fields},"edge_types":{edge_types}}},"node_count":{nodes_count},"edge_count":{}}},
 "nodes":[{nodes}],
 "edges":[{}],
 "strings":{}}}"#,

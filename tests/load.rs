@@ -2,16 +2,16 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use heapdiff::snapshot::{self, LoadErrorKind};
 
 #[test]
 fn loads_every_fixture_with_the_counts_devtools_reports() {
-    for name in common::summary_fixtures() {
-        let snap = common::load(&name);
-        let reference = common::reference(&name.replace(".heapsnapshot", ".summary.json"));
+    for name in common::SNAPSHOTS {
+        let snap = common::load(name);
+        let reference = common::reference(&common::summary_reference(name));
         let info = &reference["snapshot"];
         assert_eq!(
             snap.node_count() as u64,
@@ -31,6 +31,33 @@ fn loads_every_fixture_with_the_counts_devtools_reports() {
                 .all(|&t| (t as usize) < snap.node_count())
         );
     }
+    common::compared_references("load: loads_every_fixture_with_the_counts_devtools_reports");
+}
+
+/// `tests/data/reference` holds exactly the references the tests compare: one summary per
+/// snapshot fixture, one diff per pair, the Retainers pane; none missing, none unused.
+#[test]
+fn every_reference_is_compared_and_none_is_missing() {
+    let mut expected: Vec<String> = common::SNAPSHOTS
+        .iter()
+        .map(|s| common::summary_reference(s))
+        .chain(common::PAIRS.iter().map(|p| format!("{p}.diff.json")))
+        .chain([common::RETAINERS_REFERENCE.to_string()])
+        .map(|name| format!("{name}.gz"))
+        .collect();
+    expected.sort();
+    let dir = common::data_dir().join("reference");
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    found.sort();
+    assert_eq!(found, expected);
 }
 
 #[test]
@@ -70,22 +97,18 @@ fn chromium_layout_loads_detachedness() {
     );
 }
 
+/// The gzip path of the loader (read-ahead thread, multi-member decoder) and the plain path give
+/// the same graph: the gzipped fixture against its own bytes gunzipped to a plain file.
 #[test]
 fn gzip_and_plain_give_the_same_graph() {
-    let Some(shared) = common::shared_fixtures() else {
-        return;
-    };
-    let plain = snapshot::load(
-        &shared.join("listener-closure.after.heapsnapshot"),
-        &Default::default(),
-    )
-    .unwrap();
-    let gz = snapshot::load(
-        &shared.join("listener-closure.after.heapsnapshot.gz"),
-        &Default::default(),
-    )
-    .unwrap();
+    let gz_path = common::fixture("listener-closure.after.heapsnapshot");
+    let plain_path =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("listener-closure.after.heapsnapshot");
+    std::fs::write(&plain_path, common::read_data(&gz_path)).expect("write the plain copy");
+    let plain = snapshot::load(&plain_path, &Default::default()).unwrap();
+    let gz = snapshot::load(&gz_path, &Default::default()).unwrap();
     assert_eq!(plain.node_id, gz.node_id);
+    assert_eq!(plain.edge_to, gz.edge_to);
     let names = |s: &snapshot::Snapshot| -> Vec<(u8, u32)> {
         (0..s.edge_count() as u32)
             .map(|e| (s.edge_type(e), s.edge_name_index(e)))
@@ -93,6 +116,7 @@ fn gzip_and_plain_give_the_same_graph() {
     };
     assert_eq!(names(&plain), names(&gz));
     assert_eq!(plain.strings.len(), gz.strings.len());
+    assert_eq!(gz.file_name, "listener-closure.after.heapsnapshot.gz");
 }
 
 #[test]

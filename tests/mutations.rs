@@ -2,71 +2,32 @@
 //! fixture (cut to its first nodes so a debug build gets through them) and of a findings file.
 //! Each must end in a result or a typed error within a time bound, never a panic, a hang or a
 //! runaway allocation; loaded mutants also go through analysis, Summary, a comparison with the
-//! original both ways and every report (`heapdiff::synth::mutate::exercise`).
+//! original both ways and every report (`heapdiff::testkit::mutate::exercise`).
 //!
-//! The mutator is seeded and dependency-free (`heapdiff::synth::mutate`) rather than proptest:
+//! The mutator is seeded and dependency-free (`heapdiff::testkit::mutate`) rather than proptest:
 //! the same code drives `examples/fuzz.rs`, a failure is reproduced from (seed, case) alone, and
 //! the structural mutations (swapped sections, wrong meta, huge numbers) are written for this
 //! format, which generic shrinking strategies would not produce.
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use heapdiff::report::{self, ReportOptions};
-use heapdiff::synth::{self, mutate};
+use heapdiff::testkit::alloc::{self, Counting, Peak};
+use heapdiff::testkit::{self, mutate};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation accounting, so a mutant that makes the engine allocate far beyond its size fails.
 // ---------------------------------------------------------------------------------------------
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
 /// Past this, allocations fail (the process aborts naming the size) instead of the machine's
 /// OOM killer ending the run, and everyone else's builds with it.
 const HARD_LIMIT: usize = 3 << 30;
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if CURRENT.load(Ordering::Relaxed) + layout.size() > HARD_LIMIT {
-            return std::ptr::null_mut();
-        }
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if CURRENT.load(Ordering::Relaxed) + new_size.saturating_sub(layout.size()) > HARD_LIMIT {
-            return std::ptr::null_mut();
-        }
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                let grow = new_size - layout.size();
-                let now = CURRENT.fetch_add(grow, Ordering::Relaxed) + grow;
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -76,6 +37,7 @@ static ALLOCATOR: Counting = Counting;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn alone() -> std::sync::MutexGuard<'static, ()> {
+    alloc::set_limit(HARD_LIMIT);
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -118,13 +80,12 @@ fn campaign(
             let _ = std::fs::write(path, &bytes);
             eprintln!("{label} case {case}: {names}");
         }
-        let base = CURRENT.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let peak = Peak::start();
         let start = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| check(&bytes)));
         let took = start.elapsed();
         slowest = slowest.max(took);
-        let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+        let peak = peak.bytes();
         let problem = match result {
             Err(panic) => {
                 let msg = panic
@@ -207,10 +168,10 @@ fn tiny_mutants() {
 #[test]
 fn synthetic_mutants() {
     let _alone = alone();
-    let mut c = synth::Config::with_nodes(300, 7);
+    let mut c = testkit::Config::with_nodes(300, 7);
     c.after = true;
     c.leak = 5;
-    let bytes = synth::to_vec(&c);
+    let bytes = testkit::to_vec(&c);
     snapshots("synthetic", 2, 3000, &bytes);
 }
 
@@ -220,7 +181,7 @@ fn real_fixture_mutants() {
     // listener-closure.before (Node 20, 43,295 nodes), cut to its first 2,500 nodes: the real
     // layout, strings and edge mix, at a size the dev profile mutates a thousand times.
     let full = common::load("listener-closure.before.heapsnapshot");
-    let cut = synth::cut(&full, 2_500);
+    let cut = testkit::cut(&full, 2_500);
     drop(full);
     snapshots("listener-closure-cut", 3, 2500, &cut);
 }
@@ -238,11 +199,11 @@ fn full_real_fixture_mutants() {
 #[test]
 fn findings_mutants() {
     let _alone = alone();
-    let mut c = synth::Config::with_nodes(400, 11);
-    let before = mutate::original("b", &synth::to_vec(&c)).unwrap();
+    let mut c = testkit::Config::with_nodes(400, 11);
+    let before = mutate::original("b", &testkit::to_vec(&c)).unwrap();
     c.after = true;
     c.leak = 20;
-    let after = mutate::original("a", &synth::to_vec(&c)).unwrap();
+    let after = mutate::original("a", &testkit::to_vec(&c)).unwrap();
     let comparison = heapdiff::diff::compare(&before, &after, None);
     assert!(!comparison.suspects.is_empty());
     let findings = report::build(&comparison, &before, &after, None, ReportOptions::default());
@@ -355,11 +316,10 @@ fn cons_string_without_halves_has_a_bounded_name() {
         snap.meta.node_type_name(snap.node_type[0]),
         "concatenated string"
     );
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let peak = Peak::start();
     let start = Instant::now();
     let name = heapdiff::snapshot::class::display_name(&snap, None, 0);
     assert!(start.elapsed() < CASE_TIME);
-    assert!(PEAK.load(Ordering::Relaxed).saturating_sub(base) < 16 << 20);
+    assert!(peak.bytes() < 16 << 20);
     assert_eq!(name, "");
 }

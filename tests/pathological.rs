@@ -7,54 +7,22 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use heapdiff::diff;
 use heapdiff::loaded::Loaded;
 use heapdiff::report::{self, ReportOptions};
-use heapdiff::snapshot::{self, Snapshot, Strings};
+use heapdiff::snapshot::{self, Snapshot};
 use heapdiff::task::Hooks;
+use heapdiff::testkit::alloc::{Counting, Peak};
+use heapdiff::testkit::graph::{empty, first_edges};
+use heapdiff::testkit::{edge_type, node_meta, node_type};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation accounting: current and peak bytes held by the whole test binary.
 // ---------------------------------------------------------------------------------------------
-
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                let grow = new_size - layout.size();
-                let now = CURRENT.fetch_add(grow, Ordering::Relaxed) + grow;
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -64,12 +32,11 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// Runs `f` alone, then checks its wall time and the peak memory it allocated.
 fn bounded(what: &str, seconds: u64, megabytes: usize, f: impl FnOnce()) {
     let _alone = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let peak = Peak::start();
     let start = Instant::now();
     f();
     let took = start.elapsed();
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base) >> 20;
+    let peak = peak.bytes() >> 20;
     eprintln!("{what}: {took:.2?}, peak {peak} MiB allocated");
     assert!(
         took < Duration::from_secs(seconds),
@@ -85,30 +52,11 @@ fn bounded(what: &str, seconds: u64, megabytes: usize, f: impl FnOnce()) {
 // Hand-built graphs
 // ---------------------------------------------------------------------------------------------
 
-const OBJECT: u8 = 3;
-const SYNTHETIC: u8 = 9;
-const ELEMENT: u8 = 1;
-const PROPERTY: u8 = 2;
-const SHORTCUT: u8 = 5;
-
-/// An empty snapshot with DevTools' type lists and the strings `names` (index 0 is "").
-fn graph(names: &[&str]) -> Snapshot {
-    let mut s = Snapshot::default();
-    s.meta = common::graph_meta();
-    s.strings = names.iter().map(|s| s.to_string()).collect::<Strings>();
-    s
-}
-
-/// Sets the nodes' edges from per-node edge lists given as a CSR (counts per node).
-fn set_edges(s: &mut Snapshot, counts: impl Iterator<Item = u32>) {
-    let mut first = vec![0u32];
-    let mut total = 0u32;
-    for c in counts {
-        total += c;
-        first.push(total);
-    }
-    s.first_edge = first;
-}
+const OBJECT: u8 = node_type("object");
+const SYNTHETIC: u8 = node_type("synthetic");
+const ELEMENT: u8 = edge_type("element");
+const PROPERTY: u8 = edge_type("property");
+const SHORTCUT: u8 = edge_type("shortcut");
 
 fn analyze(s: Snapshot) -> Loaded {
     assert_eq!(heapdiff::analysis::check_consistent(&s), Ok(()));
@@ -122,7 +70,7 @@ fn one_node_with_ten_million_edges() {
     bounded("10M edges on one node", 45, 1500, || {
         const EDGES: u32 = 10_000_000;
         const LEAVES: u32 = 100_000;
-        let mut s = graph(&["", "Hub", "Leaf", "hub"]);
+        let mut s = empty(&["", "Hub", "Leaf", "hub"]);
         let n = (LEAVES + 2) as usize;
         s.node_type = vec![OBJECT; n];
         s.node_type[0] = SYNTHETIC;
@@ -132,10 +80,7 @@ fn one_node_with_ten_million_edges() {
         s.node_id = (0..n as u32).map(|i| 2 * i + 1).collect();
         s.node_self_size = vec![8; n];
         s.node_self_size[0] = 0;
-        set_edges(
-            &mut s,
-            (0..n).map(|i| [1, EDGES].get(i).copied().unwrap_or(0)),
-        );
+        s.first_edge = first_edges((0..n).map(|i| [1, EDGES].get(i).copied().unwrap_or(0)));
         let mut types = vec![ELEMENT; EDGES as usize + 1];
         types[0] = SHORTCUT;
         let mut names: Vec<u32> = (0..=EDGES).collect();
@@ -162,7 +107,7 @@ fn one_node_with_ten_million_edges() {
 fn every_node_is_a_gc_root() {
     bounded("every node a GC root", 30, 1000, || {
         const N: u32 = 1_000_000;
-        let mut s = graph(&["", "(GC roots)", "Rooted", "next"]);
+        let mut s = empty(&["", "(GC roots)", "Rooted", "next"]);
         s.node_type = vec![OBJECT; N as usize];
         s.node_type[0] = SYNTHETIC;
         s.node_type[1] = SYNTHETIC;
@@ -180,7 +125,7 @@ fn every_node_is_a_gc_root() {
             i if i + 1 < N => 1,
             _ => 0,
         };
-        set_edges(&mut s, (0..N).map(per));
+        s.first_edge = first_edges((0..N).map(per));
         let (mut types, mut names) = (Vec::new(), Vec::new());
         for i in 0..N {
             for k in 0..per(i) {
@@ -216,7 +161,7 @@ fn deep_cycles() {
     bounded("deep cycles", 30, 1000, || {
         const R: u32 = 1_000_000;
         let n = 1 + 2 * R;
-        let mut s = graph(&["", "Ring", "Lost", "next", "back", "ring"]);
+        let mut s = empty(&["", "Ring", "Lost", "next", "back", "ring"]);
         s.node_type = vec![OBJECT; n as usize];
         s.node_type[0] = SYNTHETIC;
         s.node_name = (0..n)
@@ -245,7 +190,7 @@ fn deep_cycles() {
                 (PROPERTY, 4, base + k / 2),
             ]
         };
-        set_edges(&mut s, (0..n).map(|i| edges(i).len() as u32));
+        s.first_edge = first_edges((0..n).map(|i| edges(i).len() as u32));
         let (mut types, mut names) = (Vec::new(), Vec::new());
         for i in 0..n {
             for (t, name, to) in edges(i) {
@@ -289,7 +234,7 @@ fn one_gigabyte_string() {
             e.write_all(bytes).expect("gzip in memory");
             e.finish().expect("gzip in memory")
         };
-        let meta = heapdiff::synth::NODE_META;
+        let meta = node_meta();
         let head = format!(
             "{{\"snapshot\":{{\"meta\":{meta},\"node_count\":3,\"edge_count\":2}},\"nodes\":[9,0,1,0,1,0,0,3,1,3,32,1,0,0,2,3,5,1073741840,0,0,0],\"edges\":[2,2,7,2,4,14],\"strings\":[\"\",\"Holder\",\"root\",\""
         );

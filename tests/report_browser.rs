@@ -8,10 +8,19 @@ use std::process::Command;
 
 use heapdiff::{diff, report};
 
-fn chromium() -> Option<&'static str> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+const CHROMIUM: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+
+/// The browser; its absence fails the test (a skipped check would pass without checking).
+fn chromium() -> &'static str {
+    CHROMIUM
         .into_iter()
         .find(|p| Path::new(p).exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "chromium is not installed (looked for {}): `bash .ci/run` installs it",
+                CHROMIUM.join(", ")
+            )
+        })
 }
 
 fn dump_dom(browser: &str, url: &str) -> String {
@@ -53,10 +62,7 @@ fn first_row(dom: &str) -> String {
 
 #[test]
 fn html_report_renders_and_sorts_in_chromium() {
-    let Some(browser) = chromium() else {
-        eprintln!("chromium not installed (bash .ci/run installs it); skipping the browser check");
-        return;
-    };
+    let browser = chromium();
     let before = common::fixture("ssr-di-leak.before.heapsnapshot");
     let after = common::fixture("ssr-di-leak.after.heapsnapshot");
     let (b, a, _) = common::open_pair(&before, &after).expect("load pair");

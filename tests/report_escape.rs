@@ -49,7 +49,7 @@ fn snapshot_text(leaked: usize) -> String {
         edges.push([2, 7, node_index(first_leak + 2 * i + 1)]); // PROPERTY -> the secret
     }
     let ordered = edges;
-    let meta = r#"{"node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic","concatenated string","sliced string","symbol","bigint","object shape"],"string","number","number","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"],"location_fields":["object_index","script_id","line","column"]}"#;
+    let meta = heapdiff::testkit::node_meta();
     let join = |rows: Vec<String>| rows.join(",");
     format!(
         "{{\"snapshot\":{{\"meta\":{meta},\"node_count\":{},\"edge_count\":{}}},\"nodes\":[{}],\"edges\":[{}],\"locations\":[],\"strings\":{}}}",

@@ -1,155 +1,23 @@
 //! Class naming, shallow sizes and the Summary rows, pinned to DevTools.
 //!
 //! The hand-built snapshots check one DevTools rule each; the fixture tests compare every row of
-//! every reference summary (`../shared/fixtures/reference/*.summary.json`, written by the DevTools
+//! every reference summary (`tests/data/reference/*.summary.json.gz`, written by the DevTools
 //! oracle) with heapdiff's.
 
-use std::path::PathBuf;
+mod common;
 
 use heapdiff::analysis::summary::{AnalysisView, SummaryRow, summarize};
+use heapdiff::snapshot::Snapshot;
 use heapdiff::snapshot::class::{
     self, Classes, InterfaceDefinition, classify, cmp_utf16, format_property_name,
     infer_interface_definitions, shallow_sizes,
 };
-use heapdiff::snapshot::{Location, Locations, Meta, Snapshot, Strings};
 use heapdiff::task::Hooks;
+use heapdiff::testkit::graph::GraphBuilder;
 
 // ---------------------------------------------------------------------------------------------
 // Hand-built snapshots
 // ---------------------------------------------------------------------------------------------
-
-const NODE_TYPES: [&str; 14] = [
-    "hidden",
-    "array",
-    "string",
-    "object",
-    "code",
-    "closure",
-    "regexp",
-    "number",
-    "native",
-    "synthetic",
-    "concatenated string",
-    "sliced string",
-    "symbol",
-    "bigint",
-];
-const EDGE_TYPES: [&str; 7] = [
-    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
-];
-
-/// Builds a snapshot from `(type, name, self_size, edges)` nodes; edges are `(type, name, to)`
-/// where `name` is a string for named edge types and a decimal index otherwise.
-/// `(edge type, name or index, target)`.
-type TestEdge = (u8, u32, u32);
-
-struct Builder {
-    strings: Vec<String>,
-    /// `(node type, name, self size, edges)`.
-    nodes: Vec<(u8, u32, u32, Vec<TestEdge>)>,
-    detachedness: Vec<u8>,
-    locations: Vec<Location>,
-}
-
-fn ty(name: &str) -> u8 {
-    NODE_TYPES
-        .iter()
-        .position(|t| *t == name)
-        .expect("test node type") as u8
-}
-
-fn ety(name: &str) -> u8 {
-    EDGE_TYPES
-        .iter()
-        .position(|t| *t == name)
-        .expect("test edge type") as u8
-}
-
-impl Builder {
-    fn new() -> Builder {
-        let mut b = Builder {
-            strings: Vec::new(),
-            nodes: Vec::new(),
-            detachedness: Vec::new(),
-            locations: Vec::new(),
-        };
-        // Node 0: the synthetic root.
-        b.node("synthetic", "", 0);
-        b
-    }
-
-    fn string(&mut self, s: &str) -> u32 {
-        if let Some(i) = self.strings.iter().position(|x| x == s) {
-            return i as u32;
-        }
-        self.strings.push(s.to_owned());
-        self.strings.len() as u32 - 1
-    }
-
-    fn node(&mut self, node_type: &str, name: &str, self_size: u32) -> u32 {
-        let name = self.string(name);
-        self.nodes
-            .push((ty(node_type), name, self_size, Vec::new()));
-        self.detachedness.push(0);
-        self.nodes.len() as u32 - 1
-    }
-
-    fn edge(&mut self, from: u32, edge_type: &str, name: &str, to: u32) {
-        let t = ety(edge_type);
-        let name = if matches!(edge_type, "element" | "hidden") {
-            name.parse().expect("index edge")
-        } else {
-            self.string(name)
-        };
-        self.nodes[from as usize].3.push((t, name, to));
-    }
-
-    fn build(self) -> Snapshot {
-        let meta = Meta::new(
-            [
-                "type",
-                "name",
-                "id",
-                "self_size",
-                "edge_count",
-                "detachedness",
-            ]
-            .map(String::from)
-            .to_vec(),
-            NODE_TYPES.map(String::from).to_vec(),
-            ["type", "name_or_index", "to_node"]
-                .map(String::from)
-                .to_vec(),
-            EDGE_TYPES.map(String::from).to_vec(),
-            ["object_index", "script_id", "line", "column"]
-                .map(String::from)
-                .to_vec(),
-        );
-        let mut snap = Snapshot::default();
-        snap.meta = meta;
-        let mut first = 0u32;
-        let (mut types, mut names) = (Vec::new(), Vec::new());
-        for (i, (t, name, size, edges)) in self.nodes.into_iter().enumerate() {
-            snap.node_type.push(t);
-            snap.node_name.push(name);
-            snap.node_id.push(i as u32 * 2 + 1);
-            snap.node_self_size.push(size);
-            snap.first_edge.push(first);
-            first += edges.len() as u32;
-            for (et, en, to) in edges {
-                types.push(et);
-                names.push(en);
-                snap.edge_to.push(to);
-            }
-        }
-        snap.set_edges(&types, &names);
-        snap.first_edge.push(first);
-        snap.node_detachedness = self.detachedness;
-        snap.strings = self.strings.into_iter().collect::<Strings>();
-        snap.locations = Locations::new(snap.node_count(), &self.locations);
-        snap
-    }
-}
 
 fn names(snap: &Snapshot, classes: &Classes) -> Vec<String> {
     (0..snap.node_count() as u32)
@@ -159,7 +27,7 @@ fn names(snap: &Snapshot, classes: &Classes) -> Vec<String> {
 
 #[test]
 fn type_based_class_names() {
-    let mut b = Builder::new();
+    let mut b = GraphBuilder::new();
     b.node("hidden", "system / Foo", 8);
     b.node("code", "(code)", 8);
     b.node("closure", "onClick", 8);
@@ -187,7 +55,7 @@ fn type_based_class_names() {
 
 #[test]
 fn dom_names_and_detached_propagation() {
-    let mut b = Builder::new();
+    let mut b = GraphBuilder::new();
     let attached_doc = b.node("native", "HTMLDocument", 8);
     let attached_div = b.node("native", "<div id=\"a\" class=\"x\">", 8);
     let detached_div = b.node("native", "<div id=\"b\">", 8);
@@ -204,8 +72,8 @@ fn dom_names_and_detached_propagation() {
     b.edge(detached_div, "property", "wrapper", js);
     b.edge(js, "internal", "x", behind_js);
     b.edge(detached_div, "weak", "w", weak_only);
-    b.detachedness[attached_doc as usize] = 1;
-    b.detachedness[detached_div as usize] = 2;
+    b.detachedness(attached_doc, 1);
+    b.detachedness(detached_div, 2);
     let snap = b.build();
     let classes = classify(&snap, None);
     assert_eq!(classes.name_of(attached_doc), "HTMLDocument");
@@ -223,15 +91,15 @@ fn dom_names_and_detached_propagation() {
 
 #[test]
 fn attached_wins_over_detached() {
-    let mut b = Builder::new();
+    let mut b = GraphBuilder::new();
     let a = b.node("native", "A", 8);
     let d = b.node("native", "D", 8);
     let shared = b.node("native", "Shared", 8);
     b.edge(0, "element", "1", a);
     b.edge(a, "internal", "x", shared);
     b.edge(d, "internal", "x", shared);
-    b.detachedness[a as usize] = 1;
-    b.detachedness[d as usize] = 2;
+    b.detachedness(a, 1);
+    b.detachedness(d, 2);
     let snap = b.build();
     let classes = classify(&snap, None);
     assert_eq!(classes.name_of(shared), "Shared");
@@ -240,7 +108,7 @@ fn attached_wins_over_detached() {
 
 #[test]
 fn interface_definitions_name_plain_objects() {
-    let mut b = Builder::new();
+    let mut b = GraphBuilder::new();
     let mut objects = Vec::new();
     for i in 0..3 {
         let o = b.node("object", "Object", 16);
@@ -320,31 +188,14 @@ fn strings_compare_in_utf16_order() {
 
 #[test]
 fn location_splits_object_classes() {
-    let mut b = Builder::new();
+    let mut b = GraphBuilder::new();
     let w1 = b.node("object", "Widget", 16);
     let w2 = b.node("object", "Widget", 16);
     let w3 = b.node("object", "Widget", 16);
     let f = b.node("closure", "make", 16);
-    b.locations = vec![
-        Location {
-            node: w1,
-            script_id: 3,
-            line: 9,
-            column: 13,
-        },
-        Location {
-            node: w2,
-            script_id: 3,
-            line: 9,
-            column: 13,
-        },
-        Location {
-            node: f,
-            script_id: 3,
-            line: 1,
-            column: 0,
-        },
-    ];
+    b.location(w1, 3, 9, 13);
+    b.location(w2, 3, 9, 13);
+    b.location(f, 3, 1, 0);
     let snap = b.build();
     let classes = classify(&snap, None);
     assert_eq!(classes.key_of(w1), "3,9,13,Widget");
@@ -359,7 +210,7 @@ fn location_splits_object_classes() {
 
 #[test]
 fn shallow_sizes_move_to_single_owners() {
-    let mut b = Builder::new();
+    let mut b = GraphBuilder::new();
     let owner = b.node("object", "Owner", 16);
     let elements = b.node("array", "(object elements)", 100);
     let shared_array = b.node("array", "(shared)", 50);
@@ -393,7 +244,7 @@ fn shallow_sizes_move_to_single_owners() {
 
 #[test]
 fn no_moves_without_user_roots() {
-    let mut b = Builder::new();
+    let mut b = GraphBuilder::new();
     let gc = b.node("synthetic", "(GC roots)", 0);
     let o = b.node("object", "O", 16);
     let a = b.node("array", "(elements)", 8);
@@ -406,7 +257,7 @@ fn no_moves_without_user_roots() {
 
 #[test]
 fn summary_skips_empty_nodes_and_resolves_key_collisions() {
-    let mut b = Builder::new();
+    let mut b = GraphBuilder::new();
     // An object literally named "Function" and a closure: two DevTools classes, one public key;
     // the one whose first counted node comes last wins.
     let obj_function = b.node("object", "Function", 10);
@@ -455,52 +306,14 @@ fn summary_skips_empty_nodes_and_resolves_key_collisions() {
 // DevTools reference summaries
 // ---------------------------------------------------------------------------------------------
 
-const FIXTURES: [&str; 12] = [
-    "tiny",
-    "weird-strings",
-    "detached-dom.before",
-    "detached-dom.after",
-    "listener-closure.before",
-    "listener-closure.after",
-    "no-leak-control.before",
-    "no-leak-control.after",
-    "ssr-di-leak.before",
-    "ssr-di-leak.after",
-    "cache-growth.before",
-    "cache-growth.after",
-];
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The fixture file: the gzipped copy under `tests/data/` when present, else the shared one.
-fn fixture_path(name: &str) -> PathBuf {
-    let gz = manifest_dir()
-        .join("tests/data")
-        .join(format!("{name}.heapsnapshot.gz"));
-    if gz.exists() {
-        return gz;
-    }
-    manifest_dir()
-        .join("../shared/fixtures")
-        .join(format!("{name}.heapsnapshot"))
-}
-
-fn reference(name: &str) -> Vec<serde_json::Value> {
-    let path = manifest_dir()
-        .join("../shared/fixtures/reference")
-        .join(format!("{name}.summary.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&text).expect("reference JSON");
-    json["classes"].as_array().expect("classes").clone()
-}
-
 /// Compares heapdiff's rows with DevTools' reference rows: every class key, name, count and self
 /// size; retained size (`maxRet`) and distance too when the rows came with an analysis. Returns
 /// the mismatches as readable lines.
 pub fn compare_with_reference(name: &str, rows: &[SummaryRow]) -> Vec<String> {
-    let expected = reference(name);
+    let expected = common::reference(&common::summary_reference(name))["classes"]
+        .as_array()
+        .expect("classes")
+        .clone();
     let mut problems = Vec::new();
     let by_key: std::collections::HashMap<&str, &SummaryRow> =
         rows.iter().map(|r| (r.class_key.as_str(), r)).collect();
@@ -566,7 +379,7 @@ pub fn compare_with_reference(name: &str, rows: &[SummaryRow]) -> Vec<String> {
 }
 
 fn summary_rows(name: &str) -> Vec<SummaryRow> {
-    let path = fixture_path(name);
+    let path = common::fixture(name);
     let snap = heapdiff::snapshot::load(&path, &Hooks::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let classes = classify(&snap, None);
@@ -576,7 +389,7 @@ fn summary_rows(name: &str) -> Vec<SummaryRow> {
 
 /// The full rows (retained size and distance from `heapdiff::analysis`), with their order.
 fn analyzed_summary_rows(name: &str) -> Vec<SummaryRow> {
-    let path = fixture_path(name);
+    let path = common::fixture(name);
     let snap = heapdiff::snapshot::load(&path, &Hooks::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let classes = classify(&snap, None);
@@ -589,7 +402,7 @@ fn analyzed_summary_rows(name: &str) -> Vec<SummaryRow> {
 #[test]
 fn every_reference_summary_matches_devtools_with_retained_sizes() {
     let mut problems = Vec::new();
-    for name in FIXTURES {
+    for name in common::SNAPSHOTS {
         problems.extend(compare_with_reference(name, &analyzed_summary_rows(name)));
     }
     assert!(
@@ -598,12 +411,15 @@ fn every_reference_summary_matches_devtools_with_retained_sizes() {
         problems.len(),
         problems.join("\n")
     );
+    common::compared_references(
+        "summary: every_reference_summary_matches_devtools_with_retained_sizes",
+    );
 }
 
 #[test]
 fn every_reference_summary_matches_devtools() {
     let mut problems = Vec::new();
-    for name in FIXTURES {
+    for name in common::SNAPSHOTS {
         problems.extend(compare_with_reference(name, &summary_rows(name)));
     }
     assert!(
@@ -612,4 +428,5 @@ fn every_reference_summary_matches_devtools() {
         problems.len(),
         problems.join("\n")
     );
+    common::compared_references("summary: every_reference_summary_matches_devtools");
 }

@@ -1,4 +1,4 @@
-//! The synthetic snapshot writer (`heapdiff::synth`) against the engine: a before/after pair's
+//! The synthetic snapshot writer (`heapdiff::testkit::generate`) against the engine: a before/after pair's
 //! planted leak and churn are found with their exact counts, the Summary counts every class the
 //! writer planted, and numbers at and past the `u32` limits are refused with typed errors
 //! (never wrapped).
@@ -11,8 +11,8 @@ use std::process::Command;
 use heapdiff::diff;
 use heapdiff::loaded::Loaded;
 use heapdiff::snapshot::{self, LoadErrorKind};
-use heapdiff::synth::{self, CLASSES, Config, NODE_META};
 use heapdiff::task::Hooks;
+use heapdiff::testkit::{self, CLASSES, Config, node_meta};
 
 const LEAK: u64 = 321;
 
@@ -28,7 +28,7 @@ fn config(after: bool) -> Config {
 fn file(name: &str, c: &Config) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
-    synth::write(c, &mut f).expect("write");
+    testkit::write(c, &mut f).expect("write");
     std::io::Write::flush(&mut f).expect("flush");
     path
 }
@@ -48,7 +48,7 @@ fn planted(c: &Config) -> Vec<(u64, u64)> {
 fn written_counts_match_what_loads() {
     for c in [config(false), config(true)] {
         let mut bytes = Vec::new();
-        let stats = synth::write(&c, &mut bytes).expect("write");
+        let stats = testkit::write(&c, &mut bytes).expect("write");
         assert_eq!(stats.bytes, bytes.len() as u64);
         let s = snapshot::load_bytes("synth", &bytes, &Hooks::default())
             .unwrap_or_else(|e| panic!("{e}"));
@@ -81,15 +81,28 @@ fn written_counts_match_what_loads() {
             (0..s.edge_count() as u32).any(|e| s.meta.edge_type_name(s.edge_type(e)) == "weak")
         );
         // The same configuration writes the same bytes (the pair depends on it).
-        assert_eq!(synth::to_vec(&c), bytes);
+        assert_eq!(testkit::to_vec(&c), bytes);
     }
+}
+
+/// The generator writes Node 20's meta, the one `tests/data/tiny.heapsnapshot` (written by
+/// Node) has.
+#[test]
+fn generated_meta_is_node_20s() {
+    let tiny = std::fs::read_to_string(common::data_dir().join("tiny.heapsnapshot")).expect("tiny");
+    let meta = tiny
+        .strip_prefix("{\"snapshot\":{\"meta\":")
+        .and_then(|rest| rest.split_once(",\"node_count\""))
+        .map(|(meta, _)| meta)
+        .expect("tiny starts with its meta");
+    assert_eq!(node_meta(), meta);
 }
 
 #[test]
 fn shared_objects_keep_their_ids_and_churned_ones_do_not() {
     let (b, a) = (config(false), config(true));
-    let before = snapshot::load_bytes("b", &synth::to_vec(&b), &Hooks::default()).unwrap();
-    let after = snapshot::load_bytes("a", &synth::to_vec(&a), &Hooks::default()).unwrap();
+    let before = snapshot::load_bytes("b", &testkit::to_vec(&b), &Hooks::default()).unwrap();
+    let after = snapshot::load_bytes("a", &testkit::to_vec(&a), &Hooks::default()).unwrap();
     let ids: std::collections::HashSet<u32> = before.node_id.iter().copied().collect();
     assert_eq!(ids.len(), before.node_count(), "ids are unique");
     let header = 9;
@@ -183,8 +196,9 @@ fn summary_counts_every_planted_class() {
 
 /// A two-node snapshot (root -> object) with the given node and edge arrays.
 fn doc(header_extra: &str, nodes: &str, edges: &str, locations: &str) -> Vec<u8> {
+    let meta = node_meta();
     format!(
-        "{{\"snapshot\":{{\"meta\":{NODE_META}{header_extra}}},\"nodes\":[{nodes}],\"edges\":[{edges}],\"locations\":[{locations}],\"strings\":[\"\",\"A\",\"p\"]}}"
+        "{{\"snapshot\":{{\"meta\":{meta}{header_extra}}},\"nodes\":[{nodes}],\"edges\":[{edges}],\"locations\":[{locations}],\"strings\":[\"\",\"A\",\"p\"]}}"
     )
     .into_bytes()
 }

@@ -129,7 +129,7 @@ impl PackedEdges {
         }
     }
 
-    /// Packs the types and names of hand-built edges (tests, `synth::cut`).
+    /// Packs the types and names of hand-built edges (tests, `testkit::cut`).
     pub fn from_columns(types: &[u8], names: &[u32]) -> PackedEdges {
         assert_eq!(types.len(), names.len(), "one name per edge type");
         let most = types.iter().max().map_or(0, |&t| usize::from(t) + 1);

@@ -1,94 +1,139 @@
-//! Shared helpers for the integration tests: fixtures come from the gzipped copies in
-//! `tests/data/` (refreshed from `../shared/fixtures` by `tests/data/refresh.sh`), so a clone
-//! without `../shared` tests everything.
+//! Shared helpers for the integration tests. Fixtures and DevTools references come from
+//! `tests/data/` alone (gzipped copies of `../shared/fixtures`, refreshed by
+//! `tests/data/refresh.sh`), so a clone without `../shared` tests everything; a file that is
+//! missing fails the test that needs it, it is never skipped.
 #![allow(dead_code)]
 
-use std::io::Read;
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 pub fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
-/// Path of a fixture snapshot, e.g. `fixture("ssr-di-leak.after.heapsnapshot")` (gzipped copy).
-pub fn fixture(name: &str) -> PathBuf {
-    data_dir().join(format!("{name}.gz"))
+/// `tests/data/<name>`, gzipped copy first: `<name>.gz` when it exists (how the repository keeps
+/// fixtures and references), else `<name>` (the few kept plain, e.g. `ground-truth.json`).
+/// Panics naming what it looked for when neither exists.
+pub fn data_file(name: &str) -> PathBuf {
+    let plain = data_dir().join(name);
+    let gz = data_dir().join(format!("{name}.gz"));
+    if gz.is_file() {
+        gz
+    } else if plain.is_file() {
+        plain
+    } else {
+        panic!(
+            "missing test data: neither {} nor {} exists (tests/data/refresh.sh makes them from ../shared/fixtures; they are committed)",
+            gz.display(),
+            plain.display()
+        )
+    }
 }
 
-/// The DevTools reference output `reference/<name>` parsed as JSON.
+/// Path of a fixture snapshot, e.g. `fixture("ssr-di-leak.after.heapsnapshot")`.
+pub fn fixture(name: &str) -> PathBuf {
+    data_file(name)
+}
+
+/// The bytes of `path`, gunzipped when they are gzip.
+pub fn read_data(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return bytes;
+    }
+    let mut plain = Vec::new();
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .read_to_end(&mut plain)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    plain
+}
+
+thread_local! {
+    /// The DevTools references this test (its thread) has read.
+    static REFERENCES: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// The DevTools reference output `reference/<name>` (e.g. `tiny.summary.json`) parsed as JSON,
+/// counted for [`compared_references`].
 pub fn reference(name: &str) -> serde_json::Value {
-    let path = data_dir().join("reference").join(format!("{name}.gz"));
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .expect("gzip");
-    serde_json::from_str(&text).expect("reference JSON")
+    let path = data_file(&format!("reference/{name}"));
+    let json = serde_json::from_slice(&read_data(&path))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    REFERENCES.with(|r| r.borrow_mut().insert(name.to_string()));
+    json
+}
+
+/// Ends a test that pins numbers to DevTools: prints how many distinct references it read (and
+/// so compared, having got here past its assertions) on the real stderr, which the test
+/// harness does not capture, so every `cargo test` names them; fails when there were none.
+pub fn compared_references(test: &str) -> usize {
+    let names = REFERENCES.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    assert!(!names.is_empty(), "{test} compared no DevTools reference");
+    let plural = if names.len() == 1 { "" } else { "s" };
+    let line = format!(
+        "{test}: compared {} DevTools reference{plural}\n",
+        names.len()
+    );
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    names.len()
 }
 
 pub fn ground_truth() -> serde_json::Value {
-    let text = std::fs::read_to_string(data_dir().join("ground-truth.json")).expect("ground truth");
-    serde_json::from_str(&text).expect("ground truth JSON")
+    let path = data_file("ground-truth.json");
+    serde_json::from_slice(&read_data(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Every single-snapshot fixture that has a reference summary.
+/// Every single-snapshot fixture; each has a DevTools reference summary.
+pub const SNAPSHOTS: [&str; 12] = [
+    "tiny.heapsnapshot",
+    "weird-strings.heapsnapshot",
+    "detached-dom.before.heapsnapshot",
+    "detached-dom.after.heapsnapshot",
+    "listener-closure.before.heapsnapshot",
+    "listener-closure.after.heapsnapshot",
+    "no-leak-control.before.heapsnapshot",
+    "no-leak-control.after.heapsnapshot",
+    "ssr-di-leak.before.heapsnapshot",
+    "ssr-di-leak.after.heapsnapshot",
+    "cache-growth.before.heapsnapshot",
+    "cache-growth.after.heapsnapshot",
+];
+
+/// The before/after pairs; each has a DevTools reference diff.
+pub const PAIRS: [&str; 5] = [
+    "ssr-di-leak",
+    "no-leak-control",
+    "cache-growth",
+    "listener-closure",
+    "detached-dom",
+];
+
+/// The one Retainers-pane reference.
+pub const RETAINERS_REFERENCE: &str = "ssr-di-leak.after.retainers-ChildContainer.json";
+
+/// The reference summary of a snapshot fixture: `tiny.heapsnapshot` → `tiny.summary.json`.
+pub fn summary_reference(snapshot: &str) -> String {
+    format!(
+        "{}.summary.json",
+        snapshot.trim_end_matches(".heapsnapshot")
+    )
+}
+
+/// Every single-snapshot fixture (they all have a reference summary).
 pub fn summary_fixtures() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(data_dir().join("reference"))
-        .expect("reference dir")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.strip_suffix(".summary.json.gz")
-                .map(|s| format!("{s}.heapsnapshot"))
-        })
-        .collect();
-    names.sort();
-    names
+    SNAPSHOTS.iter().map(|s| s.to_string()).collect()
 }
 
 pub fn load(name: &str) -> heapdiff::snapshot::Snapshot {
     heapdiff::snapshot::load(&fixture(name), &Default::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The fixtures directory of `../shared`, when it sits beside the repository.
-pub fn shared_fixtures() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
-    p.is_dir().then_some(p)
-}
-
-/// DevTools' node and edge type lists, as hand-built graphs use them.
-pub const NODE_TYPES: [&str; 10] = [
-    "hidden",
-    "array",
-    "string",
-    "object",
-    "code",
-    "closure",
-    "regexp",
-    "number",
-    "native",
-    "synthetic",
-];
-pub const EDGE_TYPES: [&str; 7] = [
-    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
-];
-
-/// The meta of a hand-built graph: [`NODE_TYPES`] and [`EDGE_TYPES`], no field lists.
-pub fn graph_meta() -> heapdiff::snapshot::Meta {
-    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
-    heapdiff::snapshot::Meta::new(
-        vec![],
-        names(&NODE_TYPES),
-        vec![],
-        names(&EDGE_TYPES),
-        vec![],
-    )
-}
-
 /// BEFORE and AFTER opened through the pipeline, as `heapdiff diff` opens them.
 pub fn open_pair(
-    before: &std::path::Path,
-    after: &std::path::Path,
+    before: &Path,
+    after: &Path,
 ) -> Result<
     (
         heapdiff::loaded::Loaded,

@@ -1,0 +1,230 @@
+//! Validation and finishing: every count the header states and every value that will be used as
+//! an index is checked, edge counts become CSR offsets, locations are sorted, and the
+//! [`Snapshot`] is handed out; the rest of the engine can then index without fear.
+
+use rayon::prelude::*;
+
+use super::Builder;
+use crate::snapshot::columns::NOT_A_NODE;
+use crate::snapshot::error::LoadErrorKind;
+use crate::snapshot::{Location, Locations, Snapshot};
+
+impl Builder<'_> {
+    /// Checks counts and every index, and turns edge counts into CSR offsets.
+    pub(super) fn finish(mut self) -> Result<Snapshot, LoadErrorKind> {
+        let Some((header, layout, _)) = self.header.take() else {
+            return Err(LoadErrorKind::NotSnapshot("no \"snapshot\" header".into()));
+        };
+        let (Some(nodes), Some(edges)) = (self.nodes.take(), self.edges.take()) else {
+            let what = if self.nodes.is_none() {
+                "nodes"
+            } else {
+                "edges"
+            };
+            return Err(LoadErrorKind::NotSnapshot(format!("no \"{what}\" section")));
+        };
+        if !self.seen_strings {
+            return Err(LoadErrorKind::NotSnapshot("no \"strings\" section".into()));
+        }
+        let nf = layout.node_fields.len();
+        let ef = layout.edge_fields.len();
+        if !self.node_values.is_multiple_of(nf as u64) {
+            return Err(LoadErrorKind::Misaligned {
+                section: "nodes".into(),
+                len: self.node_values,
+                fields: nf,
+            });
+        }
+        if !self.edge_values.is_multiple_of(ef as u64) {
+            return Err(LoadErrorKind::Misaligned {
+                section: "edges".into(),
+                len: self.edge_values,
+                fields: ef,
+            });
+        }
+        let s = &mut self.snap;
+        s.node_type = nodes.node_type;
+        s.node_name = nodes.name;
+        s.node_id = nodes.id;
+        s.node_self_size = nodes.self_size;
+        s.first_edge = nodes.edge_count;
+        s.node_detachedness = nodes.detachedness;
+        let edges = edges.into_edges();
+        s.edges = edges.packed;
+        s.edge_to = edges.to;
+        let node_count = (self.node_values / nf as u64) as usize;
+        let edge_count = (self.edge_values / ef as u64) as usize;
+        if let Some(h) = header.node_count
+            && h != node_count as u64
+        {
+            return Err(LoadErrorKind::CountMismatch {
+                what: "nodes",
+                header: h,
+                actual: node_count as u64,
+            });
+        }
+        if let Some(h) = header.edge_count
+            && h != edge_count as u64
+        {
+            return Err(LoadErrorKind::CountMismatch {
+                what: "edges",
+                header: h,
+                actual: edge_count as u64,
+            });
+        }
+        if node_count == 0 {
+            return Err(LoadErrorKind::NotSnapshot(
+                "the snapshot has no nodes".into(),
+            ));
+        }
+        if node_count >= u32::MAX as usize || edge_count >= u32::MAX as usize {
+            return Err(LoadErrorKind::TooLarge(format!(
+                "{node_count} nodes and {edge_count} edges; at most 2^32 - 1 of each are supported"
+            )));
+        }
+        let strings = s.strings.len() as u64;
+        // Node types and names.
+        let types = s.meta.node_types.len();
+        if let Some(i) = first_bad(&s.node_type, |&t| t as usize >= types) {
+            return Err(LoadErrorKind::BadNode {
+                node: i as u64,
+                what: format!("unknown node type {} (meta lists {types})", s.node_type[i]),
+            });
+        }
+        if let Some(i) = first_bad(&s.node_name, |&n| n as u64 >= strings) {
+            return Err(LoadErrorKind::BadNode {
+                node: i as u64,
+                what: format!(
+                    "name {} is past the end of the {strings} strings",
+                    s.node_name[i]
+                ),
+            });
+        }
+        // Edge counts to CSR offsets.
+        let mut total: u64 = 0;
+        for slot in s.first_edge.iter_mut() {
+            let count = *slot as u64;
+            *slot = total as u32;
+            total += count;
+            if total > edge_count as u64 {
+                break;
+            }
+        }
+        if total != edge_count as u64 {
+            return Err(LoadErrorKind::CountMismatch {
+                what: "edges (sum of the nodes' edge_count fields)",
+                header: total,
+                actual: edge_count as u64,
+            });
+        }
+        s.first_edge.push(total as u32);
+        // Edge types, targets and names. The packed column has no room for a type the meta
+        // does not list: the loader noted the first one as it read.
+        let edge_types = s.meta.edge_types.len();
+        if let Some((edge, t)) = edges.unknown_type {
+            return Err(LoadErrorKind::BadEdge {
+                edge,
+                what: format!("unknown edge type {t} (meta lists {edge_types})"),
+            });
+        }
+        if let Some(i) = first_bad(&s.edge_to, |&t| t as usize >= node_count) {
+            return Err(LoadErrorKind::BadEdge {
+                edge: i as u64,
+                what: format!(
+                    "to_node {} is past the last node",
+                    s.edge_to[i] as u64 * nf as u64
+                ),
+            });
+        }
+        let meta = &s.meta;
+        let string_named: Vec<bool> = (0..=255u8)
+            .map(|t| meta.edge_kind(t).has_string_name())
+            .collect();
+        let bad_name = first_bad_index(edge_count, |e| {
+            let e = e as u32;
+            string_named[s.edge_type(e) as usize] && u64::from(s.edge_name_index(e)) >= strings
+        });
+        if let Some(i) = bad_name {
+            return Err(LoadErrorKind::BadEdge {
+                edge: i as u64,
+                what: format!(
+                    "name {} is past the end of the {strings} strings",
+                    s.edge_name_index(i as u32)
+                ),
+            });
+        }
+        // Root.
+        let root_index = header.root_index.unwrap_or(0);
+        if root_index % nf as u64 != 0 || root_index / nf as u64 >= node_count as u64 {
+            return Err(LoadErrorKind::BadMeta(format!(
+                "root_index {root_index} is not a node"
+            )));
+        }
+        s.root = (root_index / nf as u64) as u32;
+        // Locations.
+        let lf = &layout.location_fields;
+        if self.location_values > 0 {
+            let width = s.meta.location_fields.len();
+            if width == 0 || lf.len() != 4 || !self.location_values.is_multiple_of(width as u64) {
+                return Err(LoadErrorKind::Misaligned {
+                    section: "locations".into(),
+                    len: self.location_values,
+                    fields: width,
+                });
+            }
+            let mut locations = self.locations.take().map(|l| l.rows).unwrap_or_default();
+            if let Some(i) = first_bad(&locations, |l| l.node as usize >= node_count) {
+                let node = locations[i].node;
+                let what = if node == NOT_A_NODE {
+                    format!("location {i} does not point at a node")
+                } else {
+                    format!("location {i} points past the last node")
+                };
+                return Err(LoadErrorKind::BadNode {
+                    node: u64::from(node),
+                    what,
+                });
+            }
+            // Node writes locations in runs of ascending nodes, not sorted; the stable sort
+            // takes those runs as they are.
+            if !locations.is_sorted_by_key(|l| l.node) {
+                locations.par_sort_by_key(|l| l.node);
+            }
+            // A node has one location; should a file give one several, the smallest is kept,
+            // whatever order the sort left them in.
+            if locations.windows(2).any(|w| w[0].node == w[1].node) {
+                let runs = locations.chunk_by(|a, b| a.node == b.node);
+                let smallest = |run: &[Location]| {
+                    run.iter()
+                        .copied()
+                        .min_by_key(|l| (l.script_id, l.line, l.column))
+                };
+                locations = runs.filter_map(smallest).collect();
+            }
+            s.locations = Locations::new(node_count, &locations);
+        }
+        // Node writes the field but leaves it 0 everywhere; an all-unknown column carries no
+        // information (DOM state propagation starts from attached/detached nodes only), so it is
+        // not kept.
+        if !layout.has_detachedness || s.node_detachedness.iter().all(|&d| d == 0) {
+            s.node_detachedness = Vec::new();
+        }
+        s.file_name = self.name;
+        s.file_bytes = self.file_bytes;
+        Ok(self.snap)
+    }
+}
+
+/// Index of the first element for which `bad` holds.
+fn first_bad<T: Sync>(values: &[T], bad: impl Fn(&T) -> bool + Sync) -> Option<usize> {
+    first_bad_index(values.len(), |i| bad(&values[i]))
+}
+
+/// The first of `0..len` for which `bad` holds, checked on all cores in large chunks (a
+/// per-element parallel search pays for an atomic check per element).
+fn first_bad_index(len: usize, bad: impl Fn(usize) -> bool + Sync) -> Option<usize> {
+    const CHUNK: usize = 1 << 18;
+    (0..len.div_ceil(CHUNK))
+        .into_par_iter()
+        .find_map_first(|k| (k * CHUNK..len.min((k + 1) * CHUNK)).find(|&i| bad(i)))
+}
