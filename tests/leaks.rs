@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use heapdiff::diff::{self, Comparison, LeakGroup};
 use heapdiff::loaded::Loaded;
 use heapdiff::task::Hooks;
+use heapdiff::testkit::graph::GraphBuilder;
 
 struct Pair {
     after: Loaded,
@@ -203,113 +204,24 @@ fn every_group_counts_new_objects_exactly_once() {
 // Hand-built chains
 // ---------------------------------------------------------------------------------------------
 
-/// (type, name, id, self size, edges (type, name, target))
-type Node = (usize, u32, u32, u32, Vec<(usize, u32, u32)>);
-
-/// A minimal snapshot in Node's layout.
-struct Graph {
-    strings: Vec<String>,
-    nodes: Vec<Node>,
-}
-
-const NODE_TYPES: [&str; 10] = [
-    "hidden",
-    "array",
-    "string",
-    "object",
-    "code",
-    "closure",
-    "regexp",
-    "number",
-    "native",
-    "synthetic",
-];
-const EDGE_TYPES: [&str; 7] = [
-    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
-];
-
-impl Graph {
-    /// The root, `(GC roots)` and a user root `List` (id 5), which the caller extends.
-    fn new() -> Graph {
-        let mut g = Graph {
-            strings: vec![String::new()],
-            nodes: Vec::new(),
-        };
-        let root = g.node("synthetic", "", 1, 0);
-        let gc = g.node("synthetic", "(GC roots)", 3, 0);
-        let list = g.node("object", "List", 5, 32);
-        g.edge(root, "element", "1", gc);
-        g.edge(root, "shortcut", "app", list);
-        g.edge(gc, "element", "1", list);
-        g
-    }
-
-    fn string(&mut self, s: &str) -> u32 {
-        match self.strings.iter().position(|x| x == s) {
-            Some(i) => i as u32,
-            None => {
-                self.strings.push(s.to_string());
-                self.strings.len() as u32 - 1
-            }
-        }
-    }
-
-    fn node(&mut self, ty: &str, name: &str, id: u32, size: u32) -> u32 {
-        let t = NODE_TYPES.iter().position(|x| *x == ty).expect("node type");
-        let name = self.string(name);
-        self.nodes.push((t, name, id, size, Vec::new()));
-        self.nodes.len() as u32 - 1
-    }
-
-    fn edge(&mut self, from: u32, ty: &str, name: &str, to: u32) {
-        let t = EDGE_TYPES.iter().position(|x| *x == ty).expect("edge type");
-        let name = if matches!(ty, "element" | "hidden") {
-            name.parse().expect("an index")
-        } else {
-            self.string(name)
-        };
-        self.nodes[from as usize].4.push((t, name, to));
-    }
-
-    fn json(&self) -> String {
-        let mut nodes = Vec::new();
-        let mut edges = Vec::new();
-        for (t, name, id, size, out) in &self.nodes {
-            nodes.push(format!("{t},{name},{id},{size},{},0,0", out.len()));
-            for (et, en, to) in out {
-                edges.push(format!("{et},{en},{}", to * 7));
-            }
-        }
-        let quoted: Vec<String> = self
-            .strings
-            .iter()
-            .map(|s| serde_json::to_string(s).expect("string"))
-            .collect();
-        format!(
-            r#"{{"snapshot":{{"meta":{{"node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],"node_types":[{},"string","number","number","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[{},"string_or_number","node"],"location_fields":["object_index","script_id","line","column"]}},"node_count":{},"edge_count":{}}},"nodes":[{}],"edges":[{}],"locations":[],"strings":[{}]}}"#,
-            serde_json::to_string(&NODE_TYPES).expect("types"),
-            serde_json::to_string(&EDGE_TYPES).expect("types"),
-            self.nodes.len(),
-            edges.len(),
-            nodes.join(","),
-            edges.join(","),
-            quoted.join(",")
-        )
-    }
+/// The root, `(GC roots)` and a user root `List` (ordinal 2, id 5), which the caller extends.
+fn graph() -> GraphBuilder {
+    let mut g = GraphBuilder::new();
+    let gc = g.node("synthetic", "(GC roots)", 0);
+    let list = g.node("object", "List", 32);
+    g.edge(0, "element", "1", gc);
+    g.edge(0, "shortcut", "app", list);
+    g.edge(gc, "element", "1", list);
+    g
 }
 
 /// BEFORE and AFTER through the same steps as `pipeline::open_pair`.
-fn compare(before: &Graph, after: &Graph) -> (Loaded, Comparison) {
-    let load = |name: &str, g: &Graph| {
-        heapdiff::snapshot::load_bytes(name, g.json().as_bytes(), &Hooks::default())
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
-    let after_snapshot = load("after", after);
+fn compare(before: GraphBuilder, after: GraphBuilder) -> (Loaded, Comparison) {
+    let after_snapshot = after.build();
     let definitions = heapdiff::snapshot::class::infer_interface_definitions(&after_snapshot);
     let after =
         Loaded::analyze(after_snapshot, Hooks::default(), Some(&definitions)).expect("analysis");
-    let before =
-        Loaded::comparison_base(load("before", before), Hooks::default(), Some(&definitions));
+    let before = Loaded::comparison_base(before.build(), Hooks::default(), Some(&definitions));
     let comparison = diff::compare(&before, &after, None);
     (after, comparison)
 }
@@ -317,11 +229,11 @@ fn compare(before: &Graph, after: &Graph) -> (Loaded, Comparison) {
 #[test]
 fn a_linked_list_of_ten_thousand_new_nodes_is_one_group_with_a_short_path() {
     const N: u32 = 10_000;
-    let before = Graph::new();
-    let mut after = Graph::new();
+    let before = graph();
+    let mut after = graph();
     let mut previous = 2; // the List
     for i in 0..N {
-        let node = after.node("object", "Node", 101 + 2 * i, 48);
+        let node = after.node("object", "Node", 48);
         after.edge(
             previous,
             "property",
@@ -330,7 +242,7 @@ fn a_linked_list_of_ten_thousand_new_nodes_is_one_group_with_a_short_path() {
         );
         previous = node;
     }
-    let (_, comparison) = compare(&before, &after);
+    let (_, comparison) = compare(before, after);
     let likely: Vec<&LeakGroup> = comparison.leaks.iter().filter(|g| g.likely).collect();
     assert_eq!(likely.len(), 1, "{:#?}", comparison.leaks);
     let g = likely[0];
@@ -364,10 +276,10 @@ fn a_linked_list_of_ten_thousand_new_nodes_is_one_group_with_a_short_path() {
 fn a_ring_of_new_timers_around_an_old_list_is_one_group() {
     // Node's timer lists: a doubly linked ring through the list itself.
     const N: u32 = 1_000;
-    let before = Graph::new();
-    let mut after = Graph::new();
+    let before = graph();
+    let mut after = graph();
     let timers: Vec<u32> = (0..N)
-        .map(|i| after.node("object", "Timeout", 101 + 2 * i, 40))
+        .map(|_| after.node("object", "Timeout", 40))
         .collect();
     let list = 2;
     for (i, &t) in timers.iter().enumerate() {
@@ -378,7 +290,7 @@ fn a_ring_of_new_timers_around_an_old_list_is_one_group() {
     }
     after.edge(list, "property", "_idleNext", timers[0]);
     after.edge(list, "property", "_idlePrev", timers[N as usize - 1]);
-    let (_, comparison) = compare(&before, &after);
+    let (_, comparison) = compare(before, after);
     let likely: Vec<&LeakGroup> = comparison.leaks.iter().filter(|g| g.likely).collect();
     assert_eq!(likely.len(), 1, "{:#?}", comparison.leaks);
     let g = likely[0];
