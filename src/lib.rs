@@ -1,12 +1,13 @@
 //! heapdiff: compare V8 heap snapshots and show what grew and what keeps it alive.
 //!
-//! Data flows one way: each module uses only modules listed above it, never one below (`task`
-//! and `format`, `cli` and `app` are siblings that do not use each other either);
+//! Data flows one way: each module uses only modules listed above it, never one below (`task`,
+//! `format` and `hash`, `cli` and `app` are siblings that do not use each other either);
 //! `tests/layering.rs` checks every `crate::` path in `src/`.
 //!
 //! ```text
 //! task       progress and cancellation: the one hook type every stage reports to
 //! format     number and file-label formatting for tables, reports and the window
+//! hash       a fast hasher for the engine's integer keys
 //! snapshot   file → Snapshot: columnar graph, strings interned once, every index checked
 //!   parse/     mod (sections → columns), json (token reader), header (meta → layout),
 //!              finish (validation, CSR offsets)
@@ -15,14 +16,17 @@
 //!   class/     DevTools' naming: dom, shallow, interface, classes, display, utf16
 //!   meta, reader, strings, packed, locations, error
 //! analysis   Snapshot → Analysis: retainers, distance, dominators (+ dominator_tree walk),
-//!            retained sizes, weakmap rules, summary (DevTools' aggregates), paths
+//!            retained sizes, weakmap rules, summary (DevTools' aggregates), paths,
+//!            scripts (which file a location is in)
 //! loaded     Snapshot + classes + shallow sizes + Analysis: one snapshot, ready to show
 //! diff       two Loaded → Comparison: compare (DevTools' rows), dominance (what new objects
-//!            retain), paths (merged retainer paths), suspects
-//! report     Comparison → Findings → markdown | html | findings JSON; retainers (the pane)
+//!            retain), paths (merged retainer paths, chains folded), suspects, leaks (one
+//!            finding per leak)
+//! report     Comparison → Findings → markdown | html | findings JSON; text (shared layout);
+//!            retainers (the pane)
 //! pipeline   files → Loaded / compared pair: the one way in for every front end
 //!   ─────────  the engine ends here: it knows nothing of windows or argv
-//! cli        clap arguments, headless subcommands (summary, retainers, diff), output
+//! cli        clap arguments, headless subcommands (summary, retainers, diff), output, table
 //! app        the eframe window: state, commands, background jobs, one file per view
 //! ```
 //!
@@ -37,6 +41,7 @@ pub mod app;
 pub mod cli;
 pub mod diff;
 pub mod format;
+pub mod hash;
 pub mod loaded;
 pub mod pipeline;
 pub mod report;

@@ -19,10 +19,12 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// Flags per node set by [`walk`].
 pub(crate) const TOP_OF_CLASS: u8 = 1;
 pub(crate) const OWNER_ROOT: u8 = 2;
+/// Set on every marked node: the flags alone say which objects are new.
+pub(crate) const NEW: u8 = 4;
 
 /// What one walk finds.
 pub(crate) struct Walk {
-    /// Per node: [`TOP_OF_CLASS`], [`OWNER_ROOT`] for marked nodes, 0 elsewhere.
+    /// Per node: [`NEW`], [`TOP_OF_CLASS`], [`OWNER_ROOT`] for marked nodes, 0 elsewhere.
     pub flags: Vec<u8>,
     /// The entries, in depth-first order.
     pub entries: Vec<u32>,
@@ -55,7 +57,7 @@ pub(crate) fn walk(tree: &DominatorTree, mark: &[u32], tier: &[u8]) -> Walk {
             };
             let same = open_row[row];
             let at_least: u32 = open_tier[t..].iter().sum();
-            let mut f = 0;
+            let mut f = NEW;
             if same == 0 {
                 f |= TOP_OF_CLASS;
             }

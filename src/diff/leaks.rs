@@ -33,12 +33,12 @@
 //!   closures, contexts, non-DOM natives) while one child keeps at least half the retained
 //!   size: the object the leak is about (`ChildContainer`), which the sentence names.
 
-use std::collections::HashMap;
+use crate::hash::FxMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::ClassDiff;
-use super::dominance::{NONE, Walk};
+use super::dominance::{NEW, Walk};
 use super::paths::{PathIndex, PathStep};
 use crate::analysis::dominator_tree::DominatorTree;
 use crate::analysis::paths::shows_retaining_edge;
@@ -145,9 +145,9 @@ pub(crate) struct Inputs<'a> {
     pub before: &'a Loaded,
     pub after: &'a Loaded,
     pub classes: &'a [ClassDiff],
-    /// The row of every leak candidate (new object), `NONE` elsewhere.
-    pub mark: &'a [u32],
-    /// Entries and members from the dominator walk over `mark`.
+    /// Each row's leak candidates (new objects).
+    pub candidates: &'a [Vec<u32>],
+    /// Entries, members and flags ([`NEW`] on candidates) from the dominator walk over them.
     pub walk: &'a Walk,
     pub tree: &'a DominatorTree,
 }
@@ -176,21 +176,22 @@ struct EntryFacts {
     edge: Option<u32>,
 }
 
-pub(crate) fn find(inp: &Inputs) -> Vec<LeakGroup> {
+/// The leak groups, most likely first. `paths` memoises shortest paths (and is worth passing on
+/// to the suspects' merge, which walks many of the same nodes).
+pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
     let after = inp.after;
     let walk = inp.walk;
     if walk.entries.is_empty() {
         return Vec::new();
     }
-    let mut paths = PathIndex::new(after);
     let facts: Vec<EntryFacts> = walk
         .entries
         .iter()
-        .map(|&e| entry_facts(inp, &mut paths, e))
+        .map(|&e| entry_facts(inp, paths, e))
         .collect();
 
     // Sub-groups, then findings by anchor.
-    let mut sub_of_key: HashMap<SubKey, usize> = HashMap::new();
+    let mut sub_of_key: FxMap<SubKey, usize> = FxMap::default();
     let mut subs: Vec<Vec<usize>> = Vec::new();
     for (i, f) in facts.iter().enumerate() {
         let next = subs.len();
@@ -201,7 +202,7 @@ pub(crate) fn find(inp: &Inputs) -> Vec<LeakGroup> {
         subs[s].push(i);
     }
     let anchors: Vec<Option<u32>> = subs.iter().map(|s| anchor(inp, &facts, s)).collect();
-    let mut finding_of_anchor: HashMap<u32, usize> = HashMap::new();
+    let mut finding_of_anchor: FxMap<u32, usize> = FxMap::default();
     let mut findings: Vec<Vec<usize>> = Vec::new(); // sub-groups per finding
     for (s, a) in anchors.iter().enumerate() {
         let f = match a {
@@ -231,7 +232,7 @@ pub(crate) fn find(inp: &Inputs) -> Vec<LeakGroup> {
 
     // Composition per finding, and every candidate's token.
     let retained = &after.analysis.retained_size;
-    let mut parts: Vec<HashMap<Token, (u64, u64)>> = vec![HashMap::new(); findings.len()];
+    let mut parts: Vec<FxMap<Token, (u64, u64)>> = vec![FxMap::default(); findings.len()];
     let mut new_count = vec![0u64; findings.len()];
     for &(node, entry) in &walk.members {
         let f = finding_of_entry[entry as usize] as usize;
@@ -272,7 +273,7 @@ pub(crate) fn find(inp: &Inputs) -> Vec<LeakGroup> {
         .map(|f| {
             describe(
                 inp,
-                &mut paths,
+                paths,
                 Finding {
                     subs: findings[f]
                         .iter()
@@ -300,7 +301,10 @@ fn is_synthetic(loaded: &Loaded, node: u32) -> bool {
 }
 
 fn is_new(inp: &Inputs, node: u32) -> bool {
-    inp.mark.get(node as usize).is_some_and(|&m| m != NONE)
+    inp.walk
+        .flags
+        .get(node as usize)
+        .is_some_and(|&f| f & NEW != 0)
 }
 
 /// The holder and sub-group key of one entry.
@@ -396,7 +400,7 @@ fn token(loaded: &Loaded, node: u32) -> Token {
 fn anchor(inp: &Inputs, facts: &[EntryFacts], sub: &[usize]) -> Option<u32> {
     let after = inp.after;
     let dominator = &after.analysis.dominator;
-    let mut weight: HashMap<u32, u64> = HashMap::new();
+    let mut weight: FxMap<u32, u64> = FxMap::default();
     for &e in sub {
         if let Some(h) = facts[e].holder {
             *weight.entry(h).or_insert(0) += 1;
@@ -427,7 +431,7 @@ fn anchor(inp: &Inputs, facts: &[EntryFacts], sub: &[usize]) -> Option<u32> {
             x = d;
         }
     };
-    let mut covered: HashMap<u32, u64> = HashMap::new();
+    let mut covered: FxMap<u32, u64> = FxMap::default();
     for &(h, w) in &holders {
         climb(h, &mut |x| {
             *covered.entry(x).or_insert(0) += w;
@@ -478,20 +482,15 @@ fn function_key(loaded: &Loaded, node: u32) -> FunctionKey {
 /// documentation) and says which findings are likely.
 fn likely_findings(
     inp: &Inputs,
-    parts: &[HashMap<Token, (u64, u64)>],
+    parts: &[FxMap<Token, (u64, u64)>],
     retained_of: &[u64],
 ) -> Vec<bool> {
     let after = inp.after;
     let snap = &after.snapshot;
     // Net growth per class (a row: its candidates minus its deleted objects) …
-    let mut candidates_of_row = vec![0u64; inp.classes.len()];
-    for &(node, _) in &inp.walk.members {
-        if let Some(c) = candidates_of_row.get_mut(inp.mark[node as usize] as usize) {
-            *c += 1;
-        }
-    }
+    let candidates_of_row: Vec<u64> = inp.candidates.iter().map(|c| c.len() as u64).collect();
     // … and per function, from the closures new in AFTER and those deleted from BEFORE.
-    let mut function_growth: HashMap<FunctionKey, i64> = HashMap::new();
+    let mut function_growth: FxMap<FunctionKey, i64> = FxMap::default();
     for &(node, _) in &inp.walk.members {
         if snap.node_kind(node) == NodeKind::Closure {
             *function_growth
@@ -511,7 +510,7 @@ fn likely_findings(
             }
         }
     }
-    let mut row_of_class: HashMap<u32, usize> = HashMap::new();
+    let mut row_of_class: FxMap<u32, usize> = FxMap::default();
     for (row, c) in inp.classes.iter().enumerate() {
         if let Some(class) = c.after_class {
             row_of_class.insert(class, row);
@@ -529,7 +528,7 @@ fn likely_findings(
         }
     };
     // Function tokens → their cross-snapshot keys and whether they are Node's own code.
-    let mut function_of: HashMap<Token, (FunctionKey, bool)> = HashMap::new();
+    let mut function_of: FxMap<Token, (FunctionKey, bool)> = FxMap::default();
     for &(node, _) in &inp.walk.members {
         let t = token(after, node);
         if let Token::Function(_, script, ..) = t {
@@ -539,7 +538,7 @@ fn likely_findings(
             });
         }
     }
-    let mut holders_of: HashMap<Token, Vec<(usize, u64)>> = HashMap::new();
+    let mut holders_of: FxMap<Token, Vec<(usize, u64)>> = FxMap::default();
     for (f, p) in parts.iter().enumerate() {
         for (&t, &(count, _)) in p {
             holders_of.entry(t).or_default().push((f, count));
@@ -591,7 +590,7 @@ fn likely_findings(
 
 /// Fills each holder's edge count and retained size in BEFORE, found by V8 id in one pass.
 fn holder_growth(before: &Loaded, groups: &mut [LeakGroup]) {
-    let mut wanted: HashMap<u32, u32> = groups
+    let mut wanted: FxMap<u32, u32> = groups
         .iter()
         .filter_map(|g| g.holder.as_ref().map(|h| (h.id, u32::MAX)))
         .collect();
@@ -622,7 +621,7 @@ struct Finding<'a> {
     /// Its sub-groups (entry indexes) and their anchors.
     subs: Vec<(&'a [usize], Option<u32>)>,
     facts: &'a [EntryFacts],
-    parts: &'a HashMap<Token, (u64, u64)>,
+    parts: &'a FxMap<Token, (u64, u64)>,
     likely: bool,
     new_count: u64,
     retained_size: u64,
@@ -844,7 +843,7 @@ fn entry_info(after: &Loaded, node: u32) -> EntryInfo {
 }
 
 /// The new objects by class (closures by function), largest self size first.
-fn composition(after: &Loaded, parts: &HashMap<Token, (u64, u64)>) -> Vec<Part> {
+fn composition(after: &Loaded, parts: &FxMap<Token, (u64, u64)>) -> Vec<Part> {
     let snap = &after.snapshot;
     let mut out: Vec<(Token, Part)> = parts
         .iter()

@@ -170,7 +170,7 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
         .par_iter()
         .map(|c| c.added.iter().copied().filter(|&n| survives(n)).collect())
         .collect();
-    let (mark, walk) = if alive.is_some() {
+    let walk = if alive.is_some() {
         drop(mark_all);
         let mut mark = vec![dominance::NONE; after.snapshot.node_count()];
         for (row, nodes) in candidates.iter().enumerate() {
@@ -178,20 +178,27 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
                 mark[n as usize] = row as u32;
             }
         }
-        let walk = dominance::walk(&tree, &mark, &tier_rank);
-        (mark, walk)
+        dominance::walk(&tree, &mark, &tier_rank)
     } else {
-        (mark_all, walk_all)
+        drop(mark_all);
+        walk_all
     };
-    let suspects = suspects::rank(after, &classes, &tiers, &candidates, &walk.flags);
-    let leaks = leaks::find(&leaks::Inputs {
-        before,
-        after,
-        classes: &classes,
-        mark: &mark,
-        walk: &walk,
-        tree: &tree,
-    });
+    // The leak groups read the tree's child lists; the suspects do not, and merge paths with
+    // the memo the groups left.
+    let mut index = PathIndex::new(after);
+    let leaks = leaks::find(
+        &leaks::Inputs {
+            before,
+            after,
+            classes: &classes,
+            candidates: &candidates,
+            walk: &walk,
+            tree: &tree,
+        },
+        &mut index,
+    );
+    drop(tree);
+    let suspects = suspects::rank(after, &classes, &tiers, &candidates, &walk.flags, index);
 
     Comparison {
         totals,

@@ -448,6 +448,17 @@ impl<'a> PathIndex<'a> {
         tail
     }
 
+    /// A path's leading run through objects of `node`'s own class: (its step, its length, the
+    /// shape after it).
+    fn lead(&mut self, node: u32, shape: u32) -> Option<(StepKey, u32, u32)> {
+        let &(key, _) = self.shapes.get(shape as usize)?;
+        if shape == END || key.2 != self.class_token(node) {
+            return None;
+        }
+        let (len, after) = self.run(shape);
+        Some((key, len, after))
+    }
+
     /// The first run of a shape: how many times its first step repeats, and the shape after.
     fn run(&mut self, shape: u32) -> (u32, u32) {
         if self.runs.len() < self.shapes.len() {
@@ -539,45 +550,42 @@ impl<'a> PathIndex<'a> {
         // Paths that differ only in how long their chains are are one path: keyed by the
         // folded shape, and a leading run through objects of the node's own class (the list
         // a node sits in: `next`, `_idleNext`) left out of the key, so the list's first node
-        // (no such step) merges with the rest. (folded key, shape after the lead, node, lead)
-        let mut keyed: Vec<(u32, u32, u32, Lead)> = keyed
+        // (no such step) merges with the rest. (folded key, shape after the lead, node)
+        let mut keyed: Vec<(u32, u32, u32)> = keyed
             .into_iter()
             .map(|(shape, n)| {
-                let own = self.class_token(n);
-                let (rest, lead) = match self.shapes.get(shape as usize) {
-                    Some(&(key, _)) if shape != END && key.2 == own => {
-                        let (len, after) = self.run(shape);
-                        (after, Some((key, len)))
-                    }
-                    _ => (shape, None),
+                let rest = match self.lead(n, shape) {
+                    Some((_, _, after)) => after,
+                    None => shape,
                 };
-                (self.folded(rest), rest, n, lead)
+                (self.folded(rest), rest, n)
             })
             .collect();
-        keyed.sort_unstable_by_key(|&(folded, rest, n, _)| (folded, rest, n));
+        keyed.sort_unstable();
         let retained = &self.loaded.analysis.retained_size;
         // (its distinct shapes after the lead, the lead, the merged path)
         let mut groups: Vec<(Vec<u32>, Lead, MergedPath)> = Vec::new();
         for chunk in keyed.chunk_by(|a, b| a.0 == b.0) {
             let retained_size = chunk
                 .iter()
-                .filter(|&&(_, _, n, _)| counted(n))
-                .map(|&(_, _, n, _)| retained.of(n))
+                .filter(|&&(_, _, n)| counted(n))
+                .map(|&(_, _, n)| retained.of(n))
                 .sum();
-            let mut shapes: Vec<u32> = chunk.iter().map(|&(_, s, _, _)| s).collect();
+            let mut shapes: Vec<u32> = chunk.iter().map(|&(_, s, _)| s).collect();
             shapes.dedup();
             // The lead shown: the first member's step, as long as its longest run.
-            let lead = chunk.iter().find_map(|c| c.3).map(|(key, _)| {
-                let longest = chunk
-                    .iter()
-                    .filter_map(|c| c.3)
-                    .filter(|&(k, _)| k == key)
-                    .map(|(_, len)| len)
-                    .max()
-                    .unwrap_or(1);
-                (key, longest)
-            });
-            let example = chunk.iter().map(|&(_, _, n, _)| n).min().unwrap_or(0);
+            let mut lead: Lead = None;
+            for &(_, _, n) in chunk {
+                let shape = self.shape_of[n as usize];
+                if let Some((key, len, _)) = self.lead(n, shape) {
+                    match &mut lead {
+                        None => lead = Some((key, len)),
+                        Some((k, longest)) if *k == key => *longest = (*longest).max(len),
+                        Some(_) => {}
+                    }
+                }
+            }
+            let example = chunk.iter().map(|&(_, _, n)| n).min().unwrap_or(0);
             groups.push((
                 shapes,
                 lead,

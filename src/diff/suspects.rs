@@ -163,13 +163,15 @@ fn never_leaks(after: &Loaded, row: &ClassDiff, tier: Tier) -> bool {
 }
 
 /// Applies the rule of the module documentation. `candidates[row]` are the row's leak
-/// candidates (after ordinals), `flags` the per-node result of `dominance::walk` over them.
+/// candidates (after ordinals), `flags` the per-node result of `dominance::walk` over them;
+/// `index` memoises paths for one of the two halves merged side by side.
 pub(crate) fn rank(
     after: &Loaded,
     classes: &[ClassDiff],
     tiers: &[Tier],
     candidates: &[Vec<u32>],
     flags: &[u8],
+    index: PathIndex,
 ) -> Vec<Suspect> {
     let heap = after.total_size().max(1) as f64;
     let retained = &after.analysis.retained_size;
@@ -218,8 +220,9 @@ pub(crate) fn rank(
         load[lighter] += candidates[picked[k].0].len();
         halves[lighter].push(k);
     }
-    let merge_half = |half: &[usize]| -> Vec<(usize, Vec<MergedPath>)> {
-        let mut index = PathIndex::new(after);
+    // The given index (with what the leak groups memoised) serves one half.
+    let merge_half = |half: &[usize], index: Option<PathIndex>| -> Vec<(usize, Vec<MergedPath>)> {
+        let mut index = index.unwrap_or_else(|| PathIndex::new(after));
         half.iter()
             .map(|&k| {
                 let nodes = &candidates[picked[k].0];
@@ -227,7 +230,10 @@ pub(crate) fn rank(
             })
             .collect()
     };
-    let (a, b) = rayon::join(|| merge_half(&halves[0]), || merge_half(&halves[1]));
+    let (a, b) = rayon::join(
+        || merge_half(&halves[0], Some(index)),
+        || merge_half(&halves[1], None),
+    );
     let mut merged: Vec<Vec<MergedPath>> = vec![Vec::new(); picked.len()];
     for (k, paths) in a.into_iter().chain(b) {
         merged[k] = paths;
