@@ -98,14 +98,18 @@ impl Loaded {
         }
     }
 
-    /// The Summary view rows.
+    /// The Summary view rows, their classes' locations resolved.
     pub fn summary(&self) -> Vec<SummaryRow> {
-        summary::summarize(
+        let mut rows = summary::summarize(
             &self.snapshot,
             &self.classes,
             &self.shallow,
             Some(&self.analysis.view()),
-        )
+        );
+        for row in &mut rows {
+            row.location = self.scripts.class_location(&self.snapshot, &row.class_key);
+        }
+        rows
     }
 
     /// Sum of all self sizes, as DevTools' `totalSize`.

@@ -110,6 +110,21 @@ impl ScriptNames {
         snap.location(node).map(|l| self.resolve(snap, l))
     }
 
+    /// A class key's location (DevTools' `"scriptId,line,column,Name"`), resolved; `None` for
+    /// keys without one (`",Name"`).
+    pub fn class_location(&self, snap: &Snapshot, class_key: &str) -> Option<SourceLocation> {
+        let mut fields = class_key.splitn(4, ',');
+        let (script, line, column) = (fields.next()?, fields.next()?, fields.next()?);
+        fields.next()?;
+        let location = Location {
+            node: 0,
+            script_id: script.parse().ok()?,
+            line: line.parse().ok()?,
+            column: column.parse().ok()?,
+        };
+        Some(self.resolve(snap, location))
+    }
+
     /// The source text of a script, when the snapshot holds it (the Script's `source` edge).
     pub fn source<'a>(&self, snap: &'a Snapshot, script_id: u32) -> Option<&'a str> {
         let script = self.script_node(script_id)?;

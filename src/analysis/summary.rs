@@ -42,6 +42,9 @@ pub struct SummaryRow {
     pub retained_size: Option<u64>,
     /// Minimum distance of the class's nodes; `None` without an analysis.
     pub distance: Option<i64>,
+    /// Where the class is defined (its constructor), when its key has a location.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<super::scripts::SourceLocation>,
 }
 
 #[derive(Clone, Copy)]
@@ -120,6 +123,7 @@ pub fn summarize(
                 self_size: a.self_size,
                 retained_size: retained.as_ref().map(|r| r[class]),
                 distance: analysis.map(|_| i64::from(a.distance)),
+                location: None,
             })
         })
         .collect();

@@ -64,6 +64,14 @@ pub(super) fn open(path: &std::path::Path) -> Result<Loaded, String> {
     loaded.map_err(|e| e.to_string())
 }
 
+/// A row's class with where it is defined: `ChildContainer (server.js:17:13)`.
+fn named(row: &SummaryRow) -> String {
+    match &row.location {
+        Some(l) => format!("{} ({})", row.name, l.short()),
+        None => row.name.clone(),
+    }
+}
+
 fn table(loaded: &Loaded, rows: &[SummaryRow]) -> String {
     let mut out = Vec::new();
     let s = &loaded.snapshot;
@@ -84,7 +92,7 @@ fn table(loaded: &Loaded, rows: &[SummaryRow]) -> String {
         let _ = writeln!(
             out,
             "{:<48} {:>9} {:>10} {:>14} {:>14}",
-            truncate(&format::one_line(&row.name), 48),
+            truncate(&format::one_line(&named(row)), 48),
             row.distance.map_or("-".to_string(), |d| d.to_string()),
             format::thousands(row.count),
             format::bytes(row.self_size),

@@ -857,7 +857,7 @@ fn composition(after: &Loaded, parts: &FxMap<Token, (u64, u64)>) -> Vec<Part> {
                         .cloned()
                         .unwrap_or_default();
                     Part {
-                        location: class_location(after, &key),
+                        location: after.scripts.class_location(&after.snapshot, &key),
                         class_key: key,
                         name: after
                             .classes
@@ -900,20 +900,6 @@ fn composition(after: &Loaded, parts: &FxMap<Token, (u64, u64)>) -> Vec<Part> {
             .then(a.0.cmp(&b.0))
     });
     out.into_iter().map(|(_, p)| p).collect()
-}
-
-/// A class key's location (`"scriptId,line,column,Name"`), resolved.
-pub fn class_location(loaded: &Loaded, class_key: &str) -> Option<SourceLocation> {
-    let mut fields = class_key.splitn(4, ',');
-    let (script, line, column) = (fields.next()?, fields.next()?, fields.next()?);
-    fields.next()?;
-    let location = crate::snapshot::Location {
-        node: 0,
-        script_id: script.parse().ok()?,
-        line: line.parse().ok()?,
-        column: column.parse().ok()?,
-    };
-    Some(loaded.scripts.resolve(&loaded.snapshot, location))
 }
 
 /// Plumbing: what a leak passes through on the way to the objects it is about.

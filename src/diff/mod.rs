@@ -240,7 +240,7 @@ fn rows(
             }
             .cloned()
             .unwrap_or_default();
-            let location = leaks::class_location(after, &m.key);
+            let location = after.scripts.class_location(&after.snapshot, &m.key);
             ClassDiff {
                 class_key: m.key,
                 name,
