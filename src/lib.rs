@@ -12,6 +12,7 @@
 //!            retainer paths, suspects)
 //! report   ─ Comparison → Findings → Markdown | HTML | findings JSON; the Retainers report
 //! pipeline ─ files → Loaded / Compared: the one way in for every front end
+//! capture  ─ a live process → snapshot files (CDP over a WebSocket, streamed to disk)
 //! cli, app ─ front ends: the command line and the window, thin over the pipeline
 //! ```
 //!
@@ -19,6 +20,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod diff;
 pub mod format;
