@@ -1,8 +1,10 @@
 //! The command line: argument parsing (clap) and the headless subcommands. No window starts
 //! for a subcommand; output goes to stdout, diagnostics to stderr.
 //!
-//! Exit codes: 0 success, 1 a `diff` threshold was exceeded, 2 bad input or usage.
+//! Exit codes: 0 success, 1 a `diff` threshold was exceeded, 2 bad input or usage (or a failed
+//! capture), 130 a capture interrupted.
 
+mod capture;
 mod diff;
 pub mod output;
 mod retainers;
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use capture::CaptureArgs;
 pub use diff::DiffArgs;
 pub use retainers::RetainersArgs;
 pub use summary::SummaryArgs;
@@ -19,6 +22,8 @@ pub use summary::SummaryArgs;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_THRESHOLD: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
+/// A capture stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_CANCELLED: i32 = 130;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,7 +31,7 @@ pub const EXIT_BAD_INPUT: i32 = 2;
     version,
     about = "Compare V8 heap snapshots: what grew, and what keeps it alive.",
     args_conflicts_with_subcommands = true,
-    after_help = "Exit codes:\n  0  success\n  1  a diff threshold (--fail-on, --max-growth) was exceeded\n  2  bad input (unreadable or corrupt snapshot) or bad usage"
+    after_help = "Exit codes:\n  0  success\n  1  a diff threshold (--fail-on, --max-growth) was exceeded\n  2  bad input (unreadable or corrupt snapshot), bad usage, or a capture that failed\n  130  a capture interrupted (Ctrl-C)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -49,6 +54,9 @@ pub enum Command {
     /// Compare two snapshots: DevTools' Comparison rows, leak suspects and their merged retainer
     /// paths. Exit code 1 when a threshold is exceeded, for CI.
     Diff(DiffArgs),
+    /// Snapshot a live Node process before and after a load (garbage collected first), then
+    /// report the pair as `diff` does. Exit codes as `diff`; 2 when the capture fails.
+    Capture(CaptureArgs),
 }
 
 /// Output of `summary` and `retainers`.
@@ -74,6 +82,7 @@ pub fn run(command: Command) -> i32 {
         Command::Summary(args) => summary::run(&args),
         Command::Retainers(args) => retainers::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Capture(args) => capture::run(&args),
     };
     match result {
         Ok(code) => code,
