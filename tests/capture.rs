@@ -1,0 +1,590 @@
+//! `heapdiff capture` against real Node processes: the three ways to reach a heap, the planted
+//! leak found at the top of the findings, private snapshot files, and every failure a clear
+//! line with exit 2 and no half file left behind.
+//!
+//! Each test starts its own server (`tests/node/leaky-server.js`) on ports the kernel picks, so
+//! the tests run side by side; every wait is bounded.
+
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Requests the load sends: each leaves one `LeakedRequest` behind.
+const REQUESTS: u64 = 150;
+/// Generous: two shared cores, a debug build, several Node processes at once.
+const RUN_LIMIT: Duration = Duration::from_secs(240);
+const START_LIMIT: Duration = Duration::from_secs(60);
+
+fn node_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/node")
+        .join(name)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("capture-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A `--load` command: REQUESTS sequential GETs, then exit.
+fn load_command(url: &str) -> String {
+    format!(
+        "node {} {url} {REQUESTS}",
+        shell_quote(&node_file("load.js").to_string_lossy())
+    )
+}
+
+/// A port free a moment ago (only for the `-- COMMAND` form, whose `--ready` URL has to be
+/// known before the server starts).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// The leaky server, started by the test; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    /// `HOST:PORT` of its inspector when started with `--inspect`.
+    inspector: Option<String>,
+}
+
+impl Server {
+    /// `node NODE_ARGS leaky-server.js` with `env`; waits for its port (and its inspector's
+    /// address when `wait_inspector`).
+    fn start(node_args: &[&str], env: &[(&str, &str)], wait_inspector: bool) -> Server {
+        let mut child = Command::new("node")
+            .args(node_args)
+            .arg(node_file("leaky-server.js"))
+            .envs(env.iter().copied())
+            .env_remove("NODE_OPTIONS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start node");
+        let (tx, rx) = mpsc::channel::<(bool, String)>();
+        for (is_err, stream) in [
+            (
+                false,
+                Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+            ),
+            (true, Box::new(child.stderr.take().expect("stderr"))),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send((is_err, line));
+                }
+            });
+        }
+        let started = Instant::now();
+        let (mut port, mut inspector) = (None, None);
+        while port.is_none() || (wait_inspector && inspector.is_none()) {
+            let left = START_LIMIT.saturating_sub(started.elapsed());
+            let (is_err, line) = rx.recv_timeout(left).expect("server started in time");
+            if let Some(p) = line.strip_prefix("listening on ") {
+                port = p.trim().parse().ok();
+            }
+            if is_err && let Some(url) = line.strip_prefix("Debugger listening on ws://") {
+                inspector = url.split('/').next().map(str::to_string);
+            }
+        }
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || while rx.recv().is_ok() {});
+        Server {
+            child,
+            port: port.expect("port"),
+            inspector,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// Runs heapdiff with no terminal anywhere (stdin closed), killed if it outlives RUN_LIMIT.
+fn heapdiff(args: &[String], env: &[(&str, &str)], scratch: &Path) -> Run {
+    let out_path = scratch.join("heapdiff.stdout");
+    let err_path = scratch.join("heapdiff.stderr");
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heapdiff"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("NODE_OPTIONS")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("run heapdiff");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "heapdiff {args:?} still running after {RUN_LIMIT:?}; stderr:\n{}",
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        status,
+        stdout: std::fs::read_to_string(&out_path).expect("stdout"),
+        stderr: std::fs::read_to_string(&err_path).expect("stderr"),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// Names of the files in `dir` (sorted), the heapdiff logs left out.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("heapdiff."))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The contract every successful capture meets: exit 0, the snapshots (and only they) in the
+/// folder, owner-only, and `LeakedRequest` leading the suspects with every leaked object new.
+fn assert_found_the_leak(run: &Run, out: &Path, with_final: bool) -> serde_json::Value {
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "stderr:\n{}\nstdout:\n{}",
+        run.stderr,
+        run.stdout
+    );
+    let mut expected = vec!["after.heapsnapshot", "before.heapsnapshot"];
+    if with_final {
+        expected.push("final.heapsnapshot");
+    }
+    assert_eq!(files_in(out), expected, "no .part left, nothing else");
+    for name in expected {
+        let meta = std::fs::metadata(out.join(name)).expect("snapshot");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+        assert!(meta.len() > 100_000, "{name}: {} bytes", meta.len());
+    }
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout).expect("findings JSON");
+    let suspects = findings["suspects"].as_array().expect("suspects");
+    assert_eq!(
+        suspects.first().map(|s| &s["name"]),
+        Some(&serde_json::json!("LeakedRequest")),
+        "suspects: {:?}",
+        suspects.iter().map(|s| &s["name"]).collect::<Vec<_>>()
+    );
+    assert_eq!(suspects[0]["added_count"], REQUESTS);
+    let row = findings["classes"]
+        .as_array()
+        .expect("classes")
+        .iter()
+        .find(|c| c["name"] == "LeakedRequest")
+        .expect("a LeakedRequest row");
+    assert_eq!(row["added_count"], REQUESTS);
+    assert_eq!(row["removed_count"], 0);
+    assert_eq!(row["count_delta"], REQUESTS);
+    findings
+}
+
+#[test]
+fn capture_inspect_finds_the_planted_leak() {
+    let dir = scratch("inspect");
+    let out = dir.join("snaps");
+    let server = Server::start(&["--inspect=127.0.0.1:0"], &[], true);
+    let inspector = server.inspector.clone().expect("inspector address");
+    let run = heapdiff(
+        &args(&[
+            "capture",
+            "--inspect",
+            &inspector,
+            "--out",
+            &out.to_string_lossy(),
+            "--load",
+            &load_command(&server.url()),
+            "--format",
+            "json",
+        ]),
+        &[],
+        &dir,
+    );
+    assert_found_the_leak(&run, &out, false);
+    assert!(
+        run.stderr.contains(&format!("load: {REQUESTS} requests")),
+        "the load's output is shown: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("exit status: 0"), "{}", run.stderr);
+}
+
+#[test]
+fn capture_pid_finds_the_planted_leak() {
+    let dir = scratch("pid");
+    let out = dir.join("snaps");
+    // Port 0 for the inspector SIGUSR1 opens: tests running at once never meet on 9229, and
+    // heapdiff has to find the port from the process itself.
+    let server = Server::start(&["--inspect-port=127.0.0.1:0"], &[], false);
+    let pid = server.child.id().to_string();
+    let run = heapdiff(
+        &args(&[
+            "capture",
+            "--pid",
+            &pid,
+            "--out",
+            &out.to_string_lossy(),
+            "--load",
+            &load_command(&server.url()),
+            "--format",
+            "json",
+        ]),
+        &[],
+        &dir,
+    );
+    assert_found_the_leak(&run, &out, false);
+}
+
+#[test]
+fn capture_command_with_ready_and_final_finds_the_planted_leak_and_stops_the_server() {
+    let dir = scratch("command");
+    let out = dir.join("snaps");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let port_text = port.to_string();
+    let server_js = node_file("leaky-server.js");
+    let run = heapdiff(
+        &args(&[
+            "capture",
+            "--out",
+            &out.to_string_lossy(),
+            "--ready",
+            &url,
+            "--load",
+            &load_command(&url),
+            "--final",
+            "--format",
+            "json",
+            "--",
+            "node",
+            &server_js.to_string_lossy(),
+        ]),
+        &[("PORT", &port_text)],
+        &dir,
+    );
+    let findings = assert_found_the_leak(&run, &out, true);
+    assert!(findings["final"]["file"].is_string(), "three-snapshot mode");
+    assert!(
+        run.stderr.contains(&format!("[node] listening on {port}")),
+        "the server's output passes through, prefixed: {}",
+        run.stderr
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server heapdiff started is stopped"
+    );
+}
+
+#[test]
+fn track_allocations_gives_snapshots_with_allocation_stacks() {
+    let dir = scratch("track");
+    let out = dir.join("snaps");
+    let server = Server::start(&["--inspect=127.0.0.1:0"], &[], true);
+    let inspector = server.inspector.clone().expect("inspector address");
+    let run = heapdiff(
+        &args(&[
+            "capture",
+            "--inspect",
+            &inspector,
+            "--out",
+            &out.to_string_lossy(),
+            "--load",
+            &load_command(&server.url()),
+            "--track-allocations",
+            "--gc-rounds",
+            "1",
+            "--format",
+            "json",
+        ]),
+        &[],
+        &dir,
+    );
+    assert_found_the_leak(&run, &out, false);
+    let after = std::fs::read_to_string(out.join("after.heapsnapshot")).expect("after");
+    for section in ["\"trace_function_infos\":[", "\"trace_tree\":["] {
+        let at = after.find(section).expect(section) + section.len();
+        assert!(
+            after[at..].starts_with(|c: char| c.is_ascii_digit()),
+            "{section} is not empty"
+        );
+    }
+    assert!(
+        after.contains("\"LeakedRequest\""),
+        "the leak's constructor is named"
+    );
+}
+
+#[test]
+fn target_exiting_mid_snapshot_exits_2_and_leaves_no_file() {
+    let dir = scratch("exits");
+    let out = dir.join("snaps");
+    // A heap big enough that the snapshot is still streaming when the server is killed.
+    let mut server = Server::start(&["--inspect=127.0.0.1:0"], &[("BALLAST", "600000")], true);
+    let inspector = server.inspector.clone().expect("inspector address");
+    let part = out.join("before.heapsnapshot.part");
+    let pid = server.child.id();
+    let killer = std::thread::spawn(move || {
+        let started = Instant::now();
+        while started.elapsed() < RUN_LIMIT {
+            if std::fs::metadata(&part).is_ok_and(|m| m.len() > 0) {
+                // SAFETY: a plain signal to the test's own child.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    });
+    let run = heapdiff(
+        &args(&[
+            "capture",
+            "--inspect",
+            &inspector,
+            "--out",
+            &out.to_string_lossy(),
+            "--load",
+            "true",
+            "--gc-rounds",
+            "0",
+        ]),
+        &[],
+        &dir,
+    );
+    assert!(killer.join().expect("killer"), "the snapshot never started");
+    let _ = server.child.wait();
+    assert_eq!(run.status.code(), Some(2), "stderr: {}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.is_empty()).collect();
+    let last = lines.last().copied().unwrap_or_default();
+    assert!(
+        last.starts_with("heapdiff: the target at ")
+            && last.contains("went away mid-snapshot")
+            && last.contains("the partial file was removed"),
+        "{last}"
+    );
+    assert_eq!(
+        files_in(&out),
+        Vec::<String>::new(),
+        "no snapshot, no .part"
+    );
+}
+
+#[test]
+fn failing_load_exits_2_and_keeps_the_finished_snapshot() {
+    let dir = scratch("failing-load");
+    let out = dir.join("snaps");
+    let server = Server::start(&["--inspect=127.0.0.1:0"], &[], true);
+    let inspector = server.inspector.clone().expect("inspector address");
+    let run = heapdiff(
+        &args(&[
+            "capture",
+            "--inspect",
+            &inspector,
+            "--out",
+            &out.to_string_lossy(),
+            "--load",
+            "echo overloaded >&2; exit 3",
+            "--gc-rounds",
+            "0",
+        ]),
+        &[],
+        &dir,
+    );
+    assert_eq!(run.status.code(), Some(2), "stderr: {}", run.stderr);
+    assert!(run.stderr.contains("[load] overloaded"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the load command \"echo overloaded >&2; exit 3\" failed (exit status: 3)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(files_in(&out), vec!["before.heapsnapshot"]);
+}
+
+#[test]
+fn no_terminal_and_no_load_exits_2_at_once() {
+    let dir = scratch("no-terminal");
+    let run = heapdiff(
+        &args(&[
+            "capture",
+            "--inspect",
+            "127.0.0.1:9",
+            "--out",
+            &dir.join("snaps").to_string_lossy(),
+        ]),
+        &[],
+        &dir,
+    );
+    assert_eq!(run.status.code(), Some(2), "stderr: {}", run.stderr);
+    assert!(run.stderr.contains("--load"), "{}", run.stderr);
+    assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
+    assert!(!dir.join("snaps").exists(), "nothing done before the check");
+}
+
+#[test]
+fn non_loopback_addresses_are_refused_without_allow_remote() {
+    let dir = scratch("remote");
+    // 192.0.2.0/24 is reserved for documentation: nothing would answer, and nothing is sent,
+    // since the address is refused before any connection.
+    for extra in [
+        vec!["--inspect", "192.0.2.1:9229"],
+        vec!["--inspect", "[2001:db8::1]:9229"],
+        vec![
+            "--inspect",
+            "127.0.0.1:9",
+            "--ready",
+            "http://192.0.2.1:3000/",
+        ],
+    ] {
+        let mut list = vec!["capture", "--load", "true", "--out"];
+        let out = dir.join("snaps").to_string_lossy().into_owned();
+        list.push(&out);
+        list.extend(extra.iter().copied());
+        let run = heapdiff(&args(&list), &[], &dir);
+        assert_eq!(run.status.code(), Some(2), "{extra:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("is not a loopback address")
+                && run.stderr.contains("--allow-remote"),
+            "{extra:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn no_inspector_garbage_and_bad_targets_are_one_line_errors() {
+    let dir = scratch("no-inspector");
+    let out = dir.join("snaps").to_string_lossy().into_owned();
+    let capture = |address: &str, extra: &[&str]| {
+        let mut list = vec![
+            "capture",
+            "--inspect",
+            address,
+            "--load",
+            "true",
+            "--out",
+            &out,
+        ];
+        list.extend(extra);
+        heapdiff(&args(&list), &[], &dir)
+    };
+
+    // A port nothing listens on.
+    let closed = free_port();
+    let run = capture(&format!("127.0.0.1:{closed}"), &[]);
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with(&format!("heapdiff: no inspector at 127.0.0.1:{closed}: ")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+
+    // A peer that answers /json/list with something that is not a target list.
+    let peer = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = peer.local_addr().expect("addr").to_string();
+    let answer = std::thread::spawn(move || {
+        let (mut s, _) = peer.accept().expect("accept");
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{\"oops\":1",
+        );
+    });
+    let run = capture(&address, &[]);
+    answer.join().expect("peer");
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "heapdiff: the inspector at {address} sent garbage: "
+        )),
+        "{}",
+        run.stderr
+    );
+
+    // A real inspector without the target asked for.
+    let server = Server::start(&["--inspect=127.0.0.1:0"], &[], true);
+    let inspector = server.inspector.clone().expect("inspector address");
+    let run = capture(&inspector, &["--target", "no-such-target"]);
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no target at") && run.stderr.contains("it lists: "),
+        "{}",
+        run.stderr
+    );
+    assert!(files_in(&dir).is_empty() || !dir.join("snaps").exists());
+}
+
+#[test]
+fn process_exiting_before_it_is_ready_exits_2() {
+    let dir = scratch("early-exit");
+    let port = free_port();
+    let run = heapdiff(
+        &args(&[
+            "capture",
+            "--out",
+            &dir.join("snaps").to_string_lossy(),
+            "--ready",
+            &format!("http://127.0.0.1:{port}/"),
+            "--load",
+            "true",
+            "--",
+            "node",
+            "-e",
+            "setTimeout(() => process.exit(3), 300)",
+        ]),
+        &[],
+        &dir,
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.starts_with("heapdiff: `node -e ") && last.contains("exited (exit status: 3) before"),
+        "{last}"
+    );
+}
