@@ -588,3 +588,91 @@ fn process_exiting_before_it_is_ready_exits_2() {
         "{last}"
     );
 }
+
+/// What a fake inspector does once a session connects.
+#[derive(Clone, Copy)]
+enum Hostile {
+    Silent,
+    Huge,
+    Garbage,
+}
+
+/// A fake inspector on a kernel-picked port: it lists one Node target and misbehaves on its
+/// WebSocket. Runs until the test process ends.
+fn fake_inspector(mode: Hostile) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("addr").to_string();
+    let ws_url = format!("ws://{address}/fake");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let ws_url = ws_url.clone();
+            std::thread::spawn(move || {
+                let mut head = [0u8; 32];
+                let n = stream.peek(&mut head).unwrap_or(0);
+                if head[..n].starts_with(b"GET /json/list") {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    let body = format!(
+                        "[{{\"id\":\"fake\",\"type\":\"node\",\"title\":\"fake\",\"url\":\"file:///fake.js\",\"webSocketDebuggerUrl\":\"{ws_url}\"}}]"
+                    );
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    return;
+                }
+                let Ok(mut ws) = tungstenite::accept(stream) else {
+                    return;
+                };
+                match mode {
+                    Hostile::Silent => {}
+                    Hostile::Huge => {
+                        let _ = ws.send(tungstenite::Message::text("x".repeat(40 << 20)));
+                    }
+                    Hostile::Garbage => {
+                        let _ = ws.send(tungstenite::Message::text("{not json"));
+                    }
+                }
+                // Keep the connection open, reading whatever comes, until heapdiff hangs up.
+                while ws.read().is_ok() {}
+            });
+        }
+    });
+    address
+}
+
+#[test]
+fn hostile_inspectors_are_bounded_in_time_and_size() {
+    let dir = scratch("hostile");
+    let out = dir.join("snaps").to_string_lossy().into_owned();
+    for (mode, expected) in [
+        (Hostile::Silent, "nothing heard for 2 s"),
+        (
+            Hostile::Huge,
+            "sent garbage: a message over the 32 MiB limit",
+        ),
+        (Hostile::Garbage, "sent garbage: not a protocol message"),
+    ] {
+        let address = fake_inspector(mode);
+        let run = heapdiff(
+            &args(&[
+                "capture",
+                "--inspect",
+                &address,
+                "--load",
+                "true",
+                "--timeout",
+                "2",
+                "--out",
+                &out,
+            ]),
+            &[],
+            &dir,
+        );
+        assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+        assert!(run.elapsed < Duration::from_secs(60), "{:?}", run.elapsed);
+    }
+}

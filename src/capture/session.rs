@@ -25,6 +25,9 @@ pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
 /// How often a blocked read wakes to look at the cancel flag and the deadline.
 const POLL: Duration = Duration::from_millis(200);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The peer's side of the WebSocket handshake: a status line and a few headers.
+const MAX_HANDSHAKE_BYTES: usize = 64 << 10;
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Commands are a few hundred bytes; a peer that does not take them in this long is stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -41,7 +44,7 @@ pub struct HeapUsage {
 /// After an error in the middle of a request (a timeout, a cancel, a failing sink) the stream
 /// is out of step with the peer and every later call fails: open a new session.
 pub struct Session {
-    ws: WebSocket<TcpStream>,
+    ws: WebSocket<Capped>,
     address: String,
     next_id: u64,
     timeout: Duration,
@@ -91,17 +94,22 @@ impl Session {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES));
-        let deadline = Instant::now() + CONNECT_TIMEOUT.max(timeout.min(CONNECT_TIMEOUT * 3));
+        let limit = timeout.min(HANDSHAKE_TIMEOUT);
+        let started = Instant::now();
+        let stream = Capped {
+            tcp: stream,
+            handshake_budget: Some(MAX_HANDSHAKE_BYTES),
+        };
         let mut attempt =
             tungstenite::client::client_with_config(url.as_str(), stream, Some(config));
-        let ws = loop {
+        let mut ws = loop {
             match attempt {
                 Ok((ws, _response)) => break ws,
                 Err(HandshakeError::Interrupted(mid)) => {
-                    if Instant::now() > deadline {
+                    if started.elapsed() > limit {
                         return Err(CaptureError::Timeout {
                             what: format!("WebSocket handshake with {address}"),
-                            after: deadline.elapsed() + CONNECT_TIMEOUT,
+                            after: limit,
                         });
                     }
                     attempt = mid.handshake();
@@ -109,6 +117,7 @@ impl Session {
                 Err(HandshakeError::Failure(e)) => return Err(gone(&e)),
             }
         };
+        ws.get_mut().handshake_budget = None;
         Ok(Session {
             ws,
             address,
@@ -280,6 +289,12 @@ impl Session {
                 {
                     continue;
                 }
+                Err(tungstenite::Error::Capacity(e)) => {
+                    return Err(self.garbage(format!(
+                        "a message over the {} MiB limit ({e})",
+                        MAX_MESSAGE_BYTES >> 20
+                    )));
+                }
                 Err(e) => return Err(self.gone(&e)),
             };
             heard = Instant::now();
@@ -334,6 +349,38 @@ fn garbage_error(address: &str, what: String) -> CaptureError {
     CaptureError::Garbage {
         address: address.to_string(),
         what,
+    }
+}
+
+/// The TCP stream, with a byte budget while the handshake reads (tungstenite bounds the number
+/// of headers, not their length; the frames after it are bounded by `WebSocketConfig`).
+pub struct Capped {
+    tcp: TcpStream,
+    handshake_budget: Option<usize>,
+}
+
+impl io::Read for Capped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        if let Some(budget) = &mut self.handshake_budget {
+            *budget = budget.checked_sub(n).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the WebSocket handshake answer is too long",
+                )
+            })?;
+        }
+        Ok(n)
+    }
+}
+
+impl io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
     }
 }
 
