@@ -132,20 +132,22 @@ struct Run {
     elapsed: Duration,
 }
 
-/// Runs heapdiff with no terminal anywhere (stdin closed), killed if it outlives RUN_LIMIT.
-fn heapdiff(args: &[String], env: &[(&str, &str)], scratch: &Path) -> Run {
-    let out_path = scratch.join("heapdiff.stdout");
-    let err_path = scratch.join("heapdiff.stderr");
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_heapdiff"))
+/// Starts heapdiff with no terminal anywhere (stdin closed), output to files in `scratch`.
+fn spawn_heapdiff(args: &[String], env: &[(&str, &str)], scratch: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_heapdiff"))
         .args(args)
         .envs(env.iter().copied())
         .env_remove("NODE_OPTIONS")
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
-        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .stdout(std::fs::File::create(scratch.join("heapdiff.stdout")).expect("stdout file"))
+        .stderr(std::fs::File::create(scratch.join("heapdiff.stderr")).expect("stderr file"))
         .spawn()
-        .expect("run heapdiff");
+        .expect("run heapdiff")
+}
+
+/// Waits for a run started by [`spawn_heapdiff`], killing it if it outlives RUN_LIMIT.
+fn finish(mut child: Child, scratch: &Path, started: Instant) -> Run {
+    let err_path = scratch.join("heapdiff.stderr");
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
@@ -154,7 +156,7 @@ fn heapdiff(args: &[String], env: &[(&str, &str)], scratch: &Path) -> Run {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "heapdiff {args:?} still running after {RUN_LIMIT:?}; stderr:\n{}",
+                "heapdiff still running after {RUN_LIMIT:?}; stderr:\n{}",
                 std::fs::read_to_string(&err_path).unwrap_or_default()
             );
         }
@@ -162,10 +164,15 @@ fn heapdiff(args: &[String], env: &[(&str, &str)], scratch: &Path) -> Run {
     };
     Run {
         status,
-        stdout: std::fs::read_to_string(&out_path).expect("stdout"),
+        stdout: std::fs::read_to_string(scratch.join("heapdiff.stdout")).expect("stdout"),
         stderr: std::fs::read_to_string(&err_path).expect("stderr"),
         elapsed: started.elapsed(),
     }
+}
+
+fn heapdiff(args: &[String], env: &[(&str, &str)], scratch: &Path) -> Run {
+    let started = Instant::now();
+    finish(spawn_heapdiff(args, env, scratch), scratch, started)
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -675,4 +682,145 @@ fn hostile_inspectors_are_bounded_in_time_and_size() {
         assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
         assert!(run.elapsed < Duration::from_secs(60), "{:?}", run.elapsed);
     }
+}
+
+#[test]
+fn ctrl_c_during_the_load_stops_the_load_and_the_server_and_exits_130() {
+    let dir = scratch("interrupt");
+    let out = dir.join("snaps");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let pid_file = dir.join("load.pid");
+    let load = format!(
+        "echo $$ > {}; exec sleep 120",
+        shell_quote(&pid_file.to_string_lossy())
+    );
+    let port_text = port.to_string();
+    let started = Instant::now();
+    let child = spawn_heapdiff(
+        &args(&[
+            "capture",
+            "--out",
+            &out.to_string_lossy(),
+            "--ready",
+            &url,
+            "--load",
+            &load,
+            "--",
+            "node",
+            &node_file("leaky-server.js").to_string_lossy(),
+        ]),
+        &[("PORT", &port_text)],
+        &dir,
+    );
+    let load_pid: i32 = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            break pid;
+        }
+        assert!(started.elapsed() < RUN_LIMIT, "the load never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // SAFETY: a plain signal to the test's own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let run = finish(child, &dir, started);
+    assert_eq!(run.status.code(), Some(130), "{}", run.stderr);
+    assert!(run.stderr.contains("heapdiff: cancelled"), "{}", run.stderr);
+    assert!(
+        !Path::new(&format!("/proc/{load_pid}")).exists(),
+        "the load command is stopped"
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server heapdiff started is stopped"
+    );
+    assert_eq!(files_in(&out), vec!["before.heapsnapshot"]);
+}
+
+#[test]
+fn without_load_a_terminal_user_presses_enter_between_snapshots() {
+    let dir = scratch("enter");
+    let out = dir.join("snaps");
+    let json = dir.join("findings.json");
+    let server = Server::start(&["--inspect=127.0.0.1:0"], &[], true);
+    let inspector = server.inspector.clone().expect("inspector address");
+    let command = [
+        env!("CARGO_BIN_EXE_heapdiff"),
+        "capture",
+        "--inspect",
+        &inspector,
+        "--out",
+        &out.to_string_lossy(),
+        "--gc-rounds",
+        "1",
+        "--format",
+        "json",
+        "-o",
+        &json.to_string_lossy(),
+    ]
+    .map(shell_quote)
+    .join(" ");
+    // util-linux `script` gives heapdiff a terminal (its stdin, and its stderr for the bar).
+    let mut script = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("SHELL", "/bin/sh")
+        .env_remove("NODE_OPTIONS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script");
+    let mut terminal_out = script.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = terminal_out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut screen = String::new();
+    while !screen.contains("exercise the app now, then press Enter") {
+        let left = RUN_LIMIT.saturating_sub(started.elapsed());
+        let bytes = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no prompt: {screen}"));
+        screen.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    let load = Command::new("node")
+        .arg(node_file("load.js"))
+        .arg(server.url())
+        .arg(REQUESTS.to_string())
+        .env_remove("NODE_OPTIONS")
+        .output()
+        .expect("load");
+    assert!(load.status.success());
+    let mut stdin = script.stdin.take().expect("stdin");
+    stdin.write_all(b"\n").expect("Enter");
+    let status = loop {
+        if let Some(status) = script.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "heapdiff did not finish: {screen}"
+        );
+        while let Ok(bytes) = rx.try_recv() {
+            screen.push_str(&String::from_utf8_lossy(&bytes));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    assert_eq!(status.code(), Some(0), "{screen}");
+    let findings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("findings")).expect("JSON");
+    assert_eq!(findings["suspects"][0]["name"], "LeakedRequest");
+    assert_eq!(
+        files_in(&out),
+        vec!["after.heapsnapshot", "before.heapsnapshot"]
+    );
 }

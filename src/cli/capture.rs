@@ -27,7 +27,7 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "HOST:PORT")]
     pub inspect: Option<String>,
     /// With --inspect: the target's id, or part of its URL or title.
-    #[arg(long, value_name = "ID|URL_PART", requires = "inspect")]
+    #[arg(long, value_name = "ID|URL_PART", conflicts_with_all = ["pid", "command"])]
     pub target: Option<String>,
     /// A Node process of this machine started without the inspector: SIGUSR1 opens it.
     #[arg(long, value_name = "PID")]
