@@ -48,7 +48,7 @@ fn run() -> Result<(), String> {
     }
     let items = (mb * 1e6 / BYTES_PER_ITEM) as u64;
     let script = format!(
-        "const keep = []; for (let i = 0; i < {items}; i++) keep.push({{ id: i, name: 'item ' + i, tags: [i] }}); globalThis.keep = keep; console.log('{READY}'); setInterval(() => {{}}, 1000);"
+        "const keep = []; for (let i = 0; i < {items}; i++) keep.push({{ id: i, name: 'item ' + i, tags: [i] }}); globalThis.keep = keep; globalThis.writeSnapshot = (p) => {{ const t = Date.now(); require('v8').writeHeapSnapshot(p); return Date.now() - t; }}; console.log('{READY}'); setInterval(() => {{}}, 1000);"
     );
     let heap_mb = ((mb * 2.0) as u64).max(1024);
     let command = vec![
@@ -97,21 +97,49 @@ fn run() -> Result<(), String> {
     };
     capture::routine::prepare_dir(&dir).map_err(|e| e.to_string())?;
     let rss_before = peak_rss_kib();
+    let cpu_before = cpu_seconds();
     let t = Instant::now();
     let saved = capture::stream::save_snapshot(&mut session, &dir, "bench", hooks, &|_| {})
         .map_err(|e| e.to_string())?;
     let wall = t.elapsed().as_secs_f64();
     let rss_after = peak_rss_kib();
+    let cpu = cpu_seconds() - cpu_before;
+    // The reference: Node writing the same heap itself (v8.writeHeapSnapshot, no inspector), so
+    // the figures above can be read as the protocol's cost or heapdiff's.
+    let own_path = dir.join("node-own.heapsnapshot");
+    let expression = format!(
+        "writeSnapshot({})",
+        serde_json::to_string(&own_path.to_string_lossy()).map_err(|e| e.to_string())?
+    );
+    let answer = session
+        .request(
+            "Runtime.evaluate",
+            serde_json::json!({ "expression": expression, "returnByValue": true }),
+            hooks,
+            capture::session::Deadline::Total,
+            &mut |_, _| Ok(()),
+        )
+        .map_err(|e| e.to_string())?;
+    let answer: serde_json::Value =
+        serde_json::from_str(answer.get()).map_err(|e| e.to_string())?;
+    let own_ms = answer["result"]["value"].as_f64().unwrap_or(f64::NAN);
+    let own_bytes = std::fs::metadata(&own_path).map_or(0, |m| m.len());
     drop(session);
     node.stop();
     let mb_written = saved.bytes as f64 / 1e6;
     println!(
-        "node heap used {:.0} MB; snapshot {:.1} MB in {wall:.1} s = {:.1} MB/s; heapdiff peak RSS {:.1} MB (before the snapshot {:.1} MB)",
+        "node heap used {:.0} MB; snapshot {:.1} MB in {wall:.1} s = {:.1} MB/s; heapdiff peak RSS {:.1} MB (before the snapshot {:.1} MB), CPU {cpu:.1} s",
         usage.used / 1e6,
         mb_written,
         mb_written / wall,
         rss_after as f64 / 1024.0,
         rss_before as f64 / 1024.0
+    );
+    println!(
+        "node's own v8.writeHeapSnapshot of the same heap: {:.1} MB in {:.1} s = {:.1} MB/s",
+        own_bytes as f64 / 1e6,
+        own_ms / 1e3,
+        own_bytes as f64 / 1e6 / (own_ms / 1e3)
     );
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -129,4 +157,18 @@ fn peak_rss_kib() -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// User + system CPU seconds of this process, all threads (not Node's).
+fn cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrusage fills the struct it is given and nothing else.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+            let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+            return t(usage.ru_utime) + t(usage.ru_stime);
+        }
+    }
+    0.0
 }

@@ -14,6 +14,13 @@
 //! thread (the CLI's main thread, or a window's background task); progress and cancellation go
 //! through [`crate::task::Hooks`] like every other long stage. Nothing here prints: process output
 //! and routine steps reach the caller through callbacks.
+//!
+//! A window drives the steps itself: [`attach`] once, then on its worker [`Session`]'s
+//! `collect_garbage`, [`stream::save_snapshot`] and [`run_load`] as buttons ask. Object ids stay
+//! stable across sessions (checked on Node 20: two sessions' snapshots match by id), but one
+//! session for the whole capture also keeps allocation tracking on. A live heap chart polls
+//! `Session::heap_usage` on a second session to the same [`Target`]: the first is busy while a
+//! snapshot streams, and the target's main thread answers neither until the snapshot is done.
 
 pub mod inspector;
 pub mod process;
@@ -205,5 +212,19 @@ impl CaptureError {
             },
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The window drives a capture from worker threads: what it holds must move there.
+    #[test]
+    fn sessions_and_processes_move_to_worker_threads() {
+        fn send<T: Send>() {}
+        send::<super::Session>();
+        send::<super::Attached>();
+        send::<super::ChildProcess>();
+        send::<super::CaptureError>();
+        send::<super::Target>();
     }
 }

@@ -158,7 +158,8 @@ impl Session {
     /// `HeapProfiler.startTrackingHeapObjects` with allocation stacks: snapshots taken after it
     /// carry `trace_function_infos` and `trace_tree`. Never stopped explicitly: V8's
     /// `stopTrackingHeapObjects` takes (and streams) one more snapshot, while closing the
-    /// session stops tracking without one.
+    /// session stops tracking without one (`V8InspectorSessionImpl`'s destructor disables its
+    /// heap profiler agent).
     pub fn start_tracking_allocations(&mut self, hooks: Hooks) -> Result<(), CaptureError> {
         self.call(
             "HeapProfiler.startTrackingHeapObjects",

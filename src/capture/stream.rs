@@ -211,6 +211,38 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A full disk: the error names the partial file and the cause, and nothing is left.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_is_an_error_naming_the_file() {
+        let dir = scratch("full");
+        let part = dir.join("before.heapsnapshot.part");
+        let mut f = SnapshotFile {
+            path: dir.join("before.heapsnapshot"),
+            part: part.clone(),
+            file: Some(BufWriter::with_capacity(
+                WRITE_BUFFER,
+                OpenOptions::new().write(true).open("/dev/full").unwrap(),
+            )),
+            bytes: 0,
+            finished: false,
+        };
+        let chunk = "1,".repeat(1 << 19);
+        let written = (0..4).try_for_each(|_| f.write(&chunk));
+        let err = match written {
+            Err(e) => e,
+            Ok(()) => f.finish().unwrap_err(),
+        };
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("{}: cannot write: ", part.display()))
+                && message.contains("No space left on device"),
+            "{message}"
+        );
+        assert!(!dir.join("before.heapsnapshot").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_planted_symlink_is_not_followed() {
