@@ -11,7 +11,9 @@ class LeakedRequest {
     this.url = url;
     this.n = n;
     this.at = Date.now();
-    this.body = 'leaked request ' + n + ' ' + 'x'.repeat(4096);
+    // Quotes, backslashes, non-ASCII and a lone surrogate: chunk text the capture must pass
+    // through untouched.
+    this.body = 'leaked "request" \\ ' + n + ' é 😀 \uD800 ' + 'x'.repeat(4096);
   }
 }
 
