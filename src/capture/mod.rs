@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! inspector ─ HOST:PORT → targets (/json/list), the loopback rule, the target a user names
-//! process   ─ a command heapdiff starts (NODE_OPTIONS=--inspect=127.0.0.1:0), a --pid woken
-//!             with SIGUSR1, the load command between snapshots, their output
+//! process   ─ a command heapdiff starts (NODE_OPTIONS=--inspect=127.0.0.1:0), the load
+//!             command between snapshots, their output, --ready
+//! pid       ─ a running Node process woken with SIGUSR1, its inspector found in /proc
 //! session   ─ one CDP WebSocket: requests and responses, events, timeouts, GC, heap usage
 //! stream    ─ addHeapSnapshotChunk events → DIR/NAME.heapsnapshot.part (0600) → renamed
 //! routine   ─ before → load → GC → after [→ load → final], with progress and cancel
@@ -23,6 +24,7 @@
 //! snapshot streams, and the target's main thread answers neither until the snapshot is done.
 
 pub mod inspector;
+pub mod pid;
 pub mod process;
 pub mod routine;
 pub mod session;
@@ -127,7 +129,7 @@ pub fn attach(
             None,
         ),
         Source::Pid(pid) => (
-            process::open_inspector_of(*pid, options.allow_remote, timeout, hooks)?,
+            pid::open_inspector_of(*pid, options.allow_remote, timeout, hooks)?,
             None,
             None,
         ),
