@@ -25,6 +25,8 @@
 //! report     Comparison → Findings → markdown | html | findings JSON; text (shared layout);
 //!            retainers (the pane)
 //! pipeline   files → Loaded / compared pair: the one way in for every front end
+//! capture    a live process → snapshot files: inspector discovery, CDP over a WebSocket,
+//!            chunks streamed to disk, the load command, process control (beside pipeline)
 //!   ─────────  the engine ends here: it knows nothing of windows or argv
 //! cli        clap arguments, headless subcommands (summary, retainers, diff), output, table
 //! app        the eframe window: state, commands, background jobs, one file per view
@@ -38,6 +40,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod diff;
 pub mod format;

@@ -1,13 +1,20 @@
 use clap::Parser;
-use heapdiff::cli::{self, Cli};
+use heapdiff::app::{self, StartupOptions};
+use heapdiff::cli::{self, Cli, Done};
 
 fn main() {
     let args = Cli::parse();
-    let code = match args.command {
+    let done = match args.command {
         Some(command) => cli::run(command),
-        None => {
-            let options = heapdiff::app::StartupOptions::from_files(args.files, args.final_);
-            match heapdiff::app::run(options) {
+        None => Done::OpenWindow {
+            files: args.files,
+            final_: args.final_,
+        },
+    };
+    let code = match done {
+        Done::Exit(code) => code,
+        Done::OpenWindow { files, final_ } => {
+            match app::run(StartupOptions::from_files(files, final_)) {
                 Ok(()) => cli::EXIT_OK,
                 Err(e) => {
                     eprintln!("heapdiff: cannot open the window: {e}");
