@@ -239,7 +239,9 @@ fn assert_found_the_leak(run: &Run, out: &Path, with_final: bool) -> serde_json:
         .expect("LeakedRequest in the first leak");
     assert_eq!(leaked["count"], REQUESTS);
     assert_eq!(leak["expression"], "leakedRequests", "{leak}");
-    let script = leaked["location"]["script"].as_str().expect("a located class");
+    let script = leaked["location"]["script"]
+        .as_str()
+        .expect("a located class");
     assert!(script.ends_with("leaky-server.js"), "{script}");
     findings
 }

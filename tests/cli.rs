@@ -225,6 +225,40 @@ fn retainers_match_devtools_pane_and_dominator_chain() {
     common::compared_references("cli: retainers_match_devtools_pane_and_dominator_chain");
 }
 
+/// No line of `diff`'s terminal table is wider than the width it lays out for (100 columns
+/// when stdout is not a terminal), nor a Markdown line wider than its page (100).
+#[test]
+fn diff_table_and_markdown_lines_fit_their_width() {
+    for pair in [
+        "ssr-di-leak",
+        "no-leak-control",
+        "cache-growth",
+        "listener-closure",
+        "detached-dom",
+    ] {
+        let (before, after) = (
+            path(&format!("{pair}.before.heapsnapshot")),
+            path(&format!("{pair}.after.heapsnapshot")),
+        );
+        for (format, width) in [("table", 100), ("md", 100)] {
+            let out = heapdiff(&["diff", &before, &after, "--format", format]);
+            assert_eq!(out.status.code(), Some(0));
+            let text = String::from_utf8_lossy(&out.stdout);
+            for line in text.lines() {
+                // Markdown tables are data, not prose: a renderer lays them out.
+                if format == "md" && line.starts_with('|') {
+                    continue;
+                }
+                assert!(
+                    line.chars().count() <= width,
+                    "{pair} {format}: {} columns: {line}",
+                    line.chars().count()
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn diff_thresholds_drive_the_exit_code() {
     let leak = [
@@ -263,6 +297,22 @@ fn diff_thresholds_drive_the_exit_code() {
     );
     assert_eq!(run(&leak, &["--max-growth", "1MB"]).status.code(), Some(1));
     assert_eq!(run(&leak, &["--max-growth", "1GiB"]).status.code(), Some(0));
+    // The likely leak group retains about 2.4 MB; the control pair has no likely group.
+    let out = run(&leak, &["--fail-on-leak", "1MB"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a likely leak retains") && stderr.contains("bus._events.config"),
+        "{stderr}"
+    );
+    assert_eq!(
+        run(&leak, &["--fail-on-leak", "3MB"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&control, &["--fail-on-leak", "0"]).status.code(),
+        Some(0)
+    );
     let bad = heapdiff(&[
         "diff",
         &leak[0],
@@ -328,5 +378,54 @@ fn diff_json_has_the_documented_shape() {
         assert!(!step[field].is_null(), "steps[].{field}");
     }
     assert!(suspect["paths"][0]["count"].as_u64().unwrap() > 0);
+    assert_eq!(v["version"], 2);
+    // The leak groups, as issue #12 documents them.
+    let leak = &v["leaks"][0];
+    for field in [
+        "likely",
+        "roots",
+        "new_count",
+        "retained_size",
+        "sentence",
+        "entry",
+        "holder",
+        "composition",
+        "path",
+        "example",
+    ] {
+        assert!(!leak[field].is_null(), "leaks[].{field}");
+    }
+    for field in ["class_name", "name", "class_key", "location"] {
+        assert!(!leak["entry"][field].is_null(), "leaks[].entry.{field}");
+    }
+    for field in [
+        "id",
+        "class_name",
+        "name",
+        "edge_type",
+        "edge_name",
+        "edges_before",
+        "edges_after",
+    ] {
+        assert!(!leak["holder"][field].is_null(), "leaks[].holder.{field}");
+    }
+    for field in ["class_key", "name", "count", "self_size"] {
+        assert!(
+            !leak["composition"][0][field].is_null(),
+            "composition[].{field}"
+        );
+    }
+    assert!(leak["composition"][0].get("location").is_some());
+    for field in ["edge_type", "edge_name", "class_name", "repeat"] {
+        assert!(
+            !leak["path"]["steps"][0][field].is_null(),
+            "path.steps[].{field}"
+        );
+    }
+    assert!(leak["path"]["count"].as_u64().unwrap() > 0);
+    for field in ["id", "name"] {
+        assert!(!leak["example"][field].is_null(), "leaks[].example.{field}");
+    }
+    assert_eq!(leak["entry"]["location"]["line"], 39);
     common::compared_references("cli: diff_json_has_the_documented_shape");
 }

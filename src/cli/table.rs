@@ -56,7 +56,7 @@ pub fn render(f: &Findings, width: usize) -> String {
         out.push_str("Largest groups of new objects (not leaks by heapdiff's rules):\n");
         for leak in f.leaks.iter().take(OTHER_LEAKS) {
             let line = format!("  - {}", esc(&leak.sentence));
-            for (k, l) in text::wrap(&line, width).into_iter().enumerate() {
+            for (k, l) in text::wrap(&line, width - 4).into_iter().enumerate() {
                 let _ = writeln!(out, "{}{l}", if k > 0 { "    " } else { "" });
             }
         }
@@ -93,7 +93,8 @@ fn group(out: &mut String, n: usize, leak: &report::Leak, width: usize) {
         if more > 0 {
             let _ = write!(line, " · {} more classes", format::thousands(more as u64));
         }
-        for (k, l) in text::wrap(&line, inner).into_iter().enumerate() {
+        // Continuation lines are indented two more columns.
+        for (k, l) in text::wrap(&line, inner - 2).into_iter().enumerate() {
             let _ = writeln!(out, "{indent}{}{l}", if k > 0 { "  " } else { "" });
         }
     }

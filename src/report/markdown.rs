@@ -105,22 +105,26 @@ pub fn path_line(class: &str, path: &Path) -> String {
 
 pub fn render(f: &Findings) -> String {
     let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "## Heap growth: {} → {}\n",
+    // A heading cannot wrap; long file names are in the list below anyway.
+    let heading = format!(
+        "## Heap growth: {} → {}",
         escape(&f.before.file),
         escape(&f.after.file)
     );
+    if heading.chars().count() <= WIDTH {
+        let _ = writeln!(md, "{heading}\n");
+    } else {
+        md.push_str("## Heap growth\n\n");
+    }
     for (label, info) in [
         ("Before", Some(&f.before)),
         ("After", Some(&f.after)),
         ("Final", f.final_.as_ref()),
     ] {
         let Some(info) = info else { continue };
-        let _ = writeln!(
-            md,
-            "- **{label}**: `{}` — {} file, {} heap, {} objects{}",
-            info.file.replace('`', "'"),
+        let line = format!(
+            "- **{label}**: {} — {} file, {} heap, {} objects{}",
+            code_span(&info.file),
             format::bytes(info.bytes),
             format::bytes(info.total_size),
             format::thousands(info.node_count),
@@ -129,8 +133,10 @@ pub fn render(f: &Findings) -> String {
                 .map(|m| format!(", modified {m}"))
                 .unwrap_or_default()
         );
+        let _ = writeln!(md, "{}", text::wrap(&line, WIDTH).join("\n  "));
     }
-    let _ = writeln!(md, "- **Change**: {}\n", super::change_line(&f.totals));
+    let change = format!("- **Change**: {}", super::change_line(&f.totals));
+    let _ = writeln!(md, "{}\n", text::wrap(&change, WIDTH).join("\n  "));
     let likely: Vec<&Leak> = text::likely(&f.leaks).collect();
     if likely.is_empty() {
         md.push_str("### No likely leaks\n\nNothing that survived between the snapshots looks like a leak.\n\n");
