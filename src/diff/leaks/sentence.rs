@@ -1,0 +1,184 @@
+//! The finding in one plain sentence: what, where, how much, made of what.
+
+use super::describe::{is_generic, plumbing};
+use super::{Part, SENTENCE_CLASSES, internal_name};
+use crate::format;
+use crate::loaded::Loaded;
+use crate::snapshot::NodeKind;
+
+pub(super) struct SentenceParts<'a> {
+    pub(super) entries: u64,
+    /// Distinct holders of the entries, their class, and the anchor above them as code names it.
+    pub(super) holders: u64,
+    pub(super) holder_class: String,
+    pub(super) anchor_expression: &'a str,
+    pub(super) example: u32,
+    pub(super) headline_node: u32,
+    pub(super) expression: &'a str,
+    pub(super) retained: u64,
+    pub(super) composition: &'a [Part],
+}
+
+/// The finding in one sentence: what, where, how much, made of what.
+pub(super) fn sentence(after: &Loaded, p: &SentenceParts) -> String {
+    let snap = &after.snapshot;
+    let count = |n: u64| format::thousands(n);
+    let example_class = after.classes.name_of(p.example);
+    let detached = example_class.starts_with("Detached ");
+    // (subject, how many it counts)
+    let (subject, n) = match snap.node_kind(p.example) {
+        _ if detached && p.holders > 1 && !p.holder_class.is_empty() => {
+            // Many application objects each keep their piece of DOM: they are the story.
+            let place = if p.anchor_expression.is_empty() {
+                String::new()
+            } else {
+                format!(" in `{}`", code(p.anchor_expression))
+            };
+            let subject = format!(
+                "{} `{}` objects{place} still hold DOM elements that were removed from the document",
+                count(p.holders),
+                code(&p.holder_class)
+            );
+            let size = format::bytes(p.retained);
+            let made_of = made_of(after, p);
+            return if made_of.is_empty() {
+                format!("{subject}; they keep {size} alive.")
+            } else {
+                format!("{subject}; they keep {size} alive: {made_of}.")
+            };
+        }
+        NodeKind::Closure => {
+            let name = snap.node_name(p.example);
+            let what = match (name.is_empty(), p.entries == 1) {
+                (true, true) => "closure".to_string(),
+                (true, false) => "closures".to_string(),
+                (false, one) => format!("`{}` closure{}", code(name), if one { "" } else { "s" }),
+            };
+            let subject = match after.scripts.location_of(snap, p.example) {
+                Some(l) => format!("{} {what} created at {}", count(p.entries), l.short()),
+                None => format!("{} {what}", count(p.entries)),
+            };
+            (subject, p.entries)
+        }
+        _ if detached => (
+            format!(
+                "{} detached {} element{}",
+                count(p.entries),
+                format::one_line(example_class.trim_start_matches("Detached ")),
+                if p.entries == 1 { "" } else { "s" }
+            ),
+            p.entries,
+        ),
+        _ if plumbing(after, p.example) => {
+            // A Map's new table, a new backing store: the objects it holds tell the story.
+            let lead = p
+                .composition
+                .iter()
+                .find(|c| !internal_name(&c.name) && c.class_key != ",Function");
+            match lead {
+                Some(c) => (
+                    format!("{} {}", count(c.count), format::one_line(&c.name)),
+                    c.count,
+                ),
+                None => (
+                    format!("{} {}", count(p.entries), format::one_line(example_class)),
+                    p.entries,
+                ),
+            }
+        }
+        _ => (
+            format!("{} {}", count(p.entries), format::one_line(example_class)),
+            p.entries,
+        ),
+    };
+    let one = n == 1;
+    let (were, are, they_keep) = if one {
+        ("was", "is", "it keeps")
+    } else {
+        ("were", "are", "they keep")
+    };
+    let place = if p.expression.is_empty() {
+        String::new()
+    } else {
+        format!("`{}`", code(p.expression))
+    };
+    let verb = match (detached, place.is_empty()) {
+        (true, false) => {
+            format!("{were} removed from the document but {are} still held by {place}")
+        }
+        (true, true) => format!("{were} removed from the document but {are} still referenced"),
+        (false, false) => format!("{were} added to {place} and never removed"),
+        (false, true) => format!("{are} held by a GC root"),
+    };
+    let size = format::bytes(p.retained);
+    let made_of = made_of(after, p);
+    if made_of.is_empty() {
+        format!("{subject} {verb}; {they_keep} {size} alive.")
+    } else {
+        format!("{subject} {verb}; {they_keep} {size} alive: {made_of}.")
+    }
+}
+
+/// Snapshot text for a `code span` of a sentence: one line, and no backtick that would end it
+/// (reports render the spans as code).
+pub(super) fn code(s: &str) -> String {
+    format::one_line(s).replace('`', "'")
+}
+
+/// `1,000 ChildContainer, 2,000 Provider, 1,000 IncomingMessage, …`: what a group is made of,
+/// in the words of the program.
+pub(super) fn made_of(after: &Loaded, p: &SentenceParts) -> String {
+    // The headline class first, then the application's classes by count.
+    let headline = after.classes.name_of(p.headline_node);
+    let mut listed: Vec<&Part> = Vec::new();
+    if let Some(h) = p
+        .composition
+        .iter()
+        .find(|c| c.name == headline && c.class_key != ",Function")
+        && !internal_name(&h.name)
+    {
+        listed.push(h);
+    }
+    let mut others: Vec<&Part> = p
+        .composition
+        .iter()
+        .filter(|c| {
+            c.class_key != ",Function"
+                && !internal_name(&c.name)
+                && !listed.iter().any(|l| l.class_key == c.class_key)
+        })
+        .collect();
+    // The program's own classes first (located in its scripts), then the runtime's located
+    // classes, then shapes and DOM objects, then generic containers; larger ones first.
+    let rank = |c: &Part| -> u8 {
+        match &c.location {
+            Some(l) if !l.script.is_empty() && !l.script.starts_with("node:") => 0,
+            Some(_) => 1,
+            None if is_generic(&c.name) => 3,
+            None => 2,
+        }
+    };
+    others.sort_by(|a, b| {
+        rank(a)
+            .cmp(&rank(b))
+            .then(b.self_size.cmp(&a.self_size))
+            .then(b.count.cmp(&a.count))
+    });
+    let more = others.len() > SENTENCE_CLASSES;
+    listed.extend(others.into_iter().take(SENTENCE_CLASSES));
+    let mut made_of = listed
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                format::thousands(c.count),
+                format::one_line(&c.name)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more {
+        made_of.push_str(", …");
+    }
+    made_of
+}
