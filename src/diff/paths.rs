@@ -15,6 +15,7 @@
 //! descriptor links of shared `(map descriptors)` (the edges `calculateDistances` skips).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -195,6 +196,8 @@ pub struct PathIndex<'a> {
     pending: Vec<(u32, StepKey)>,
     /// Per edge-name string: the table id of a WeakMap ephemeron edge name, if it is one.
     weakmap_table: HashMap<u32, Option<u32>>,
+    /// Once set, merging stops early and its result is incomplete ([`PathIndex::with_cancel`]).
+    cancel: Option<&'a AtomicBool>,
 }
 
 impl<'a> PathIndex<'a> {
@@ -207,7 +210,19 @@ impl<'a> PathIndex<'a> {
             recent: vec![(((0, 0, 0), u32::MAX), u32::MAX); RECENT],
             pending: Vec::new(),
             weakmap_table: HashMap::new(),
+            cancel: None,
         }
+    }
+
+    /// Stops [`PathIndex::merge`] early once `cancel` is set (checked every few thousand
+    /// nodes); the caller then drops the incomplete result.
+    pub fn with_cancel(mut self, cancel: Option<&'a AtomicBool>) -> PathIndex<'a> {
+        self.cancel = cancel;
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     /// The shape id of (first step, rest), interning it when new.
@@ -261,7 +276,7 @@ impl<'a> PathIndex<'a> {
             .par_iter()
             .with_min_len(1024)
             .map(|&node| {
-                if self.shape_of.get(node as usize) != Some(&UNKNOWN) {
+                if self.shape_of.get(node as usize) != Some(&UNKNOWN) || self.cancelled() {
                     return NO_HOP;
                 }
                 let mut owns_edge = |edge: u32, source: u32| {
@@ -409,10 +424,15 @@ impl<'a> PathIndex<'a> {
         hops: &[u64],
         counted: &dyn Fn(u32) -> bool,
     ) -> Vec<MergedPath> {
+        let cancel = self.cancel;
         let mut keyed: Vec<(u32, u32)> = nodes
             .iter()
             .zip(hops)
-            .map(|(&n, &hop)| {
+            .enumerate()
+            .take_while(|(i, _)| {
+                i % 4096 != 0 || !cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+            })
+            .map(|(_, (&n, &hop))| {
                 let first = match hop {
                     NO_HOP => None,
                     END_HOP => Some(None),

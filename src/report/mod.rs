@@ -92,6 +92,26 @@ pub struct Path {
     pub example: Option<Example>,
 }
 
+impl Path {
+    /// The reported form of a merged path of `after`'s objects.
+    pub fn of(p: &crate::diff::MergedPath, after: &Loaded, options: ReportOptions) -> Path {
+        Path {
+            count: p.count,
+            retained_size: p.retained_size,
+            steps: p
+                .steps
+                .iter()
+                .map(|st| Step {
+                    edge_type: st.edge_type.clone(),
+                    edge_name: st.edge_name.clone(),
+                    class_name: st.class_name.clone(),
+                })
+                .collect(),
+            example: Some(example(after, p.example, options)),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Example {
     pub id: u32,
@@ -164,20 +184,7 @@ pub fn build(
             paths: s
                 .paths
                 .iter()
-                .map(|p| Path {
-                    count: p.count,
-                    retained_size: p.retained_size,
-                    steps: p
-                        .steps
-                        .iter()
-                        .map(|st| Step {
-                            edge_type: st.edge_type.clone(),
-                            edge_name: st.edge_name.clone(),
-                            class_name: st.class_name.clone(),
-                        })
-                        .collect(),
-                    example: Some(example(after, p.example, options)),
-                })
+                .map(|p| Path::of(p, after, options))
                 .collect(),
         })
         .collect();
