@@ -176,6 +176,12 @@ impl eframe::App for HeapdiffApp {
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(task) = self.tasks.view(TaskName::Load) {
                 progress::show(ui, &task, &mut out);
+            } else if self.is_loading() {
+                // A new load waits for the one it replaces to stop.
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.weak("Stopping the previous load…");
+                });
             } else if matches!(self.content, Content::Start) {
                 open::show(ui, &self.pending, &self.settings.recent, &mut out);
             } else {
