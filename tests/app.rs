@@ -915,3 +915,31 @@ fn cancel_and_close_stop_before_analysis() {
         heapdiff::app::model::Content::Start
     ));
 }
+
+/// The window's Comparison rows are the rows of `heapdiff diff --format json` on the same pair
+/// (one pipeline, one row type), and its suspects rank as the findings list them.
+#[test]
+fn window_rows_are_the_findings_rows() {
+    let dir = temp_dir("rows");
+    let findings = heapdiff::report::findings::read(&write_findings(&dir)).expect("findings");
+    let mut harness = open(vec![
+        common::fixture("ssr-di-leak.before.heapsnapshot"),
+        common::fixture("ssr-di-leak.after.heapsnapshot"),
+    ]);
+    wait_for_comparison(&mut harness);
+    let pair = pair_of(harness.state());
+    let rows: Vec<&heapdiff::report::ClassRow> = pair.rows.iter().map(|r| &r.class).collect();
+    let expected: Vec<&heapdiff::report::ClassRow> = findings.classes.iter().collect();
+    assert_eq!(rows, expected);
+    let ranked: Vec<&str> = (0..findings.suspects.len() as u32)
+        .filter_map(|rank| pair.rows.iter().find(|r| r.suspect == Some(rank)))
+        .map(|r| r.class.class_key.as_str())
+        .collect();
+    let suspects: Vec<&str> = findings
+        .suspects
+        .iter()
+        .map(|s| s.class_key.as_str())
+        .collect();
+    assert_eq!(ranked, suspects);
+    let _ = std::fs::remove_dir_all(&dir);
+}
