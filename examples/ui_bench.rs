@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release --example ui_bench            # first frame + 50,000-row scrolling
 //! xvfb-run -a cargo run --release --example ui_bench -- --window   # plus the real window
-//! cargo build --release && cargo run --release --example ui_bench -- --pair BEFORE AFTER
+//! cargo build --release && cargo run --release --example ui_bench -- --pair BEFORE AFTER [--window-first]
 //! ```
 //!
 //! What is measured, per frame: the app's `ui` (layout of every widget on screen) plus egui's
@@ -49,12 +49,14 @@ fn main() {
         return;
     }
     match (args.first().map(String::as_str), args.get(1), args.get(2)) {
-        (Some("--pair"), Some(before), Some(after)) => return pair(before, after),
+        (Some("--pair"), Some(before), Some(after)) => {
+            return pair(before, after, args.iter().any(|a| a == "--window-first"));
+        }
         (Some("--first-table"), Some(before), Some(after)) => {
             return first_table(process_start, before, after);
         }
         (Some("--pair" | "--first-table"), ..) => {
-            eprintln!("usage: ui_bench --pair BEFORE AFTER");
+            eprintln!("usage: ui_bench --pair BEFORE AFTER [--window-first]");
             std::process::exit(2);
         }
         _ => {}
@@ -313,8 +315,9 @@ fn window(process_start: Instant) {
     }
 }
 
-/// `--pair`: `heapdiff diff` and the window on the same pair, each in a child process.
-fn pair(before: &str, after: &str) {
+/// `--pair`: `heapdiff diff` and the window on the same pair, each in a child process (the CLI
+/// first; `--window-first` swaps them, so a run can balance what the page cache favours).
+fn pair(before: &str, after: &str, window_first: bool) {
     let me = std::env::current_exe().unwrap_or_default();
     // target/release/examples/ui_bench → target/release/heapdiff
     let cli = me
@@ -336,33 +339,51 @@ fn pair(before: &str, after: &str) {
         mb(before),
         mb(after)
     );
-    let out = std::env::temp_dir().join(format!("heapdiff-ui-bench-{}.json", std::process::id()));
-    let start = Instant::now();
-    let (_, cli_peak) = run_measured(
-        std::process::Command::new(&cli)
-            .args(["diff", before, after, "--format", "json", "-o"])
-            .arg(&out),
-    );
-    let cli_secs = start.elapsed().as_secs_f64();
-    let json = std::fs::metadata(&out).map_or(0, |m| m.len());
-    let _ = std::fs::remove_file(&out);
-    if json == 0 {
-        eprintln!(
-            "ui_bench: heapdiff diff wrote no findings to {}",
-            out.display()
+    let run_cli = || {
+        let out =
+            std::env::temp_dir().join(format!("heapdiff-ui-bench-{}.json", std::process::id()));
+        let start = Instant::now();
+        let (_, peak) = run_measured(
+            std::process::Command::new(&cli)
+                .args(["diff", before, after, "--format", "json", "-o"])
+                .arg(&out),
         );
-        std::process::exit(2);
-    }
-    let (answer, window_peak) =
-        run_measured(std::process::Command::new(&me).args(["--first-table", before, after]));
-    let figures: Vec<f64> = answer
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    let [table_secs, table_peak, analysed_secs, analysed_peak, rows] = figures[..] else {
-        eprintln!("ui_bench: the window child said {answer:?}");
-        std::process::exit(2);
+        let secs = start.elapsed().as_secs_f64();
+        let json = std::fs::metadata(&out).map_or(0, |m| m.len());
+        let _ = std::fs::remove_file(&out);
+        if json == 0 {
+            eprintln!(
+                "ui_bench: heapdiff diff wrote no findings to {}",
+                out.display()
+            );
+            std::process::exit(2);
+        }
+        (secs, peak)
     };
+    let run_window = || {
+        let (answer, peak) =
+            run_measured(std::process::Command::new(&me).args(["--first-table", before, after]));
+        let figures: Vec<f64> = answer
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let [table_secs, table_peak, analysed_secs, analysed_peak, rows] = figures[..] else {
+            eprintln!("ui_bench: the window child said {answer:?}");
+            std::process::exit(2);
+        };
+        (
+            [table_secs, table_peak, analysed_secs, analysed_peak, rows],
+            peak,
+        )
+    };
+    let ((cli_secs, cli_peak), (window, window_peak)) = if window_first {
+        let window = run_window();
+        (run_cli(), window)
+    } else {
+        let cli = run_cli();
+        (cli, run_window())
+    };
+    let [table_secs, table_peak, analysed_secs, analysed_peak, rows] = window;
     let row = |what: &str, secs: f64, peak: f64| {
         println!(
             "{what:<58} {secs:>7.2} s {:>7.0} MB ({:.2}× the files)",
@@ -419,10 +440,9 @@ fn first_table(process_start: Instant, before: &str, after: &str) {
     // The first frame that draws the Comparison table (its column headers and rows).
     loop {
         let texts = step(&mut app);
-        if !app.is_loading()
-            && matches!(app.content, Content::Pair(_))
-            && texts.iter().any(|t| t == "# New")
-        {
+        // A pair without changes shows AFTER's Summary instead.
+        let drawn = app.content.compare_rows().is_none() || texts.iter().any(|t| t == "# New");
+        if !app.is_loading() && matches!(app.content, Content::Pair(_)) && drawn {
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
