@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release --example ui_bench            # first frame + 50,000-row scrolling
 //! xvfb-run -a cargo run --release --example ui_bench -- --window   # plus the real window
-//! cargo build --release && cargo run --release --example ui_bench -- --pair BEFORE AFTER [--window-first]
+//! cargo build --release && cargo run --release --example ui_bench -- --pair BEFORE AFTER [--warm]
 //! ```
 //!
 //! What is measured, per frame: the app's `ui` (layout of every widget on screen) plus egui's
@@ -50,13 +50,14 @@ fn main() {
     }
     match (args.first().map(String::as_str), args.get(1), args.get(2)) {
         (Some("--pair"), Some(before), Some(after)) => {
-            return pair(before, after, args.iter().any(|a| a == "--window-first"));
+            let flag = |f: &str| args.iter().any(|a| a == f);
+            return pair(before, after, flag("--window-first"), flag("--warm"));
         }
         (Some("--first-table"), Some(before), Some(after)) => {
             return first_table(process_start, before, after);
         }
         (Some("--pair" | "--first-table"), ..) => {
-            eprintln!("usage: ui_bench --pair BEFORE AFTER [--window-first]");
+            eprintln!("usage: ui_bench --pair BEFORE AFTER [--window-first] [--warm]");
             std::process::exit(2);
         }
         _ => {}
@@ -316,8 +317,8 @@ fn window(process_start: Instant) {
 }
 
 /// `--pair`: `heapdiff diff` and the window on the same pair, each in a child process (the CLI
-/// first; `--window-first` swaps them, so a run can balance what the page cache favours).
-fn pair(before: &str, after: &str, window_first: bool) {
+/// first; `--window-first` swaps them; `--warm` runs `heapdiff diff` once, untimed, before).
+fn pair(before: &str, after: &str, window_first: bool, warm: bool) {
     let me = std::env::current_exe().unwrap_or_default();
     // target/release/examples/ui_bench → target/release/heapdiff
     let cli = me
@@ -376,6 +377,12 @@ fn pair(before: &str, after: &str, window_first: bool) {
             peak,
         )
     };
+    if warm {
+        // The first big process after others freed gigabytes waits for the kernel to reclaim
+        // memory; an untimed run first lets both measured ones start alike.
+        let (secs, _) = run_cli();
+        println!("warm-up heapdiff diff (untimed): {secs:.2} s");
+    }
     let ((cli_secs, cli_peak), (window, window_peak)) = if window_first {
         let window = run_window();
         (run_cli(), window)
