@@ -97,13 +97,13 @@ fn run() -> Result<(), String> {
     };
     capture::routine::prepare_dir(&dir).map_err(|e| e.to_string())?;
     let rss_before = peak_rss_kib();
-    let cpu_before = cpu_seconds();
+    let cpu_before = heapdiff::testkit::measure::process_cpu_seconds();
     let t = Instant::now();
     let saved = capture::stream::save_snapshot(&mut session, &dir, "bench", hooks, &|_| {})
         .map_err(|e| e.to_string())?;
     let wall = t.elapsed().as_secs_f64();
     let rss_after = peak_rss_kib();
-    let cpu = cpu_seconds() - cpu_before;
+    let cpu = heapdiff::testkit::measure::process_cpu_seconds() - cpu_before;
     // The reference: Node writing the same heap itself (v8.writeHeapSnapshot, no inspector), so
     // the figures above can be read as the protocol's cost or heapdiff's.
     let own_path = dir.join("node-own.heapsnapshot");
@@ -157,20 +157,4 @@ fn peak_rss_kib() -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// User + system CPU seconds of this process, all threads (not Node's).
-#[allow(unsafe_code)] // getrusage through libc
-fn cpu_seconds() -> f64 {
-    #[cfg(unix)]
-    {
-        // SAFETY: a zeroed rusage is a valid value for getrusage to fill.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: usage points to a live local.
-        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
-            let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-            return t(usage.ru_utime) + t(usage.ru_stime);
-        }
-    }
-    0.0
 }

@@ -1,8 +1,10 @@
-//! UI-thread cost of the window, measured headless.
+//! UI-thread cost of the window, measured headless, and the window's time and memory to open a
+//! pair next to `heapdiff diff`.
 //!
 //! ```sh
 //! cargo run --release --example ui_bench            # first frame + 50,000-row scrolling
 //! xvfb-run -a cargo run --release --example ui_bench -- --window   # plus the real window
+//! cargo build --release && cargo run --release --example ui_bench -- --pair BEFORE AFTER [--warm]
 //! ```
 //!
 //! What is measured, per frame: the app's `ui` (layout of every widget on screen) plus egui's
@@ -18,6 +20,13 @@
 //!    p95 and max over the frames.
 //! 3. With `--window` (needs a display, e.g. under `xvfb-run`): the real eframe window, from
 //!    `main` to the end of the first `ui` call (window, GPU device and fonts included).
+//! 4. With `--pair BEFORE AFTER`: `heapdiff diff BEFORE AFTER --format json -o FILE` (the
+//!    release binary beside this example) and the window's state machine (`HeapdiffApp::new`
+//!    with `StartupOptions::from_files`, frames stepped headless every 5 ms as a repainting
+//!    window would), each in its own child process so each peak RSS is its own: wall time and
+//!    peak RSS (VmHWM) to the first frame that draws the full Comparison table, then to the end
+//!    of BEFORE's background analysis (the deleted objects' retainers), and the child's peak
+//!    from wait4. The window's GPU side (textures, the renderer) is not included.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +35,7 @@ use heapdiff::app::{HeapdiffApp, StartupOptions};
 use heapdiff::report::{
     ClassRow, FileInfo, Findings, Path as ReportPath, Step, SuspectRow, Totals,
 };
+use heapdiff::testkit::measure;
 
 const ROWS: usize = 50_000;
 const SCROLL_FRAMES: usize = 600;
@@ -34,9 +44,24 @@ const HEIGHT: f32 = 800.0;
 
 fn main() {
     let process_start = Instant::now();
+    let args: Vec<String> = std::env::args().skip(1).collect();
     if std::env::args().any(|a| a == "--window") {
         window(process_start);
         return;
+    }
+    match (args.first().map(String::as_str), args.get(1), args.get(2)) {
+        (Some("--pair"), Some(before), Some(after)) => {
+            let flag = |f: &str| args.iter().any(|a| a == f);
+            return pair(before, after, flag("--window-first"), flag("--warm"));
+        }
+        (Some("--first-table"), Some(before), Some(after)) => {
+            return first_table(process_start, before, after);
+        }
+        (Some("--pair" | "--first-table"), ..) => {
+            eprintln!("usage: ui_bench --pair BEFORE AFTER [--window-first] [--warm]");
+            std::process::exit(2);
+        }
+        _ => {}
     }
     let mut frame = eframe::Frame::_new_kittest();
 
@@ -294,4 +319,168 @@ fn window(process_start: Instant) {
         eprintln!("ui_bench: cannot open a window: {e}");
         std::process::exit(2);
     }
+}
+
+/// `--pair`: `heapdiff diff` and the window on the same pair, each in a child process (the CLI
+/// first; `--window-first` swaps them; `--warm` runs `heapdiff diff` once, untimed, before).
+fn pair(before: &str, after: &str, window_first: bool, warm: bool) {
+    let me = std::env::current_exe().unwrap_or_default();
+    // target/release/examples/ui_bench → target/release/heapdiff
+    let cli = me
+        .parent()
+        .and_then(|examples| examples.parent())
+        .map(|dir| dir.join("heapdiff"))
+        .filter(|p| p.is_file());
+    let Some(cli) = cli else {
+        eprintln!(
+            "ui_bench: no heapdiff binary beside {}: cargo build --release",
+            me.display()
+        );
+        std::process::exit(2);
+    };
+    let mb = |f: &str| std::fs::metadata(f).map_or(0.0, |m| m.len() as f64 / 1e6);
+    let files = mb(before) + mb(after);
+    println!(
+        "pair: {before} ({:.0} MB) + {after} ({:.0} MB) = {files:.0} MB",
+        mb(before),
+        mb(after)
+    );
+    let run_cli = || {
+        let out =
+            std::env::temp_dir().join(format!("heapdiff-ui-bench-{}.json", std::process::id()));
+        let start = Instant::now();
+        let (_, peak) = run_measured(
+            std::process::Command::new(&cli)
+                .args(["diff", before, after, "--format", "json", "-o"])
+                .arg(&out),
+        );
+        let secs = start.elapsed().as_secs_f64();
+        let json = std::fs::metadata(&out).map_or(0, |m| m.len());
+        let _ = std::fs::remove_file(&out);
+        if json == 0 {
+            eprintln!(
+                "ui_bench: heapdiff diff wrote no findings to {}",
+                out.display()
+            );
+            std::process::exit(2);
+        }
+        (secs, peak)
+    };
+    let run_window = || {
+        let (answer, peak) =
+            run_measured(std::process::Command::new(&me).args(["--first-table", before, after]));
+        let figures: Vec<f64> = answer
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let [table_secs, table_peak, analysed_secs, analysed_peak, rows] = figures[..] else {
+            eprintln!("ui_bench: the window child said {answer:?}");
+            std::process::exit(2);
+        };
+        (
+            [table_secs, table_peak, analysed_secs, analysed_peak, rows],
+            peak,
+        )
+    };
+    if warm {
+        // The first big process after others freed gigabytes waits for the kernel to reclaim
+        // memory; an untimed run first lets both measured ones start alike.
+        let (secs, _) = run_cli();
+        println!("warm-up heapdiff diff (untimed): {secs:.2} s");
+    }
+    let ((cli_secs, cli_peak), (window, window_peak)) = if window_first {
+        let window = run_window();
+        (run_cli(), window)
+    } else {
+        let cli = run_cli();
+        (cli, run_window())
+    };
+    let [table_secs, table_peak, analysed_secs, analysed_peak, rows] = window;
+    let row = |what: &str, secs: f64, peak: f64| {
+        println!(
+            "{what:<58} {secs:>7.2} s {:>7.0} MB ({:.2}× the files)",
+            peak / 1e6,
+            peak / 1e6 / files
+        );
+    };
+    row(
+        "heapdiff diff --format json -o FILE (wait4 peak)",
+        cli_secs,
+        cli_peak as f64,
+    );
+    row(
+        &format!("window: first full Comparison table ({rows} rows; VmHWM)"),
+        table_secs,
+        table_peak,
+    );
+    row(
+        "window: + BEFORE analysed for deleted objects (VmHWM)",
+        analysed_secs,
+        analysed_peak,
+    );
+    println!(
+        "window / CLI time to the table: {:.2}×; window child's peak (wait4): {:.0} MB",
+        table_secs / cli_secs,
+        window_peak as f64 / 1e6
+    );
+}
+
+/// `--first-table` (the child of `--pair`): the window's state machine on the pair; prints
+/// seconds and VmHWM bytes to the first full Comparison table, then to BEFORE analysed, and
+/// the rows.
+fn first_table(process_start: Instant, before: &str, after: &str) {
+    use heapdiff::app::model::Content;
+    let ctx = egui::Context::default();
+    let cc = eframe::CreationContext::_new_kittest(ctx.clone());
+    let mut frame = eframe::Frame::_new_kittest();
+    let files = vec![before.into(), after.into()];
+    let mut app = HeapdiffApp::new(&cc, StartupOptions::from_files(files, None));
+    let mut frame_no = 0;
+    let mut step = |app: &mut HeapdiffApp| {
+        let texts = run_frame(&ctx, app, &mut frame, Vec::new(), frame_no);
+        frame_no += 1;
+        if let Some(error) = &app.error {
+            eprintln!("ui_bench: {error}");
+            std::process::exit(2);
+        }
+        if process_start.elapsed() > Duration::from_secs(900) {
+            eprintln!("ui_bench: the pair did not open");
+            std::process::exit(2);
+        }
+        texts
+    };
+    // The first frame that draws the Comparison table (its column headers and rows).
+    loop {
+        let texts = step(&mut app);
+        // A pair without changes shows AFTER's Summary instead.
+        let drawn = app.content.compare_rows().is_none() || texts.iter().any(|t| t == "# New");
+        if !app.is_loading() && matches!(app.content, Content::Pair(_)) && drawn {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let table = (process_start.elapsed().as_secs_f64(), rss("VmHWM:"));
+    let rows = app.content.compare_rows().map_or(0, <[_]>::len);
+    while app.is_busy() {
+        std::thread::sleep(Duration::from_millis(5));
+        step(&mut app);
+    }
+    let analysed = (process_start.elapsed().as_secs_f64(), rss("VmHWM:"));
+    println!(
+        "{:.3} {} {:.3} {} {rows}",
+        table.0, table.1, analysed.0, analysed.1
+    );
+}
+
+/// A size line of /proc/self/status, in bytes.
+fn rss(key: &str) -> u64 {
+    measure::status_bytes(key)
+}
+
+/// Runs a child and returns its stdout and peak RSS in bytes.
+fn run_measured(cmd: &mut std::process::Command) -> (String, u64) {
+    measure::run_measured(cmd).unwrap_or_else(|e| {
+        eprintln!("ui_bench: cannot run {cmd:?}: {e}");
+        std::process::exit(2);
+    })
 }

@@ -4,7 +4,7 @@
 #   comparison.png   the Comparison table, ChildContainer (the first suspect) selected
 #   retainers.png    its merged retainer paths (×1000) and the retainer tree, expanded
 #   charts.png       the Charts tab
-# Each view is reached with HEAPDIFF_SCREENSHOT_VIEW (see src/app/mod.rs): the window sizes itself
+# Each view is reached with HEAPDIFF_SCREENSHOT_VIEW (see src/app/startup.rs): the window sizes itself
 # to the 1280×800 screen, ignores saved settings and says on stderr when the view is drawn; the
 # whole screen is then grabbed with xwd and converted with netpbm.
 # Run from anywhere: bash screenshots/app.sh (also called by screenshots/regenerate.sh).

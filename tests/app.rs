@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use heapdiff::app::{Command, HeapdiffApp, StartupOptions};
+use heapdiff::testkit::measure;
 
 fn open(files: Vec<PathBuf>) -> Harness<'static, HeapdiffApp> {
     let options = StartupOptions::from_files(files, None);
@@ -47,12 +48,12 @@ fn summary_of_one_snapshot_sorts_and_shows_retainers() {
     wait_for_jobs(&mut harness);
     let app = harness.state();
     assert!(app.error.is_none(), "{:?}", app.error);
-    let file = match &app.content {
-        heapdiff::app::state::Content::Single(file) => file.clone(),
+    let summary = match &app.content {
+        heapdiff::app::model::Content::Single(summary) => summary,
         _ => panic!("one file opens its Summary"),
     };
-    let row = file
-        .summary
+    let summary_rows = summary.rows.clone();
+    let row = summary_rows
         .iter()
         .find(|r| r.name == "ChildContainer")
         .expect("ChildContainer in the Summary");
@@ -83,13 +84,13 @@ fn summary_of_one_snapshot_sorts_and_shows_retainers() {
     harness.step();
     let reversed = harness.state().table_names();
     let count_of = |name: &String| {
-        file.summary
+        summary_rows
             .iter()
             .find(|r| &r.name == name)
             .map_or(0, |r| r.count)
     };
-    let max = file.summary.iter().map(|r| r.count).max();
-    let min = file.summary.iter().map(|r| r.count).min();
+    let max = summary_rows.iter().map(|r| r.count).max();
+    let min = summary_rows.iter().map(|r| r.count).min();
     assert_eq!(by_count.first().map(count_of), max, "biggest count first");
     assert_eq!(
         reversed.first().map(count_of),
@@ -97,20 +98,19 @@ fn summary_of_one_snapshot_sorts_and_shows_retainers() {
         "a second click reverses the order"
     );
 
-    // Select ChildContainer: its first object's retainer tree shows `bus` and `_events`.
+    // Select ChildContainer: its first object's retainer tree (built by a background task)
+    // shows `bus` and `_events`.
     harness
         .state_mut()
         .handle_command(Command::SetFilter("ChildContainer".into()));
     harness.step();
     harness.get_by_label("ChildContainer").click();
-    for _ in 0..3 {
-        harness.step();
-    }
+    wait_for_jobs(&mut harness);
     assert_eq!(
-        harness.state().selected_class.as_deref(),
+        harness.state().selection.class.as_deref(),
         Some(row.class_key.as_str())
     );
-    let tree = harness.state().tree.as_ref().expect("a retainer tree");
+    let tree = harness.state().selection.tree().expect("a retainer tree");
     let names: Vec<String> = tree
         .visible
         .iter()
@@ -190,7 +190,7 @@ fn start_screen_offers_open_and_cancel_works() {
     assert!(harness.state().error.is_none());
     assert!(matches!(
         harness.state().content,
-        heapdiff::app::state::Content::Start
+        heapdiff::app::model::Content::Start
     ));
 }
 
@@ -204,19 +204,19 @@ fn comparison_ranks_child_container_first_and_shows_its_retainers() {
     let app = harness.state();
     assert!(app.error.is_none(), "{:?}", app.error);
     let pair = match &app.content {
-        heapdiff::app::state::Content::Pair(pair) => pair,
+        heapdiff::app::model::Content::Pair(pair) => pair,
         _ => panic!("two files open a Comparison"),
     };
     // The first row is the first suspect: ChildContainer, +1,000.
     let first = &pair.rows[app.visible.rows[0] as usize];
-    assert_eq!(first.name, "ChildContainer");
+    assert_eq!(first.class.name, "ChildContainer");
     assert_eq!(first.suspect, Some(0));
-    assert_eq!(first.new_count, 1000);
-    assert_eq!(first.delta_count, 1000);
+    assert_eq!(first.class.added_count, 1000);
+    assert_eq!(first.class.count_delta, 1000);
     assert_eq!(app.table_names()[0], "ChildContainer");
     assert!(label_exists(&harness, "+1,000"), "# Delta +1,000 on screen");
     // DevTools' column names are the headers.
-    for column in heapdiff::app::state::Column::COMPARISON {
+    for column in heapdiff::app::settings::Column::COMPARISON {
         assert!(label_exists(&harness, column.label()), "{}", column.label());
     }
 
@@ -224,11 +224,12 @@ fn comparison_ranks_child_container_first_and_shows_its_retainers() {
     // count, and the retainer tree of the biggest one down to `bus` and `_events`.
     let app = harness.state();
     assert_eq!(
-        app.selected_class.as_deref(),
-        Some(first.class_key.as_str())
+        app.selection.class.as_deref(),
+        Some(first.class.class_key.as_str())
     );
-    assert_eq!(app.instances.new_count(), 1000);
+    assert_eq!(app.selection.instances.new_count(), 1000);
     let merged = app
+        .selection
         .merged
         .as_ref()
         .and_then(|m| m.paths.as_ref())
@@ -271,15 +272,15 @@ fn comparison_ranks_child_container_first_and_shows_its_retainers() {
     wait_for_jobs(&mut harness);
     let app = harness.state();
     let pair = match &app.content {
-        heapdiff::app::state::Content::Pair(pair) => pair,
+        heapdiff::app::model::Content::Pair(pair) => pair,
         _ => panic!("still a Comparison"),
     };
     let row = pair
         .rows
         .iter()
-        .find(|r| r.name == "ChildContainer")
+        .find(|r| r.class.name == "ChildContainer")
         .expect("ChildContainer row");
-    assert_eq!((row.new_count, row.deleted_count), (0, 1000));
+    assert_eq!((row.class.added_count, row.class.removed_count), (0, 1000));
 }
 
 /// A findings file written from the ssr-di-leak pair with the shared report code (as
@@ -320,16 +321,20 @@ fn findings_file_reopens_the_comparison_without_snapshots() {
     assert!(app.error.is_none(), "{:?}", app.error);
     assert!(matches!(
         app.content,
-        heapdiff::app::state::Content::Findings(_)
+        heapdiff::app::model::Content::Findings(_)
     ));
     let rows = app.content.compare_rows().expect("comparison rows");
     let first = &rows[app.visible.rows[0] as usize];
-    assert_eq!(first.name, "ChildContainer");
+    assert_eq!(first.class.name, "ChildContainer");
     assert_eq!(first.suspect, Some(0));
-    assert_eq!((first.new_count, first.delta_count), (1000, 1000));
+    assert_eq!(
+        (first.class.added_count, first.class.count_delta),
+        (1000, 1000)
+    );
     assert!(label_exists(&harness, "+1,000"), "# Delta +1,000 on screen");
     // The suspect's merged paths come from the file, with their exact counts.
     let merged = app
+        .selection
         .merged
         .as_ref()
         .and_then(|m| m.paths.as_ref())
@@ -338,7 +343,7 @@ fn findings_file_reopens_the_comparison_without_snapshots() {
     assert!(label_exists(&harness, "×1000"));
     assert!(label_exists(&harness, "bus"));
     // Objects and live trees need the snapshots: a note says so.
-    assert!(app.instances.is_empty() && app.tree.is_none());
+    assert!(app.selection.instances.is_empty() && app.selection.tree().is_none());
     assert!(
         harness
             .query_all_by_label_contains("without the snapshots")
@@ -422,9 +427,9 @@ fn shortcuts_and_theme_toggle() {
     harness.step();
     harness.step();
     let expected = if dark {
-        heapdiff::app::state::Theme::Light
+        heapdiff::app::settings::Theme::Light
     } else {
-        heapdiff::app::state::Theme::Dark
+        heapdiff::app::settings::Theme::Dark
     };
     assert_eq!(harness.state().settings.theme, expected);
     assert_eq!(harness.ctx.theme() == eframe::egui::Theme::Dark, !dark);
@@ -450,7 +455,479 @@ fn shortcuts_and_theme_toggle() {
     harness.step();
     assert!(matches!(
         harness.state().content,
-        heapdiff::app::state::Content::Start
+        heapdiff::app::model::Content::Start
     ));
     assert!(label_exists(&harness, "Open before…"));
+}
+
+/// A snapshot where one object (`Target`) is held by a `Holder` near the root and by a `Hub`
+/// that `retainers` objects (`Retainer`) point to: the Hub row of Target's retainer tree is not on
+/// the shortest path, so it starts collapsed, and expanding it lists `retainers` rows.
+/// Returns the file and Target's node ordinal.
+fn hub_snapshot(dir: &std::path::Path, retainers: usize) -> (PathBuf, u32) {
+    use std::fmt::Write;
+    const FIELDS: usize = 7;
+    let meta = r#"{"node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic"],"string","number","number","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"],"location_fields":["object_index","script_id","line","column"]}"#;
+    let strings = ["", "Holder", "Target", "Hub", "Retainer", "p", "o", "hub"];
+    let (synthetic, object) = (9, 3);
+    let (element, property) = (1, 2);
+    let (holder, target, hub) = (1usize, 2usize, 3usize);
+    let retainer = |i: usize| 4 + i;
+    let node_count = 4 + retainers;
+    let mut nodes = String::new();
+    let mut edges = String::new();
+    let mut node = |kind: u32, name: u32, id: usize, size: u32, edge_count: usize| {
+        let _ = write!(nodes, "{kind},{name},{id},{size},{edge_count},0,0,");
+    };
+    node(synthetic, 0, 1, 0, 1);
+    node(object, 1, 3, 16, 1 + retainers);
+    node(object, 2, 5, 16, 0);
+    node(object, 3, 7, 16, 1);
+    for i in 0..retainers {
+        node(object, 4, 9 + 2 * i, 16, 1);
+    }
+    let mut edge = |kind: u32, name: usize, to: usize| {
+        let _ = write!(edges, "{kind},{name},{},", to * FIELDS);
+    };
+    edge(element, 1, holder);
+    edge(property, 5, target);
+    for i in 0..retainers {
+        edge(element, i, retainer(i));
+    }
+    edge(property, 6, target);
+    for _ in 0..retainers {
+        edge(property, 7, hub);
+    }
+    let strings: Vec<String> = strings.iter().map(|s| format!("{s:?}")).collect();
+    let json = format!(
+        r#"{{"snapshot":{{"meta":{meta},"node_count":{node_count},"edge_count":{}}},"nodes":[{}],"edges":[{}],"locations":[],"strings":[{}]}}"#,
+        2 * retainers + 3,
+        nodes.trim_end_matches(','),
+        edges.trim_end_matches(','),
+        strings.join(",")
+    );
+    let path = dir.join("hub.heapsnapshot");
+    std::fs::write(&path, json).expect("write the hub snapshot");
+    (path, target as u32)
+}
+
+/// One frame's UI-thread CPU time and wall time.
+fn timed(f: impl FnOnce()) -> (Duration, Duration) {
+    let (cpu, wall) = (measure::thread_cpu_time(), Instant::now());
+    f();
+    (measure::thread_cpu_time() - cpu, wall.elapsed())
+}
+
+/// Frames of the UI thread, each under 16 ms, while a node with 100,000 retainers is expanded:
+/// the retainers are listed (and sorted by name) on a background task.
+#[test]
+fn expanding_a_node_with_100000_retainers_keeps_frames_under_16_ms() {
+    const RETAINERS: usize = 100_000;
+    const FRAME: Duration = Duration::from_millis(16);
+    let dir = temp_dir("hub");
+    let (path, target) = hub_snapshot(&dir, RETAINERS);
+    let mut harness = open(vec![path]);
+    wait_for_jobs(&mut harness);
+    assert!(
+        harness.state().error.is_none(),
+        "{:?}",
+        harness.state().error
+    );
+    let side = heapdiff::pipeline::Side::After;
+    harness
+        .state_mut()
+        .handle_command(Command::SelectObject(side, target));
+    wait_for_jobs(&mut harness);
+    let hub_row = {
+        let tree = harness
+            .state()
+            .selection
+            .tree()
+            .expect("Target's retainer tree");
+        let names: Vec<(String, String)> = tree
+            .visible
+            .iter()
+            .map(|&i| {
+                let (edge, _, class) = tree.row_text(&tree.rows[i]);
+                (edge, class)
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec![("p".into(), "Holder".into()), ("o".into(), "Hub".into())],
+            "Target is retained by Holder (shortest path) and by Hub"
+        );
+        tree.visible[1]
+    };
+    // Warm-up frames, then the click and every frame until the rows are on screen.
+    for _ in 0..3 {
+        harness.step();
+    }
+    let mut frames = Vec::new();
+    let start = Instant::now();
+    frames.push(timed(|| {
+        harness
+            .state_mut()
+            .handle_command(Command::ToggleRetainerRow(hub_row));
+        harness.step();
+    }));
+    loop {
+        let tree = harness.state().selection.tree().expect("the tree stays");
+        if tree.rows[hub_row].expanded {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the rows never came"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+        frames.push(timed(|| harness.step()));
+    }
+    for _ in 0..3 {
+        frames.push(timed(|| harness.step()));
+    }
+    let tree = harness.state().selection.tree().expect("the tree stays");
+    let row = &tree.rows[hub_row];
+    assert_eq!(row.children.as_ref().map(Vec::len), Some(100));
+    assert_eq!(row.hidden, RETAINERS - 100);
+    assert!(label_exists(&harness, "… 99,900 more"));
+
+    // Selecting the Hub itself lists its 100,000 retainers as the tree's top level.
+    let hub = tree.rows[hub_row].node;
+    frames.push(timed(|| {
+        harness
+            .state_mut()
+            .handle_command(Command::SelectObject(side, hub));
+        harness.step();
+    }));
+    while harness.state().selection.tree().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the tree never came"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+        frames.push(timed(|| harness.step()));
+    }
+    for _ in 0..3 {
+        frames.push(timed(|| harness.step()));
+    }
+    let tree = harness.state().selection.tree().expect("the Hub's tree");
+    assert_eq!((tree.top.len(), tree.top_hidden), (100, RETAINERS - 100));
+
+    let cpu = frames.iter().map(|f| f.0).max().unwrap_or_default();
+    let wall = frames.iter().map(|f| f.1).max().unwrap_or_default();
+    eprintln!(
+        "{} frames, slowest {cpu:?} of UI-thread CPU, {wall:?} wall",
+        frames.len()
+    );
+    assert!(cpu < FRAME, "a frame took {cpu:?} of CPU: {frames:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Clicking through 50 classes, one a frame and then all in one frame: the merged paths of the
+/// class left before are cancelled, so at most one path task is ever alive, and the paths on
+/// screen are the last class's.
+#[test]
+fn clicking_through_50_classes_leaves_at_most_one_path_task() {
+    use heapdiff::app::tasks::TaskName;
+    let paths = TaskName::MergedPaths;
+    let mut harness = open(vec![
+        common::fixture("ssr-di-leak.before.heapsnapshot"),
+        common::fixture("ssr-di-leak.after.heapsnapshot"),
+    ]);
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    let rows = app.content.compare_rows().expect("a Comparison");
+    let keys: Vec<String> = app
+        .visible
+        .rows
+        .iter()
+        .take(50)
+        .map(|&i| rows[i as usize].class.class_key.clone())
+        .collect();
+    assert_eq!(keys.len(), 50, "the pair has 56 rows");
+    // Suspects bring their paths from the diff; the other rows need a path task.
+    let computed = keys
+        .iter()
+        .filter(|k| {
+            rows.iter()
+                .any(|r| &r.class.class_key == *k && r.suspect.is_none())
+        })
+        .count();
+    assert!(computed >= 30, "{computed} rows need a path task");
+
+    for key in &keys {
+        harness
+            .state_mut()
+            .handle_command(Command::SelectClass(key.clone()));
+        assert!(harness.state().tasks.alive(paths) <= 1);
+        harness.step();
+        assert!(harness.state().tasks.alive(paths) <= 1);
+    }
+    wait_for_jobs(&mut harness);
+    let started = harness.state().tasks.started(paths);
+    for key in keys.iter().rev() {
+        harness
+            .state_mut()
+            .handle_command(Command::SelectClass(key.clone()));
+        assert!(harness.state().tasks.alive(paths) <= 1);
+    }
+    let start = Instant::now();
+    while harness.state().is_busy() {
+        assert!(harness.state().tasks.alive(paths) <= 1);
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(1));
+        harness.step();
+    }
+    // 50 clicks in one frame: the first task started, the last replaced the 48 between.
+    let more = harness.state().tasks.started(paths) - started;
+    assert!(
+        more <= 2,
+        "{more} path tasks started for 50 clicks in one frame"
+    );
+
+    // The first key is the first suspect (ChildContainer): its paths are the diff's, ×1000.
+    let app = harness.state();
+    let merged = app.selection.merged.as_ref().expect("merged paths");
+    assert_eq!(merged.class_key, keys[0]);
+    let counts: Vec<u64> = merged.paths.iter().flatten().map(|p| p.count).collect();
+    assert_eq!(counts.first(), Some(&1000), "{counts:?}");
+
+    // A computed row's paths equal the engine's for its new objects.
+    let (row, key) = rows_needing_a_task(app, &keys);
+    harness
+        .state_mut()
+        .handle_command(Command::SelectClass(key.clone()));
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    let Some(heapdiff::app::model::Content::Pair(pair)) = Some(&app.content) else {
+        panic!("a live pair");
+    };
+    let expected = heapdiff::diff::merged_paths(
+        &pair.after.loaded,
+        &pair.comparison.classes[row].added,
+        &Default::default(),
+    )
+    .expect("not cancelled");
+    let merged = app.selection.merged.as_ref().expect("merged paths");
+    assert_eq!(merged.class_key, key);
+    let shown: Vec<(u64, u64)> = merged
+        .paths
+        .iter()
+        .flatten()
+        .map(|p| (p.count, p.retained_size))
+        .collect();
+    let engine: Vec<(u64, u64)> = expected
+        .iter()
+        .take(10)
+        .map(|p| (p.count, p.retained_size))
+        .collect();
+    assert_eq!(shown, engine);
+}
+
+/// The first of `keys` whose paths a task computes: its row in the Comparison and its key.
+fn rows_needing_a_task(app: &HeapdiffApp, keys: &[String]) -> (usize, String) {
+    let Some(heapdiff::app::model::Content::Pair(pair)) = Some(&app.content) else {
+        panic!("a live pair");
+    };
+    keys.iter()
+        .find_map(|k| {
+            let row = pair.rows.iter().position(|r| &r.class.class_key == k)?;
+            (pair.rows[row].suspect.is_none() && pair.comparison.classes[row].added_count > 1)
+                .then(|| (row, k.clone()))
+        })
+        .expect("a row without a suspect")
+}
+
+/// Steps frames until a Comparison is on screen (BEFORE's analysis then starts in the same
+/// frame, so it is still running when this returns).
+fn wait_for_comparison(harness: &mut Harness<'_, HeapdiffApp>) {
+    let start = Instant::now();
+    while harness.state().is_loading()
+        || !matches!(
+            harness.state().content,
+            heapdiff::app::model::Content::Pair(_)
+        )
+    {
+        assert!(
+            harness.state().error.is_none(),
+            "{:?}",
+            harness.state().error
+        );
+        assert!(start.elapsed() < Duration::from_secs(300), "no comparison");
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
+}
+
+fn pair_of(app: &HeapdiffApp) -> &heapdiff::app::model::Pair {
+    match &app.content {
+        heapdiff::app::model::Content::Pair(pair) => pair,
+        _ => panic!("a Comparison"),
+    }
+}
+
+/// The window shows the Comparison as soon as the pipeline's `compare_files` returns (BEFORE a
+/// comparison base, as `heapdiff diff` has it), then analyses BEFORE on a task: deleted objects
+/// are listed by shallow size and their retainers wait; once it is done they are re-sorted by
+/// retained size and their trees are built.
+#[test]
+fn comparison_first_then_before_is_analysed_for_deleted_objects() {
+    use heapdiff::app::model::BeforeState;
+    use heapdiff::app::retainer_tree::TreePane;
+    use heapdiff::app::tasks::TaskName;
+    use heapdiff::pipeline::Side;
+    // Swapped: ChildContainer's 1,000 objects are deleted.
+    let options = StartupOptions {
+        before: Some(common::fixture("ssr-di-leak.after.heapsnapshot")),
+        after: Some(common::fixture("ssr-di-leak.before.heapsnapshot")),
+        ..Default::default()
+    };
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 900.0))
+        .build_eframe(move |cc| HeapdiffApp::new(cc, options));
+    wait_for_comparison(&mut harness);
+    let app = harness.state();
+    let pair = pair_of(app);
+    assert_eq!(pair.before_state, BeforeState::Analysing);
+    assert!(app.tasks.is_running(TaskName::AnalyseBefore));
+    assert!(!app.is_loading(), "the table is up, not the progress view");
+    let row = pair
+        .rows
+        .iter()
+        .position(|r| r.class.name == "ChildContainer")
+        .expect("ChildContainer row");
+    assert_eq!(pair.rows[row].class.removed_count, 1000);
+    let key = pair.rows[row].class.class_key.clone();
+    // Deleted objects are listed by shallow size meanwhile.
+    let shallow = &pair.before.loaded.shallow;
+    let listed: Vec<u32> = pair.deleted.group(row).to_vec();
+    assert_eq!(listed.len(), 1000);
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| shallow[w[0] as usize] >= shallow[w[1] as usize])
+    );
+    harness
+        .state_mut()
+        .handle_command(Command::SelectClass(key.clone()));
+    let app = harness.state();
+    let deleted = app.selection.object.expect("the first object is selected");
+    assert_eq!(deleted.0, Side::Before);
+    assert!(matches!(
+        app.selection.tree,
+        TreePane::WaitingForBefore { .. }
+    ));
+    harness.step();
+    if pair_of(harness.state()).before_state == BeforeState::Analysing {
+        assert!(
+            harness
+                .query_all_by_label_contains("come once before is analysed")
+                .next()
+                .is_some()
+        );
+    }
+
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    let pair = pair_of(app);
+    assert_eq!(pair.before_state, BeforeState::Analysed);
+    let retained = &pair.before.loaded.analysis.retained_size;
+    let listed = pair.deleted.group(row);
+    assert_eq!(listed.len(), 1000);
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| retained.of(w[0]) >= retained.of(w[1])),
+        "re-sorted by retained size"
+    );
+    assert_eq!(app.selection.instances.deleted.nodes(), listed);
+    // The deleted object's tree is built now: `bus` and `_events` keep it alive in BEFORE.
+    assert_eq!(app.selection.object, Some(deleted));
+    let tree = app.selection.tree().expect("the deleted object's tree");
+    assert_eq!((tree.side, tree.node), deleted);
+    let names: Vec<String> = tree
+        .visible
+        .iter()
+        .map(|&i| tree.row_text(&tree.rows[i]).0)
+        .collect();
+    assert!(names.iter().any(|n| n == "bus"), "{names:?}");
+}
+
+/// Cancel and Close stop BEFORE's analysis; the Comparison stays (Cancel) or goes (Close).
+#[test]
+fn cancel_and_close_stop_before_analysis() {
+    use heapdiff::app::model::BeforeState;
+    use heapdiff::app::tasks::TaskName;
+    let pair = || {
+        vec![
+            common::fixture("ssr-di-leak.before.heapsnapshot"),
+            common::fixture("ssr-di-leak.after.heapsnapshot"),
+        ]
+    };
+    let mut harness = open(pair());
+    wait_for_comparison(&mut harness);
+    harness.state_mut().handle_command(Command::Cancel);
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    assert_eq!(pair_of(app).before_state, BeforeState::Cancelled);
+    assert_eq!(app.tasks.alive(TaskName::AnalyseBefore), 0);
+    assert!(app.error.is_none(), "{:?}", app.error);
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("Analysis of before cancelled")),
+        "{:?}",
+        app.status
+    );
+    assert_eq!(app.table_names()[0], "ChildContainer", "the table stays");
+
+    harness
+        .state_mut()
+        .handle_command(Command::OpenFiles(pair()));
+    wait_for_comparison(&mut harness);
+    assert!(harness.state().tasks.is_running(TaskName::AnalyseBefore));
+    harness.state_mut().handle_command(Command::Close);
+    assert!(!harness.state().is_busy(), "nothing more will arrive");
+    let start = Instant::now();
+    while harness.state().tasks.alive(TaskName::AnalyseBefore) > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the analysis kept running"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
+    assert!(matches!(
+        harness.state().content,
+        heapdiff::app::model::Content::Start
+    ));
+}
+
+/// The window's Comparison rows are the rows of `heapdiff diff --format json` on the same pair
+/// (one pipeline, one row type), and its suspects rank as the findings list them.
+#[test]
+fn window_rows_are_the_findings_rows() {
+    let dir = temp_dir("rows");
+    let findings = heapdiff::report::findings::read(&write_findings(&dir)).expect("findings");
+    let mut harness = open(vec![
+        common::fixture("ssr-di-leak.before.heapsnapshot"),
+        common::fixture("ssr-di-leak.after.heapsnapshot"),
+    ]);
+    wait_for_comparison(&mut harness);
+    let pair = pair_of(harness.state());
+    let rows: Vec<&heapdiff::report::ClassRow> = pair.rows.iter().map(|r| &r.class).collect();
+    let expected: Vec<&heapdiff::report::ClassRow> = findings.classes.iter().collect();
+    assert_eq!(rows, expected);
+    let ranked: Vec<&str> = (0..findings.suspects.len() as u32)
+        .filter_map(|rank| pair.rows.iter().find(|r| r.suspect == Some(rank)))
+        .map(|r| r.class.class_key.as_str())
+        .collect();
+    let suspects: Vec<&str> = findings
+        .suspects
+        .iter()
+        .map(|s| s.class_key.as_str())
+        .collect();
+    assert_eq!(ranked, suspects);
+    let _ = std::fs::remove_dir_all(&dir);
 }

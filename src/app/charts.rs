@@ -6,8 +6,9 @@ use egui_plot::{Bar, BarChart, Legend, Plot};
 
 use crate::analysis::summary::SummaryRow;
 use crate::format;
+use crate::report::ClassRow;
 
-use super::state::CompareRow;
+use super::model::Row;
 
 const TOP: usize = 12;
 
@@ -84,14 +85,12 @@ pub struct ChartData {
 }
 
 impl ChartData {
-    pub fn comparison(
-        rows: &[CompareRow],
-        summaries: Option<(&[SummaryRow], &[SummaryRow])>,
-    ) -> Self {
-        let mut by_size: Vec<&CompareRow> = rows.iter().filter(|r| r.size_delta > 0).collect();
+    pub fn comparison(rows: &[Row], summaries: Option<(&[SummaryRow], &[SummaryRow])>) -> Self {
+        let classes = rows.iter().map(|r| &r.class);
+        let mut by_size: Vec<&ClassRow> = classes.clone().filter(|r| r.size_delta > 0).collect();
         by_size.sort_by_key(|r| std::cmp::Reverse(r.size_delta));
-        let mut by_count: Vec<&CompareRow> = rows.iter().filter(|r| r.delta_count > 0).collect();
-        by_count.sort_by_key(|r| std::cmp::Reverse(r.delta_count));
+        let mut by_count: Vec<&ClassRow> = classes.filter(|r| r.count_delta > 0).collect();
+        by_count.sort_by_key(|r| std::cmp::Reverse(r.count_delta));
         let composition = summaries.map(|(before, after)| {
             let before_size: std::collections::HashMap<&str, u64> = before
                 .iter()
@@ -116,7 +115,7 @@ impl ChartData {
             by_count: by_count
                 .iter()
                 .take(TOP)
-                .map(|r| (short(&r.name), r.delta_count as f64))
+                .map(|r| (short(&r.name), r.count_delta as f64))
                 .collect(),
             composition,
         }

@@ -8,8 +8,11 @@ use egui_extras::{Column as TableColumn, TableBuilder};
 use crate::analysis::summary::SummaryRow;
 use crate::format;
 
+use std::cmp::Ordering;
+
 use super::command::Command;
-use super::state::{Column, CompareRow, Sort, VisibleRows};
+use super::model::{Content, Row};
+use super::settings::{Column, Settings, Sort};
 
 pub const FILTER_ID: &str = "class_filter";
 
@@ -162,7 +165,7 @@ pub fn summary(
 /// The Comparison table of a pair.
 pub fn comparison(
     ui: &mut egui::Ui,
-    rows: &[CompareRow],
+    rows: &[Row],
     visible: &VisibleRows,
     sort: Sort,
     selected: Option<&str>,
@@ -191,10 +194,10 @@ pub fn comparison(
         sort,
         selected,
         out,
-        |row, class, is_selected, out| {
+        |row, Row { class, suspect }, is_selected, out| {
             row.col(|ui| {
                 ui.horizontal(|ui| {
-                    if class.suspect.is_some() {
+                    if suspect.is_some() {
                         ui.colored_label(grow, RichText::new("!").strong())
                             .on_hover_text("Suspect: grew and is retained by new objects");
                     }
@@ -206,17 +209,17 @@ pub fn comparison(
                     }
                 });
             });
-            row.col(|ui| number(ui, format::thousands(class.new_count), None));
-            row.col(|ui| number(ui, format::thousands(class.deleted_count), None));
+            row.col(|ui| number(ui, format::thousands(class.added_count), None));
+            row.col(|ui| number(ui, format::thousands(class.removed_count), None));
             row.col(|ui| {
                 number(
                     ui,
-                    format::signed_thousands(class.delta_count),
-                    sign_color(class.delta_count),
+                    format::signed_thousands(class.count_delta),
+                    sign_color(class.count_delta),
                 )
             });
-            row.col(|ui| number(ui, format::bytes(class.alloc_size), None));
-            row.col(|ui| number(ui, format::bytes(class.freed_size), None));
+            row.col(|ui| number(ui, format::bytes(class.added_size), None));
+            row.col(|ui| number(ui, format::bytes(class.removed_size), None));
             row.col(|ui| {
                 number(
                     ui,
@@ -224,8 +227,8 @@ pub fn comparison(
                     sign_color(class.size_delta),
                 )
             });
-            row.col(|ui| number(ui, format::bytes(class.retained_by_new), None));
-            row.col(|ui| number(ui, format!("{:.1} %", class.heap_percent), None));
+            row.col(|ui| number(ui, format::bytes(class.added_retained_size), None));
+            row.col(|ui| number(ui, format!("{:.1} %", class.after_share * 100.0), None));
         },
     );
 }
@@ -241,9 +244,9 @@ impl Keyed for SummaryRow {
     }
 }
 
-impl Keyed for CompareRow {
+impl Keyed for Row {
     fn class_key(&self) -> &str {
-        &self.class_key
+        &self.class.class_key
     }
 }
 
@@ -281,4 +284,96 @@ fn table<R: Keyed>(
                 cells(&mut row, class, is_selected, out);
             });
         });
+}
+
+/// V8's internal classes, hidden by the "Hide V8 internals" toggle.
+pub fn is_v8_internal(name: &str) -> bool {
+    const INTERNAL: [&str; 9] = [
+        "(compiled code)",
+        "(system)",
+        "(object shape)",
+        "(hidden)",
+        "(synthetic)",
+        "(code)",
+        "(GC roots)",
+        "(Internalized strings)",
+        "(Handle scope)",
+    ];
+    INTERNAL.contains(&name) || name.starts_with("system / ")
+}
+
+/// The rows the class table shows, in order: indexes into the Summary or Comparison rows.
+#[derive(Default)]
+pub struct VisibleRows {
+    pub rows: Vec<u32>,
+}
+
+impl VisibleRows {
+    /// Recomputes filter and order; runs on a change, never per frame.
+    pub fn refresh(&mut self, content: &Content, settings: &Settings) {
+        let needle = settings.filter.to_lowercase();
+        let keep = |name: &str| {
+            (!settings.hide_internals || !is_v8_internal(name))
+                && (needle.is_empty() || name.to_lowercase().contains(&needle))
+        };
+        self.rows.clear();
+        if let Some(rows) = content.compare_rows() {
+            self.rows = (0..rows.len() as u32)
+                .filter(|&i| keep(&rows[i as usize].class.name))
+                .collect();
+            let sort = settings.comparison_sort;
+            self.rows.sort_by(|&a, &b| {
+                let (a, b) = (&rows[a as usize], &rows[b as usize]);
+                // Suspects first, in the diff's rank order.
+                let suspects = if settings.suspects_first {
+                    match (a.suspect, b.suspect) {
+                        (Some(x), Some(y)) => x.cmp(&y),
+                        (Some(_), None) => Ordering::Less,
+                        (None, Some(_)) => Ordering::Greater,
+                        (None, None) => Ordering::Equal,
+                    }
+                } else {
+                    Ordering::Equal
+                };
+                let (a, b) = (&a.class, &b.class);
+                let ordering = match sort.column {
+                    Column::Constructor => a.name.cmp(&b.name),
+                    Column::New => a.added_count.cmp(&b.added_count),
+                    Column::Deleted => a.removed_count.cmp(&b.removed_count),
+                    Column::Delta => a.count_delta.cmp(&b.count_delta),
+                    Column::AllocSize => a.added_size.cmp(&b.added_size),
+                    Column::FreedSize => a.removed_size.cmp(&b.removed_size),
+                    Column::RetainedByNew => a.added_retained_size.cmp(&b.added_retained_size),
+                    Column::HeapPercent => a.after_share.total_cmp(&b.after_share),
+                    _ => a.size_delta.cmp(&b.size_delta),
+                };
+                suspects.then(if sort.descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                })
+            });
+        } else if let Some(summary) = content.summary() {
+            let rows = &summary.rows;
+            self.rows = (0..rows.len() as u32)
+                .filter(|&i| keep(&rows[i as usize].name))
+                .collect();
+            let sort = settings.summary_sort;
+            self.rows.sort_by(|&a, &b| {
+                let (a, b) = (&rows[a as usize], &rows[b as usize]);
+                let ordering = match sort.column {
+                    Column::Constructor => a.name.cmp(&b.name),
+                    Column::Distance => a.distance.cmp(&b.distance),
+                    Column::Count => a.count.cmp(&b.count),
+                    Column::ShallowSize => a.self_size.cmp(&b.self_size),
+                    _ => a.retained_size.cmp(&b.retained_size),
+                };
+                if sort.descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
+            });
+        }
+    }
 }

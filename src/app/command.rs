@@ -1,13 +1,17 @@
-//! Every user action is one [`Command`]: views, menus, keyboard shortcuts, dropped files and
-//! dialog threads all produce them, and [`super::HeapdiffApp::handle_command`] applies them.
-//! Labels and shortcuts live here so the menus and the shortcut table cannot drift apart.
+//! Every user intent is one [`Command`]: views, menus, keyboard shortcuts and dropped files
+//! produce them, and [`super::HeapdiffApp::handle_command`] applies them. Labels, tooltips and
+//! shortcuts live here so the menus and the shortcut table cannot drift apart. What background
+//! work answers (a loaded pair, merged paths, a dialog's choice) is not a command: it is an
+//! [`super::outcome::Outcome`], polled from the tasks.
 
 use eframe::egui;
 use std::path::PathBuf;
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
-use super::state::{Column, Side, Tab, Theme};
+use crate::pipeline::Side;
+
+use super::settings::{Column, Tab, Theme};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -15,8 +19,6 @@ pub enum Command {
     OpenDialog,
     /// Show the "open" dialog for one drop zone of the start screen.
     PickFor(Side),
-    /// A drop zone of the start screen received a file; a full pair starts loading.
-    SetPending(Side, PathBuf),
     /// Open one file (Summary, or a findings file) or two (before, after) — as the command line.
     OpenFiles(Vec<PathBuf>),
     /// Open an explicit comparison.
@@ -29,7 +31,7 @@ pub enum Command {
     Close,
     /// Reload with before and after exchanged.
     SwapBeforeAfter,
-    /// Cancel the running job.
+    /// Cancel loading (the files, or BEFORE's analysis after the Comparison is shown).
     Cancel,
     /// Focus the class filter.
     FocusFilter,
@@ -53,18 +55,12 @@ pub enum Command {
     ToggleTheme,
     ClearRecent,
     DismissError,
-    /// A worker finished the merged retainer paths of a class.
-    MergedPathsReady(String, Vec<crate::diff::MergedPath>),
-    /// Save the report or findings file to a path (what the save dialog answers; also the
-    /// tests' way to save without a dialog).
+    /// Save the report or findings file to a path (what the user picks in the save dialog;
+    /// also the tests' way to save without a dialog).
     SaveTo(SaveKind, PathBuf),
-    /// A share thread rendered the Markdown summary.
-    MarkdownReady(String),
-    /// A share thread finished: a status line, or an error naming the file.
-    Shared(Result<String, String>),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SaveKind {
     Html,
     Findings,
@@ -87,7 +83,6 @@ impl Command {
         match self {
             Command::OpenDialog => "Open…",
             Command::PickFor(_) => "Open…",
-            Command::SetPending(..) => "Choose",
             Command::OpenFiles(_) | Command::OpenPair { .. } => "Open",
             Command::Close => "Close",
             Command::SwapBeforeAfter => "Swap before/after",
@@ -107,11 +102,9 @@ impl Command {
             Command::SetTab(_) => "Tab",
             Command::SetTheme(_) => "Theme",
             Command::ToggleTheme => "Toggle dark/light theme",
-            Command::MarkdownReady(_) | Command::Shared(_) => "Shared",
             Command::ClearRecent => "Clear recent files",
             Command::DismissError => "Dismiss",
             Command::SaveTo(..) => "Save",
-            Command::MergedPathsReady(..) => "Merged paths",
         }
     }
 
@@ -121,7 +114,7 @@ impl Command {
             Command::SwapBeforeAfter => "Exchange the before and after snapshots and reload",
             Command::Close => "Close the snapshots and return to the start screen",
             Command::ExportMarkdown => "Copy a Markdown summary of the comparison",
-            Command::Cancel => "Stop loading; the window stays as it was",
+            Command::Cancel => "Stop loading (or analysing before); the window stays as it was",
             Command::ToggleTheme => "Switch between the dark and the light theme",
             _ => "",
         }

@@ -10,10 +10,13 @@ use egui_extras::{Column as TableColumn, TableBuilder};
 use crate::format;
 
 use super::command::Command;
-use super::state::{Instances, LoadedFile, Side};
+use crate::pipeline::Side;
+
+use super::model::LoadedFile;
+use super::selection::Instances;
 
 /// Finds the file an object lives in.
-pub type FileOf<'a> = &'a dyn Fn(Side) -> Option<Arc<LoadedFile>>;
+pub type FileOf<'a> = &'a dyn Fn(Side) -> Option<&'a Arc<LoadedFile>>;
 
 pub fn show(
     ui: &mut egui::Ui,
@@ -42,9 +45,9 @@ pub fn show(
         file_of(Side::Final),
     ];
     let file = |side: Side| match side {
-        Side::Before => files[0].as_ref(),
-        Side::After => files[1].as_ref(),
-        Side::Final => files[2].as_ref(),
+        Side::Before => files[0],
+        Side::After => files[1],
+        Side::Final => files[2],
     };
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     TableBuilder::new(ui)

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use egui::{Align, Layout, RichText, Vec2};
 
+use crate::format::file_label;
+use crate::pipeline::Side;
+
 use super::command::Command;
-use super::jobs::file_label;
-use super::state::Side;
 
 /// Drop zones' chosen files, before loading starts.
 #[derive(Default)]

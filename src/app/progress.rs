@@ -1,29 +1,27 @@
-//! The progress panel of a running job: each file's phase and bar, and Cancel.
+//! The progress panel of a running load: each file's phase and bar, and Cancel.
 
-use super::command::Command;
-use super::jobs::Job;
 use eframe::egui;
 
-pub fn show(ui: &mut egui::Ui, job: &Job, out: &mut Vec<Command>) {
+use super::command::Command;
+use super::tasks::TaskView;
+
+pub fn show(ui: &mut egui::Ui, task: &TaskView<'_>, out: &mut Vec<Command>) {
     ui.add_space(24.0);
     ui.vertical_centered(|ui| {
-        ui.heading(if job.is_cancelling() {
+        ui.heading(if task.cancelling {
             "Cancelling…"
         } else {
             "Loading…"
         });
         ui.add_space(12.0);
     });
-    for file in &job.files {
+    for line in task.progress.lines() {
         ui.horizontal(|ui| {
-            if let Some(side) = file.side {
-                ui.strong(format!("{}:", side.label()));
-            }
-            ui.label(file.file_name());
-            ui.weak(file.phase());
+            ui.label(&line.label);
+            ui.weak(line.phase);
         });
         ui.add(
-            egui::ProgressBar::new(file.fraction())
+            egui::ProgressBar::new(line.fraction)
                 .show_percentage()
                 .desired_width(ui.available_width()),
         );
@@ -31,11 +29,11 @@ pub fn show(ui: &mut egui::Ui, job: &Job, out: &mut Vec<Command>) {
     }
     ui.weak(format!(
         "{:.1} s elapsed",
-        job.started.elapsed().as_secs_f32()
+        task.started.elapsed().as_secs_f32()
     ));
     ui.add_space(8.0);
     if ui
-        .add_enabled(!job.is_cancelling(), egui::Button::new("Cancel"))
+        .add_enabled(!task.cancelling, egui::Button::new("Cancel"))
         .on_hover_text(Command::Cancel.tooltip())
         .clicked()
     {

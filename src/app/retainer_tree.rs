@@ -5,6 +5,10 @@
 //! ([`paths::sorted_retainers`]), weak edges appended when the toggle is on. A retainer that is
 //! the selected object or one of the row's ancestors is marked as a cycle and not expanded. The
 //! shortest path to a GC root is expanded when the tree opens and highlighted.
+//!
+//! Listing a node's retainers sorts all of them by display name (a hub has millions), so it
+//! never runs on the UI thread: the tree is built by a background task ([`RetainerTree::build`])
+//! and a row is listed by another ([`Listing::run`]); until then the row shows a spinner.
 
 use eframe::egui;
 use std::sync::Arc;
@@ -12,12 +16,12 @@ use std::sync::Arc;
 use egui::{Color32, RichText};
 
 use crate::analysis::paths;
-use crate::diff::MergedPath;
 use crate::format;
+use crate::pipeline::Side;
 use crate::snapshot::EdgeKind;
 
 use super::command::Command;
-use super::state::{LoadedFile, Side};
+use super::model::LoadedFile;
 
 /// Rows listed per node before "… more" (DevTools' first page is 25; we show more because
 /// scrolling is cheap here).
@@ -32,14 +36,18 @@ pub struct TreeRow {
     pub cycled: bool,
     pub weak: bool,
     pub on_shortest_path: bool,
-    /// Arena indexes of the retainers, once expanded.
+    /// Arena indexes of the retainers, once listed.
     pub children: Option<Vec<usize>>,
     pub expanded: bool,
+    /// A task is listing this row's retainers.
+    pub listing: bool,
     /// Retainers not listed (beyond [`PER_NODE`]).
     pub hidden: usize,
 }
 
 pub struct RetainerTree {
+    /// Tells this tree's listings from those of a tree it replaced.
+    pub id: u64,
     pub side: Side,
     pub file: Arc<LoadedFile>,
     /// The selected object.
@@ -52,100 +60,135 @@ pub struct RetainerTree {
     pub show_weak: bool,
 }
 
+/// The retainers of one row still to be listed, as a task takes them.
+pub struct Listing {
+    pub tree: u64,
+    pub row: usize,
+    file: Arc<LoadedFile>,
+    node: u32,
+    /// The row's node, its ancestors' and the selected object: retainers among them are cycles.
+    ancestors: Vec<u32>,
+    show_weak: bool,
+}
+
+/// Rows listed by a task, not yet in the arena.
+pub struct Listed {
+    rows: Vec<TreeRow>,
+    hidden: usize,
+}
+
+impl Listing {
+    /// Lists the row's retainers. Runs on a worker.
+    pub fn run(&self) -> Listed {
+        retainer_rows(&self.file, self.node, &self.ancestors, self.show_weak)
+    }
+}
+
 impl RetainerTree {
-    pub fn new(side: Side, file: Arc<LoadedFile>, node: u32, show_weak: bool) -> RetainerTree {
+    /// Lists the selected object's retainers and expands the shortest path to a GC root. Runs
+    /// on a worker; None once `cancelled` says so.
+    pub fn build(
+        id: u64,
+        side: Side,
+        file: Arc<LoadedFile>,
+        node: u32,
+        show_weak: bool,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Option<RetainerTree> {
+        let top = retainer_rows(&file, node, &[node], show_weak);
         let mut tree = RetainerTree {
+            id,
             side,
             file,
             node,
             rows: Vec::new(),
             top: Vec::new(),
-            top_hidden: 0,
+            top_hidden: top.hidden,
             visible: Vec::new(),
             show_weak,
         };
-        let (top, hidden) = tree.list(node, None, 0);
-        tree.top = top;
-        tree.top_hidden = hidden;
-        tree.expand_shortest_path();
+        tree.top = tree.attach(None, top.rows);
+        tree.expand_shortest_path(cancelled)?;
         tree.refresh_visible();
-        tree
+        Some(tree)
     }
 
-    /// Lists the retainers of `node` as new rows under `parent`.
-    fn list(&mut self, node: u32, parent: Option<usize>, depth: u16) -> (Vec<usize>, usize) {
-        let file = self.file.clone();
-        let snap = &file.loaded.snapshot;
-        let analysis = &file.loaded.analysis;
-        if node as usize >= snap.node_count() {
-            return (Vec::new(), 0);
-        }
-        let name = |n: u32| file.node_name(n);
-        let mut edges: Vec<(u32, u32, bool)> = paths::sorted_retainers(snap, analysis, node, &name)
-            .into_iter()
-            .map(|(e, s)| (e, s, false))
-            .collect();
-        if self.show_weak {
-            for edge in analysis.retaining_edges(snap, node) {
-                let source = analysis.edge_source(snap, edge);
-                if snap.edge_kind(edge) == EdgeKind::Weak && source != snap.root {
-                    edges.push((edge, source, true));
-                }
-            }
-        }
-        let total = edges.len();
-        let mut ids = Vec::with_capacity(total.min(PER_NODE));
-        for (edge, source, weak) in edges.into_iter().take(PER_NODE) {
-            let cycled = source == self.node || self.has_ancestor(parent, source);
-            ids.push(self.rows.len());
-            self.rows.push(TreeRow {
-                edge,
-                node: source,
-                parent,
-                depth,
-                cycled,
-                weak,
-                on_shortest_path: false,
-                children: None,
-                expanded: false,
-                hidden: 0,
-            });
-        }
-        (ids, total.saturating_sub(PER_NODE))
+    /// Puts listed rows into the arena under `parent`.
+    fn attach(&mut self, parent: Option<usize>, rows: Vec<TreeRow>) -> Vec<usize> {
+        let depth = parent
+            .and_then(|p| self.rows.get(p))
+            .map_or(0, |p| p.depth.saturating_add(1));
+        let first = self.rows.len();
+        self.rows.extend(rows.into_iter().map(|mut row| {
+            row.parent = parent;
+            row.depth = depth;
+            row
+        }));
+        (first..self.rows.len()).collect()
     }
 
-    /// Whether `node` is the retainer of `row` or of one of its ancestors.
-    fn has_ancestor(&self, mut row: Option<usize>, node: u32) -> bool {
-        while let Some(i) = row {
-            if self.rows[i].node == node {
-                return true;
-            }
-            row = self.rows[i].parent;
+    /// The retainers of `row` to list on a task, or None when a click is answered at once
+    /// (collapsed, re-opened, a cycle, already being listed).
+    pub fn toggle(&mut self, row: usize) -> Option<Listing> {
+        let r = self.rows.get_mut(row)?;
+        if r.cycled || r.listing {
+            return None;
         }
-        false
+        if r.expanded || r.children.is_some() {
+            r.expanded = !r.expanded;
+            self.refresh_visible();
+            return None;
+        }
+        r.listing = true;
+        let node = r.node;
+        Some(Listing {
+            tree: self.id,
+            row,
+            file: self.file.clone(),
+            node,
+            ancestors: self.ancestors(row),
+            show_weak: self.show_weak,
+        })
     }
 
-    pub fn toggle(&mut self, row: usize) {
-        let Some(r) = self.rows.get(row) else { return };
-        if r.cycled {
+    /// A task's listing of `row` arrived: the row opens.
+    pub fn listed(&mut self, row: usize, listed: Listed) {
+        let Some(r) = self.rows.get_mut(row) else {
+            return;
+        };
+        r.listing = false;
+        if r.children.is_some() {
             return;
         }
-        if r.expanded {
-            self.rows[row].expanded = false;
-        } else {
-            if self.rows[row].children.is_none() {
-                let (node, depth) = (r.node, r.depth);
-                let (children, hidden) = self.list(node, Some(row), depth.saturating_add(1));
-                self.rows[row].children = Some(children);
-                self.rows[row].hidden = hidden;
-            }
-            self.rows[row].expanded = true;
-        }
+        r.hidden = listed.hidden;
+        let children = self.attach(Some(row), listed.rows);
+        self.rows[row].children = Some(children);
+        self.rows[row].expanded = true;
         self.refresh_visible();
     }
 
-    /// Opens the rows along the shortest path to a GC root and marks them.
-    fn expand_shortest_path(&mut self) {
+    /// A task listing `row` stopped without an answer: the row can be clicked again.
+    pub fn listing_failed(&mut self, row: usize) {
+        if let Some(r) = self.rows.get_mut(row) {
+            r.listing = false;
+        }
+    }
+
+    /// The nodes of `row` and its ancestors, and the selected object.
+    fn ancestors(&self, row: usize) -> Vec<u32> {
+        let mut nodes = vec![self.node];
+        let mut at = Some(row);
+        while let Some(i) = at {
+            let Some(r) = self.rows.get(i) else { break };
+            nodes.push(r.node);
+            at = r.parent;
+        }
+        nodes
+    }
+
+    /// Opens the rows along the shortest path to a GC root and marks them (on the worker that
+    /// builds the tree, so each level is listed at once).
+    fn expand_shortest_path(&mut self, cancelled: &dyn Fn() -> bool) -> Option<()> {
         let file = self.file.clone();
         let name = |n: u32| file.node_name(n);
         let path = paths::shortest_path_to_root(
@@ -156,6 +199,9 @@ impl RetainerTree {
         );
         let mut level: Vec<usize> = self.top.clone();
         for (i, &(edge, source)) in path.iter().enumerate() {
+            if cancelled() {
+                return None;
+            }
             let Some(&row) = level
                 .iter()
                 .find(|&&r| self.rows[r].edge == edge && self.rows[r].node == source)
@@ -163,11 +209,13 @@ impl RetainerTree {
                 break;
             };
             self.rows[row].on_shortest_path = true;
-            if i + 1 < path.len() {
-                self.toggle(row);
+            if i + 1 < path.len() && !self.rows[row].cycled {
+                let listed = retainer_rows(&file, source, &self.ancestors(row), self.show_weak);
+                self.listed(row, listed);
                 level = self.rows[row].children.clone().unwrap_or_default();
             }
         }
+        Some(())
     }
 
     fn refresh_visible(&mut self) {
@@ -197,23 +245,160 @@ impl RetainerTree {
     }
 }
 
-/// Draws the tree; clicks become commands.
-pub fn show(ui: &mut egui::Ui, tree: &RetainerTree, out: &mut Vec<Command>) {
-    let file = &tree.file;
+/// The retainers of `node` in pane order, the first [`PER_NODE`] as rows (parent and depth set
+/// when attached); `ancestors` are the nodes a retainer is a cycle through.
+fn retainer_rows(file: &LoadedFile, node: u32, ancestors: &[u32], show_weak: bool) -> Listed {
     let snap = &file.loaded.snapshot;
-    let node = tree.node;
-    let id = snap.node_id.get(node as usize).copied().unwrap_or(0);
+    let analysis = &file.loaded.analysis;
+    if node as usize >= snap.node_count() {
+        return Listed {
+            rows: Vec::new(),
+            hidden: 0,
+        };
+    }
+    let name = |n: u32| file.node_name(n);
+    let mut edges: Vec<(u32, u32, bool)> = paths::sorted_retainers(snap, analysis, node, &name)
+        .into_iter()
+        .map(|(e, s)| (e, s, false))
+        .collect();
+    if show_weak {
+        for edge in analysis.retaining_edges(snap, node) {
+            let source = analysis.edge_source(snap, edge);
+            if snap.edge_kind(edge) == EdgeKind::Weak && source != snap.root {
+                edges.push((edge, source, true));
+            }
+        }
+    }
+    let total = edges.len();
+    let rows = edges
+        .into_iter()
+        .take(PER_NODE)
+        .map(|(edge, source, weak)| TreeRow {
+            edge,
+            node: source,
+            parent: None,
+            depth: 0,
+            cycled: ancestors.contains(&source),
+            weak,
+            on_shortest_path: false,
+            children: None,
+            expanded: false,
+            listing: false,
+            hidden: 0,
+        })
+        .collect();
+    Listed {
+        rows,
+        hidden: total.saturating_sub(PER_NODE),
+    }
+}
+
+/// What the retainer pane holds.
+#[derive(Default)]
+pub enum TreePane {
+    /// No object selected.
+    #[default]
+    Empty,
+    /// A task lists the selected object's retainers.
+    Building {
+        side: Side,
+        node: u32,
+    },
+    /// The object is in BEFORE, whose analysis has not arrived (or stopped).
+    WaitingForBefore {
+        node: u32,
+    },
+    Ready(RetainerTree),
+}
+
+impl TreePane {
+    pub fn tree(&self) -> Option<&RetainerTree> {
+        match self {
+            TreePane::Ready(tree) => Some(tree),
+            _ => None,
+        }
+    }
+
+    pub fn tree_mut(&mut self) -> Option<&mut RetainerTree> {
+        match self {
+            TreePane::Ready(tree) => Some(tree),
+            _ => None,
+        }
+    }
+}
+
+/// Draws the pane: the tree, or a spinner while it is built, or `waiting` (why a deleted
+/// object's retainers are not there yet; with a spinner while they are `coming`).
+pub fn pane(
+    ui: &mut egui::Ui,
+    pane: &TreePane,
+    file: Option<&LoadedFile>,
+    show_weak: bool,
+    waiting: &str,
+    coming: bool,
+    out: &mut Vec<Command>,
+) {
+    match pane {
+        TreePane::Empty => {
+            ui.weak("Select an object to see what keeps it alive.");
+        }
+        TreePane::Building { side, node } => {
+            if let Some(file) = file {
+                header(ui, file, *node, *side, show_weak, out);
+            }
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.weak("listing retainers…");
+            });
+        }
+        TreePane::WaitingForBefore { node } => {
+            if let Some(file) = file {
+                header(ui, file, *node, Side::Before, show_weak, out);
+            }
+            ui.horizontal(|ui| {
+                if coming {
+                    ui.spinner();
+                }
+                ui.weak(waiting);
+            });
+        }
+        TreePane::Ready(tree) => show(ui, tree, out),
+    }
+}
+
+fn header(
+    ui: &mut egui::Ui,
+    file: &LoadedFile,
+    node: u32,
+    side: Side,
+    show_weak: bool,
+    out: &mut Vec<Command>,
+) {
+    let id = file
+        .loaded
+        .snapshot
+        .node_id
+        .get(node as usize)
+        .copied()
+        .unwrap_or(0);
     ui.horizontal(|ui| {
         ui.strong(format!(
             "Retainers of {} @{id} ({})",
             format::one_line(file.loaded.classes.name_of(node)),
-            tree.side.label()
+            side.label()
         ));
-        let mut weak = tree.show_weak;
+        let mut weak = show_weak;
         if ui.checkbox(&mut weak, "Show weak edges").changed() {
             out.push(Command::ToggleWeakEdges);
         }
     });
+}
+
+/// Draws the tree; clicks become commands.
+fn show(ui: &mut egui::Ui, tree: &RetainerTree, out: &mut Vec<Command>) {
+    let file = &tree.file;
+    let snap = &file.loaded.snapshot;
+    header(ui, file, tree.node, tree.side, tree.show_weak, out);
     if tree.visible.is_empty() {
         ui.label("No retainers: the object is a root or unreachable.");
         return;
@@ -283,6 +468,10 @@ pub fn show(ui: &mut egui::Ui, tree: &RetainerTree, out: &mut Vec<Command>) {
                     if row.expanded && row.hidden > 0 {
                         ui.weak(format!("… {} more", format::thousands(row.hidden as u64)));
                     }
+                    if row.listing {
+                        ui.spinner();
+                        ui.weak("listing retainers…");
+                    }
                 });
             }
         });
@@ -292,71 +481,4 @@ pub fn show(ui: &mut egui::Ui, tree: &RetainerTree, out: &mut Vec<Command>) {
             format::thousands(tree.top_hidden as u64)
         ));
     }
-}
-
-/// The merged retainer paths of the selected class's new objects, from the diff.
-pub struct MergedPaths {
-    pub class_key: String,
-    /// `None` while a worker computes them.
-    pub paths: Option<Vec<MergedPath>>,
-    /// Whether the snapshot is loaded (a reopened findings file has paths but no objects, so
-    /// a path cannot select one).
-    pub live: bool,
-}
-
-/// One line per path shape: "×1,000 (2.6 MiB): context in onConfigChange <- [] in Array …";
-/// clicking a path selects one of its objects.
-pub fn merged_paths(ui: &mut egui::Ui, merged: &MergedPaths, out: &mut Vec<Command>) {
-    egui::CollapsingHeader::new("Merged retainer paths of the new objects")
-        .id_salt("merged_paths")
-        .default_open(true)
-        .show(ui, |ui| {
-            let Some(paths) = &merged.paths else {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.weak("grouping retainer paths…");
-                });
-                return;
-            };
-            if paths.is_empty() {
-                ui.weak(if merged.live {
-                    "No new objects of this class."
-                } else {
-                    "A findings file stores the merged paths of suspects only."
-                });
-                return;
-            }
-            egui::ScrollArea::vertical()
-                .id_salt("merged_paths_scroll")
-                .max_height(140.0)
-                .show(ui, |ui| {
-                    for path in paths {
-                        ui.horizontal_wrapped(|ui| {
-                            let count = RichText::new(format!("×{}", path.count)).strong();
-                            if !merged.live {
-                                ui.label(count);
-                            } else if ui
-                                .link(count)
-                                .on_hover_text("Select one of these objects")
-                                .clicked()
-                            {
-                                out.push(Command::SelectObject(Side::After, path.example));
-                            }
-                            ui.weak(format!("({})", format::bytes(path.retained_size)));
-                            if path.steps.is_empty() {
-                                ui.weak("no path to a GC root");
-                            }
-                            for (i, step) in path.steps.iter().enumerate() {
-                                if i > 0 {
-                                    ui.weak("<-");
-                                }
-                                ui.label(
-                                    RichText::new(format::one_line(&step.edge_name)).monospace(),
-                                );
-                                ui.weak(format!("in {}", format::one_line(&step.class_name)));
-                            }
-                        });
-                    }
-                });
-        });
 }

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::analysis::dominator_tree::DominatorTree;
 use crate::loaded::Loaded;
+use crate::task::Hooks;
 
 pub use leaks::LeakGroup;
 pub use paths::{MergedPath, PathIndex, PathStep};
@@ -290,6 +291,12 @@ fn marks(after: &Loaded, classes: &[ClassDiff], keep: impl Fn(usize, u32) -> boo
 
 /// The merged retainer paths of any set of after-snapshot nodes (e.g. a row's `added`), most
 /// common shape first. Every node's retained size counts toward its path.
-pub fn merged_paths(after: &Loaded, nodes: &[u32]) -> Vec<MergedPath> {
-    PathIndex::new(after).merge(nodes, &|_| true)
+///
+/// None once `hooks` says cancelled (the window asks for a class's paths on a click; a newer
+/// click cancels them).
+pub fn merged_paths(after: &Loaded, nodes: &[u32], hooks: &Hooks) -> Option<Vec<MergedPath>> {
+    let paths = PathIndex::new(after)
+        .with_cancel(hooks.cancel)
+        .merge(nodes, &|_| true);
+    (!hooks.is_cancelled()).then_some(paths)
 }

@@ -20,6 +20,7 @@
 //! descriptor links of shared `(map descriptors)` (the edges `calculateDistances` skips).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -218,6 +219,8 @@ pub struct PathIndex<'a> {
     folded_interned: HashMap<(StepKey, u32), u32>,
     /// Per shape, its first run: (length, the shape after the run); `(0, UNKNOWN)` until known.
     runs: Vec<(u32, u32)>,
+    /// Once set, merging stops early and its result is incomplete ([`PathIndex::with_cancel`]).
+    cancel: Option<&'a AtomicBool>,
 }
 
 impl<'a> PathIndex<'a> {
@@ -234,7 +237,19 @@ impl<'a> PathIndex<'a> {
             folded: vec![((0, 0, 0), END)],
             folded_interned: HashMap::new(),
             runs: vec![(0, END)],
+            cancel: None,
         }
+    }
+
+    /// Stops [`PathIndex::merge`] early once `cancel` is set (checked every few thousand
+    /// nodes); the caller then drops the incomplete result.
+    pub fn with_cancel(mut self, cancel: Option<&'a AtomicBool>) -> PathIndex<'a> {
+        self.cancel = cancel;
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     /// The shape id of (first step, rest), interning it when new.
@@ -288,7 +303,7 @@ impl<'a> PathIndex<'a> {
             .par_iter()
             .with_min_len(1024)
             .map(|&node| {
-                if self.shape_of.get(node as usize) != Some(&UNKNOWN) {
+                if self.shape_of.get(node as usize) != Some(&UNKNOWN) || self.cancelled() {
                     return NO_HOP;
                 }
                 let mut owns_edge = |edge: u32, source: u32| {
@@ -531,10 +546,15 @@ impl<'a> PathIndex<'a> {
         hops: &[u64],
         counted: &dyn Fn(u32) -> bool,
     ) -> Vec<MergedPath> {
+        let cancel = self.cancel;
         let keyed: Vec<(u32, u32)> = nodes
             .iter()
             .zip(hops)
-            .map(|(&n, &hop)| {
+            .enumerate()
+            .take_while(|(i, _)| {
+                i % 4096 != 0 || !cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+            })
+            .map(|(_, (&n, &hop))| {
                 let first = match hop {
                     NO_HOP => None,
                     END_HOP => Some(None),

@@ -98,6 +98,18 @@ pub struct Path {
     pub example: Option<Example>,
 }
 
+impl Path {
+    /// The reported form of a merged path of `after`'s objects.
+    pub fn of(p: &crate::diff::MergedPath, after: &Loaded, options: ReportOptions) -> Path {
+        Path {
+            count: p.count,
+            retained_size: p.retained_size,
+            steps: p.steps.clone(),
+            example: Some(example(after, p.example, options)),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Example {
     pub id: u32,
@@ -198,12 +210,7 @@ pub fn build(
             paths: s
                 .paths
                 .iter()
-                .map(|p| Path {
-                    count: p.count,
-                    retained_size: p.retained_size,
-                    steps: p.steps.clone(),
-                    example: Some(example(after, p.example, options)),
-                })
+                .map(|p| Path::of(p, after, options))
                 .collect(),
         })
         .collect();

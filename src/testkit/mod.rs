@@ -8,7 +8,8 @@
 //! - [`mutate`]: the seeded mutator and the "must not panic" pipeline of the mutation tests and
 //!   the fuzz example;
 //! - [`graph`]: hand-built snapshots for tests that check one rule each;
-//! - [`alloc`]: the counting global allocator behind the tests' memory bounds.
+//! - [`alloc`]: the counting global allocator behind the tests' memory bounds;
+//! - [`measure`]: CPU time and peak memory for the benchmarks and timing tests.
 //!
 //! V8's node and edge type lists live here once ([`NODE_TYPES`], [`EDGE_TYPES`]); the
 //! generator's meta ([`node_meta`]) and the hand-built graphs' meta are made from them.
@@ -16,6 +17,7 @@
 pub mod alloc;
 pub mod generate;
 pub mod graph;
+pub mod measure;
 pub mod mutate;
 pub mod serialize;
 
