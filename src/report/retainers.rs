@@ -84,6 +84,14 @@ pub fn node_info(loaded: &Loaded, node: u32) -> NodeInfo {
     }
 }
 
+/// A retainer row's node: as [`node_info`], with the distance the Retainers pane shows
+/// ([`paths::distance_for_retainers_view`]: 200,000,000 for a retainer no root reaches).
+pub fn retainer_info(loaded: &Loaded, node: u32) -> NodeInfo {
+    let mut info = node_info(loaded, node);
+    info.distance = paths::distance_for_retainers_view(info.distance);
+    info
+}
+
 /// Builds the report for `node`, expanding the pane `depth` levels (1 lists the node's own
 /// retainers) with the first `limit` retainers of each node (DevTools' first page is 25).
 pub fn build(loaded: &Loaded, node: u32, depth: usize, limit: usize) -> RetainersReport {
@@ -156,7 +164,7 @@ fn pane(
                     edge_type: s.meta.edge_type_name(s.edge_type(edge)).to_string(),
                     edge_name: paths::edge_display_name(s, edge),
                     edge_index: edge,
-                    node: node_info(loaded, src),
+                    node: retainer_info(loaded, src),
                     cycled,
                     retainers_total: 0,
                     retainers: Vec::new(),

@@ -113,6 +113,10 @@ pub const PAIRS: [&str; 5] = [
 /// The one Retainers-pane reference.
 pub const RETAINERS_REFERENCE: &str = "ssr-di-leak.after.retainers-ChildContainer.json";
 
+/// References made by `tests/data/gen/references.sh` for one rule each (runtime quirks,
+/// unreachable retainers), beside those of `../shared/fixtures`.
+pub const RULE_REFERENCES: &[&str] = &["detached-dom.after.retainers-unreachable.json"];
+
 /// The reference summary of a snapshot fixture: `tiny.heapsnapshot` → `tiny.summary.json`.
 pub fn summary_reference(snapshot: &str) -> String {
     format!(
