@@ -247,6 +247,7 @@ fn synthetic() -> Findings {
         before: file("before.heapsnapshot"),
         after: file("after.heapsnapshot"),
         final_: None,
+        warnings: Vec::new(),
         totals,
         leaks: Vec::new(),
         classes,

@@ -9,16 +9,19 @@
 //! format     number and file-label formatting for tables, reports and the window
 //! snapshot   file → Snapshot: columnar graph, strings interned once, every index checked
 //!   parse/     mod (sections → columns), json (token reader), header (meta → layout),
-//!              finish (validation, CSR offsets)
+//!              traces (trace_tree without recursion), finish (validation, CSR offsets,
+//!              runtime quirks named as warnings)
 //!   numbers    the hot loop: number arrays straight into columns, in parallel
-//!   columns/   nodes, edges (3-byte packed type+name), locations
+//!   columns/   nodes, edges (3-byte packed type+name), locations, flat (small sections)
 //!   class/     DevTools' naming: dom, shallow, interface, classes, display, utf16
-//!   meta, reader, strings, packed, locations, error
+//!   meta, reader, strings, packed, locations, traces (allocation stacks), error
 //! analysis   Snapshot → Analysis: retainers, distance, dominators (+ dominator_tree walk),
-//!            retained sizes, weakmap rules, summary (DevTools' aggregates), paths
+//!            retained sizes, weakmap rules, summary (DevTools' aggregates), paths, scripts,
+//!            allocation (stacks and sites as people read them)
 //! loaded     Snapshot + classes + shallow sizes + Analysis: one snapshot, ready to show
 //! diff       two Loaded → Comparison: compare (DevTools' rows), dominance (what new objects
-//!            retain), paths (merged retainer paths), suspects
+//!            retain), paths (merged retainer paths), suspects, warnings (ids that do not
+//!            carry over)
 //! report     Comparison → Findings → markdown | html | findings JSON; retainers (the pane)
 //! pipeline   files → Loaded / compared pair: the one way in for every front end
 //!   ─────────  the engine ends here: it knows nothing of windows or argv

@@ -25,20 +25,25 @@ impl SourceLocation {
     /// `server.js:39:26`: the script's file name (not its directories), line and column;
     /// Node's own modules keep their `node:` name.
     pub fn short(&self) -> String {
-        let name = if self.script.starts_with("node:") {
-            &self.script
-        } else {
-            self.script
-                .rsplit(['/', '\\'])
-                .next()
-                .filter(|s| !s.is_empty())
-                .unwrap_or(&self.script)
-        };
+        let name = file_name(&self.script);
         if name.is_empty() {
             format!("<anonymous>:{}:{}", self.line, self.column)
         } else {
             format!("{name}:{}:{}", self.line, self.column)
         }
+    }
+}
+
+/// A script's file name without its directories; Node's own modules keep their `node:` name.
+pub fn file_name(script: &str) -> &str {
+    if script.starts_with("node:") {
+        script
+    } else {
+        script
+            .rsplit(['/', '\\'])
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(script)
     }
 }
 

@@ -89,6 +89,9 @@ pub struct LeakGroup {
     /// Every entry (after-snapshot ordinals), largest retained size first.
     #[serde(skip)]
     pub entries: Vec<u32>,
+    /// Where most entries were allocated (snapshots with allocation traces).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocation_site: Option<crate::analysis::allocation::AllocationSite>,
 }
 
 /// The kind of a group's entries.
@@ -731,6 +734,11 @@ fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakGroup {
         },
         example,
         holder_node,
+        allocation_site: crate::analysis::allocation::most_common_site(
+            snap,
+            &after.scripts,
+            &entries,
+        ),
         entries,
     }
 }

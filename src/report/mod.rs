@@ -12,6 +12,7 @@ pub mod text;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::allocation::AllocationSite;
 use crate::analysis::scripts::SourceLocation;
 use crate::diff::Comparison;
 use crate::loaded::Loaded;
@@ -37,6 +38,10 @@ pub struct FileInfo {
     /// Modification time of the file, RFC 3339 (UTC), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
+    /// Memory outside the V8 heap the embedder reported (the header's `extra_native_bytes`,
+    /// Node 24+), when the file has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_native_bytes: Option<u64>,
 }
 
 /// The Comparison's totals, as the diff engine computes them.
@@ -132,6 +137,9 @@ pub struct Leak {
     pub composition: Vec<Part>,
     pub path: GroupPath,
     pub example: Example,
+    /// Where most of the group's entries were allocated (snapshots with allocation traces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation_site: Option<AllocationSite>,
 }
 
 /// Everything a report shows, and what `heapdiff diff --format json` prints.
@@ -146,6 +154,11 @@ pub struct Findings {
     pub after: FileInfo,
     #[serde(rename = "final", default, skip_serializing_if = "Option::is_none")]
     pub final_: Option<FileInfo>,
+    /// What the reader must know before trusting the numbers: runtime quirks of the files and
+    /// the Comparison's own (ids that do not carry over), one sentence each. Empty in files
+    /// written before heapdiff named them.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     pub totals: Totals,
     /// One finding per leak, likely ones first.
     #[serde(default)]
@@ -171,6 +184,7 @@ pub fn file_info(loaded: &Loaded) -> FileInfo {
         total_size: loaded.total_size(),
         bytes: s.file_bytes,
         modified,
+        extra_native_bytes: s.extra_native_bytes,
     }
 }
 
@@ -223,6 +237,7 @@ pub fn build(
             composition: g.composition.clone(),
             path: g.path.clone(),
             example: example(after, g.example, options),
+            allocation_site: g.allocation_site.clone(),
         })
         .collect();
     Findings {
@@ -233,6 +248,7 @@ pub fn build(
         before: file_info(before),
         after: file_info(after),
         final_: final_.map(file_info),
+        warnings: comparison.warnings.clone(),
         totals: comparison.totals,
         leaks,
         classes,
@@ -256,10 +272,11 @@ fn example(after: &Loaded, node: u32, options: ReportOptions) -> Example {
 }
 
 /// The totals in one line: `31,992 new, 847 deleted (+31,145); 2.7 MiB allocated, 121.2 KiB
-/// freed (+2.6 MiB)` — the same words in the terminal, Markdown and HTML.
+/// freed (+2.6 MiB)` — the same words in the terminal, Markdown and HTML; with `; outside the
+/// V8 heap +1.2 MiB` when both files report memory outside the V8 heap.
 pub fn change_line(t: &Totals) -> String {
     use crate::format;
-    format!(
+    let mut line = format!(
         "{} new, {} deleted ({}); {} allocated, {} freed ({})",
         format::thousands(t.added_count),
         format::thousands(t.removed_count),
@@ -267,7 +284,14 @@ pub fn change_line(t: &Totals) -> String {
         format::bytes(t.added_size),
         format::bytes(t.removed_size),
         format::signed_bytes(t.size_delta)
-    )
+    );
+    if let Some(native) = t.extra_native_bytes_delta {
+        line.push_str(&format!(
+            "; outside the V8 heap {}",
+            format::signed_bytes(native)
+        ));
+    }
+    line
 }
 
 /// What stands in for a string's contents: its length only.

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::analysis::allocation::{self, AllocationFrame};
 use crate::analysis::paths;
 use crate::format;
 use crate::loaded::Loaded;
@@ -25,6 +26,10 @@ pub struct NodeInfo {
     pub self_size: u32,
     pub retained_size: u64,
     pub distance: i32,
+    /// DevTools' "Allocation stack" of the object the report is about, innermost frame first
+    /// (snapshots with allocation traces; not listed for retainers and absent without traces).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allocation_stack: Vec<AllocationFrame>,
 }
 
 #[derive(Serialize)]
@@ -56,6 +61,8 @@ pub struct PathStep {
 #[derive(Serialize)]
 pub struct RetainersReport {
     pub file: String,
+    /// The file's warnings (runtime quirks the loader corrected or kept), one sentence each.
+    pub warnings: Vec<String>,
     pub node: NodeInfo,
     pub retainers_total: usize,
     pub retainers: Vec<RetainerEdge>,
@@ -81,6 +88,7 @@ pub fn node_info(loaded: &Loaded, node: u32) -> NodeInfo {
         self_size: loaded.shallow[node as usize],
         retained_size: loaded.analysis.retained(node),
         distance: loaded.analysis.distance[node as usize],
+        allocation_stack: Vec::new(),
     }
 }
 
@@ -110,9 +118,12 @@ pub fn build(loaded: &Loaded, node: u32, depth: usize, limit: usize) -> Retainer
             node: node_info(loaded, from),
         })
         .collect();
+    let mut info = node_info(loaded, node);
+    info.allocation_stack = allocation::allocation_stack(s, &loaded.scripts, node);
     RetainersReport {
         file: s.file_name.clone(),
-        node: node_info(loaded, node),
+        warnings: loaded.warnings().to_vec(),
+        node: info,
         retainers_total,
         retainers,
         dominator_chain,
@@ -236,6 +247,22 @@ pub fn table(report: &RetainersReport) -> String {
             if edge.cycled { "  (cycle)" } else { "" }
         );
         stack.extend(edge.retainers.iter().rev().map(|r| (r, depth + 1)));
+    }
+    if !report.node.allocation_stack.is_empty() {
+        let _ = writeln!(out, "\nAllocation stack:");
+        for f in &report.node.allocation_stack {
+            let function = if f.function.is_empty() {
+                "(anonymous)"
+            } else {
+                &f.function
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                format::one_line(function),
+                format::one_line(&allocation::frame_location(f))
+            );
+        }
     }
     let _ = writeln!(out, "\nDominator chain:");
     for n in &report.dominator_chain {

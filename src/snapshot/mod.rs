@@ -16,6 +16,7 @@ mod packed;
 mod parse;
 mod reader;
 mod strings;
+pub mod traces;
 
 pub use error::{LoadError, LoadErrorKind};
 pub use locations::Locations;
@@ -23,6 +24,7 @@ pub use meta::{EdgeKind, Meta, NodeKind};
 use packed::PackedEdges;
 pub use parse::{load, load_bytes};
 pub use strings::Strings;
+pub use traces::{TraceFunction, Traces};
 
 /// A source location of a node (from the snapshot's `locations` section).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,6 +67,18 @@ pub struct Snapshot {
     pub locations: Locations,
     /// Ordinal of the root node (`snapshot.root_index` in the header, else 0).
     pub root: u32,
+    /// The allocation trace node of every node (`trace_node_id`; 0 for none); empty when the
+    /// snapshot has no allocation traces.
+    pub node_trace_id: Vec<u32>,
+    /// The allocation traces (`trace_function_infos`, `trace_tree`); empty without tracking.
+    pub traces: Traces,
+    /// Memory outside the V8 heap the embedder reported (`snapshot.extra_native_bytes`, Node
+    /// 24+); None when the header has no such field.
+    pub extra_native_bytes: Option<u64>,
+    /// What the loader read differently from a plain V8 snapshot, one sentence each, naming the
+    /// file: runtime quirks it corrected or kept as DevTools keeps them (see
+    /// `parse::finish`). Empty for an ordinary file.
+    pub warnings: Vec<String>,
 }
 
 impl Snapshot {
@@ -148,6 +162,16 @@ impl Snapshot {
             std::borrow::Cow::Borrowed(self.strings.get(raw))
         } else {
             std::borrow::Cow::Owned(raw.to_string())
+        }
+    }
+
+    /// DevTools' `allocationStack`: the functions that were running when `node` was
+    /// allocated, innermost first, up to the trace tree's root; empty when the snapshot has no
+    /// allocation traces or the node none.
+    pub fn allocation_stack(&self, node: u32) -> Vec<TraceFunction> {
+        match self.node_trace_id.get(node as usize) {
+            Some(&id) => self.traces.stack(id),
+            None => Vec::new(),
         }
     }
 

@@ -16,6 +16,14 @@ pub(super) struct Header {
     pub(super) node_count: Option<u64>,
     pub(super) edge_count: Option<u64>,
     pub(super) root_index: Option<u64>,
+    /// How many functions `trace_function_infos` lists, by the header's count (which Node's
+    /// in-process allocation tracking writes too small; see `finish`).
+    #[serde(default)]
+    pub(super) trace_function_count: Option<u64>,
+    /// Memory outside the V8 heap that the embedder reports (Node 24+): DevTools adds it to the
+    /// total in its Statistics view.
+    #[serde(default)]
+    pub(super) extra_native_bytes: Option<serde_json::Number>,
 }
 
 #[derive(Deserialize)]
@@ -26,6 +34,10 @@ pub(super) struct RawMeta {
     edge_types: Vec<serde_json::Value>,
     #[serde(default)]
     location_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) trace_function_info_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) trace_node_fields: Vec<String>,
 }
 
 /// Resolved layout: which column each position of a record feeds.
@@ -56,7 +68,13 @@ fn type_list(
         .collect()
 }
 
-pub(super) fn resolve_layout(raw: &RawMeta) -> Result<(Layout, Meta), LoadErrorKind> {
+/// `keep_traces`: read the nodes' `trace_node_id` (only for a snapshot whose header announces
+/// allocation traces; without them Node writes 0 everywhere, and the column would cost 4 bytes
+/// a node for nothing).
+pub(super) fn resolve_layout(
+    raw: &RawMeta,
+    keep_traces: bool,
+) -> Result<(Layout, Meta), LoadErrorKind> {
     let find = |fields: &[String], name: &str, what: &str| {
         fields
             .iter()
@@ -88,6 +106,7 @@ pub(super) fn resolve_layout(raw: &RawMeta) -> Result<(Layout, Meta), LoadErrorK
             "self_size" => NodeField::SelfSize,
             "edge_count" => NodeField::EdgeCount,
             "detachedness" => NodeField::Detachedness,
+            "trace_node_id" if keep_traces => NodeField::TraceNodeId,
             _ => NodeField::Ignored,
         })
         .collect::<Arc<[_]>>();

@@ -16,3 +16,11 @@ ref() { gzip -9 -n -c > "$data/reference/$1.gz"; }
 zcat "$data/detached-dom.after.heapsnapshot.gz" > "$tmp/detached-dom.after.heapsnapshot"
 oracle retainers "$tmp/detached-dom.after.heapsnapshot" 59147 --depth 3 --limit 25 \
   | ref detached-dom.after.retainers-unreachable.json
+
+# Runtimes CI lacks (tests/data/runtimes/, see tests/data/gen/README.md).
+zcat "$data/runtimes/node-8.heapsnapshot.gz" > "$tmp/node-8.heapsnapshot"
+oracle summary "$tmp/node-8.heapsnapshot" | ref node-8.summary.json
+for side in before after; do
+  zcat "$data/runtimes/bun-1.4.$side.heapsnapshot.gz" > "$tmp/bun-1.4.$side.heapsnapshot"
+done
+oracle diff "$tmp/bun-1.4.before.heapsnapshot" "$tmp/bun-1.4.after.heapsnapshot" | ref bun-1.4.diff.json
