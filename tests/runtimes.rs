@@ -520,3 +520,43 @@ fn extra_native_bytes_show_beside_the_totals_and_their_change() {
     let json: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
     assert!(json.get("extra_native_bytes").is_none());
 }
+
+#[test]
+fn chromium_script_object_index_names_the_scripts() {
+    // The Chromium fixture's locations carry `script_object_index`: the Script node itself,
+    // `system / Script / <url>`, which no closure path leads to by name.
+    let loaded = pipeline::open_one(
+        &common::fixture("detached-dom.after.heapsnapshot"),
+        Hooks::default(),
+    )
+    .expect("fixture loads");
+    let s = &loaded.snapshot;
+    assert!(!s.script_objects.is_empty());
+    let named: Vec<&str> = s
+        .script_objects
+        .iter()
+        .map(|&(id, _)| loaded.scripts.name(s, id))
+        .filter(|n| !n.is_empty())
+        .collect();
+    assert!(
+        named
+            .iter()
+            .any(|n| n.starts_with("http://127.0.0.1:") && n.ends_with("/static/board.js")),
+        "{named:?}"
+    );
+    // Where closures also lead to a script, both name the same one.
+    let mut without = snapshot::load(
+        &common::fixture("detached-dom.after.heapsnapshot"),
+        &Hooks::default(),
+    )
+    .unwrap();
+    without.script_objects.clear();
+    let by_closure = heapdiff::analysis::scripts::ScriptNames::new(&without);
+    for &(id, _) in &s.script_objects {
+        let other = by_closure.name(&without, id);
+        assert!(
+            other.is_empty() || other == loaded.scripts.name(s, id),
+            "{id}"
+        );
+    }
+}

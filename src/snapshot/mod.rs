@@ -65,6 +65,9 @@ pub struct Snapshot {
     pub strings: Strings,
     /// At most one per node.
     pub locations: Locations,
+    /// `(script_id, Script node)` from the locations' `script_object_index` (Chromium 150+,
+    /// Deno), ascending by script id; empty for files without the field.
+    pub script_objects: Vec<(u32, u32)>,
     /// Ordinal of the root node (`snapshot.root_index` in the header, else 0).
     pub root: u32,
     /// The allocation trace node of every node (`trace_node_id`; 0 for none); empty when the

@@ -196,7 +196,22 @@ impl Builder<'_> {
                     fields: width,
                 });
             }
-            let mut locations = self.locations.take().map(|l| l.rows).unwrap_or_default();
+            let (mut locations, script_objects) = self
+                .locations
+                .take()
+                .map(|l| (l.rows, l.script_objects))
+                .unwrap_or_default();
+            // Chromium 150+ and Deno name each location's Script node: one per script id,
+            // the first that is a node (a bad index is ignored, as DevTools ignores the field).
+            let mut scripts: Vec<(u32, u32)> = locations
+                .iter()
+                .zip(&script_objects)
+                .filter(|&(_, &node)| (node as usize) < node_count)
+                .map(|(l, &node)| (l.script_id, node))
+                .collect();
+            scripts.sort_by_key(|&(id, _)| id);
+            scripts.dedup_by_key(|&mut (id, _)| id);
+            s.script_objects = scripts;
             if let Some(i) = first_bad(&locations, |l| l.node as usize >= node_count) {
                 let node = locations[i].node;
                 let what = if node == NOT_A_NODE {

@@ -45,6 +45,8 @@ pub(super) struct Layout {
     pub(super) node_fields: Arc<[NodeField]>,
     pub(super) edge_fields: Arc<[EdgeField]>,
     pub(super) location_fields: Vec<usize>, // positions of object_index, script_id, line, column
+    /// Position of `script_object_index` in a location record (Chromium 150+, Deno).
+    pub(super) script_object_at: Option<usize>,
     pub(super) has_detachedness: bool,
 }
 
@@ -145,6 +147,10 @@ pub(super) fn resolve_layout(
             node_fields,
             edge_fields,
             location_fields,
+            script_object_at: raw
+                .location_fields
+                .iter()
+                .position(|f| f == "script_object_index"),
             has_detachedness,
         },
         meta,

@@ -415,11 +415,12 @@ impl Builder<'_> {
     fn read_locations(&mut self, r: &mut Reader) -> Result<(), LoadErrorKind> {
         let layout = self.layout("locations")?;
         let (at, nf) = (layout.location_fields.clone(), layout.node_fields.len());
+        let script_object_at = layout.script_object_at;
         let width = self.snap.meta.location_fields.len();
         let mut columns = self
             .locations
             .take()
-            .unwrap_or_else(|| LocationColumns::new(width, &at, nf));
+            .unwrap_or_else(|| LocationColumns::new(width, &at, script_object_at, nf));
         self.location_values +=
             self.read_number_array(r, "locations", "reading locations", &mut columns)?;
         self.locations = Some(columns);
