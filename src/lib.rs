@@ -9,15 +9,17 @@
 //! format     number and file-label formatting for tables, reports and the window
 //! snapshot   file → Snapshot: columnar graph, strings interned once, every index checked
 //!   parse/     mod (sections → columns), json (token reader), header (meta → layout),
-//!              traces (trace_tree without recursion), finish (validation, CSR offsets,
+//!              traces (trace_tree without recursion), ints (signed tables), finish (validation, CSR offsets,
 //!              runtime quirks named as warnings)
 //!   numbers    the hot loop: number arrays straight into columns, in parallel
 //!   columns/   nodes, edges (3-byte packed type+name), locations, flat (small sections)
 //!   class/     DevTools' naming: dom, shallow, interface, classes, display, utf16
-//!   meta, reader, strings, packed, locations, traces (allocation stacks), error
+//!   meta, reader, strings, packed, locations, traces (allocation stacks), scopes
+//!   (Chromium's scope tables), error
 //! analysis   Snapshot → Analysis: retainers, distance, dominators (+ dominator_tree walk),
 //!            retained sizes, weakmap rules, summary (DevTools' aggregates), paths, scripts,
-//!            allocation (stacks and sites as people read them)
+//!            allocation (stacks and sites as people read them), contexts (which Context
+//!            variables no live function uses)
 //! loaded     Snapshot + classes + shallow sizes + Analysis: one snapshot, ready to show
 //! diff       two Loaded → Comparison: compare (DevTools' rows), dominance (what new objects
 //!            retain), paths (merged retainer paths), suspects, warnings (ids that do not

@@ -560,3 +560,122 @@ fn chromium_script_object_index_names_the_scripts() {
         );
     }
 }
+
+#[test]
+fn chromium_scope_tables_tell_which_context_variables_no_live_function_uses() {
+    // `makeHandler` keeps `payload` and `label` in one Context; only `onEvent` closures (which
+    // use `label`) live, so each of the 20 Contexts keeps `payload` for nobody.
+    let path = runtime("chromium-156.contexts.heapsnapshot");
+    let loaded = pipeline::open_one(&path, Hooks::default()).expect("Chromium 156 loads");
+    assert!(loaded.warnings().is_empty(), "{:?}", loaded.warnings());
+    let s = &loaded.snapshot;
+    assert!(!s.scopes.is_empty());
+    let analysis = heapdiff::analysis::contexts::ContextAnalysis::new(s);
+    let mut dead = std::collections::BTreeSet::new();
+    for node in 0..s.node_count() as u32 {
+        for f in analysis.fields(s, node) {
+            if f.used == Some(false) {
+                dead.insert((
+                    u64::from(s.node_id[node as usize]),
+                    f.name,
+                    u64::from(s.node_id[f.value as usize]),
+                ));
+            }
+        }
+    }
+    let reference = common::reference("chromium-156.contexts.analysis.json");
+    let mut theirs = std::collections::BTreeSet::new();
+    for scope in reference["scopes"].as_array().unwrap() {
+        for context in scope["contexts"].as_array().unwrap() {
+            for f in context["deadFields"].as_array().unwrap() {
+                theirs.insert((
+                    context["contextNodeId"].as_u64().unwrap(),
+                    f["name"].as_str().unwrap().to_string(),
+                    f["valueNodeId"].as_u64().unwrap(),
+                ));
+            }
+        }
+    }
+    assert_eq!(dead, theirs);
+    assert_eq!(dead.len(), 20);
+    assert!(dead.iter().all(|(_, name, _)| name == "payload"));
+
+    // The Retainers report of an `onEvent` closure lists its Context's variables.
+    let closure = (0..s.node_count() as u32)
+        .find(|&n| {
+            s.node_kind(n) == heapdiff::snapshot::NodeKind::Closure && s.node_name(n) == "onEvent"
+        })
+        .expect("an onEvent closure");
+    let id = s.node_id[closure as usize].to_string();
+    let out = heapdiff(&[
+        "retainers".as_ref(),
+        path.as_os_str(),
+        "--id".as_ref(),
+        id.as_ref(),
+        "--depth".as_ref(),
+        "1".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let vars: Vec<(&str, bool)> = json["node"]["context_variables"]
+        .as_array()
+        .expect("context variables")
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap(), v["used"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(vars, [("payload", false), ("label", true)]);
+    let table = heapdiff(&[
+        "retainers".as_ref(),
+        path.as_os_str(),
+        "--id".as_ref(),
+        id.as_ref(),
+        "--depth".as_ref(),
+        "1".as_ref(),
+    ]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  payload = Array @")
+                && l.ends_with("(no live function uses it)")),
+        "{text}"
+    );
+    common::compared_references("runtimes: chromium_scope_tables");
+}
+
+#[test]
+fn hostile_scope_tables_cost_the_analysis_not_the_snapshot() {
+    let text = String::from_utf8(common::read_data(&runtime(
+        "chromium-156.contexts.heapsnapshot",
+    )))
+    .expect("UTF-8");
+    let start = text.find("\"scopes\":[").unwrap() + "\"scopes\":[".len();
+    let end = start + text[start..].find(']').unwrap();
+    let mut first: Vec<String> = text[start..end].split(',').map(str::to_string).collect();
+    let with_scopes =
+        |values: &[String]| format!("{}{}{}", &text[..start], values.join(","), &text[end..]);
+    let mut deep = first.clone();
+    deep[2] = "7".into(); // the first scope's depth: it has no parents
+    first[0] = "1".into(); // a script index that is no node's
+    let cases = [
+        (with_scopes(&deep), "nests past its parents"),
+        (with_scopes(&first), "scope 0 has a value out of range"),
+        (
+            format!("{}1,{}", &text[..start], &text[start..]),
+            "not a multiple of its fields",
+        ),
+    ];
+    for (bytes, why) in cases {
+        let snap = snapshot::load_bytes("c", bytes.as_bytes(), &Hooks::default())
+            .unwrap_or_else(|e| panic!("{why}: {e}"));
+        assert!(
+            snap.scopes.is_empty()
+                && snap
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains("scope tables are unusable") && w.contains(why)),
+            "{why}: {:?}",
+            snap.warnings
+        );
+    }
+}

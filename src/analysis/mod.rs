@@ -6,6 +6,7 @@
 //! run on rayon.
 
 pub mod allocation;
+pub mod contexts;
 pub mod distance;
 pub mod dominator_tree;
 pub mod dominators;

@@ -140,6 +140,10 @@ pub struct Leak {
     /// Where most of the group's entries were allocated (snapshots with allocation traces).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation_site: Option<AllocationSite>,
+    /// When the example entry is a closure: the variables its Context holds, and (Chromium
+    /// 156+) which no live function uses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_variables: Vec<retainers::ContextVariable>,
 }
 
 /// Everything a report shows, and what `heapdiff diff --format json` prints.
@@ -221,6 +225,12 @@ pub fn build(
                 .collect(),
         })
         .collect();
+    // Made once, and only when an example is a closure or a Context.
+    let contexts = comparison
+        .leaks
+        .iter()
+        .any(|g| crate::analysis::contexts::context_of(&after.snapshot, g.example).is_some())
+        .then(|| crate::analysis::contexts::ContextAnalysis::new(&after.snapshot));
     let leaks = comparison
         .leaks
         .iter()
@@ -238,6 +248,10 @@ pub fn build(
             path: g.path.clone(),
             example: example(after, g.example, options),
             allocation_site: g.allocation_site.clone(),
+            context_variables: contexts
+                .as_ref()
+                .map(|c| retainers::context_variables(after, c, g.example))
+                .unwrap_or_default(),
         })
         .collect();
     Findings {

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::analysis::allocation::{self, AllocationFrame};
+use crate::analysis::contexts::{self, ContextAnalysis};
 use crate::analysis::paths;
 use crate::format;
 use crate::loaded::Loaded;
@@ -30,6 +31,49 @@ pub struct NodeInfo {
     /// (snapshots with allocation traces; not listed for retainers and absent without traces).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allocation_stack: Vec<AllocationFrame>,
+    /// For a closure or a Context, the variables its Context holds (see
+    /// [`context_variables`]); not listed for retainers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_variables: Vec<ContextVariable>,
+}
+
+/// One variable a closure's Context holds.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ContextVariable {
+    pub name: String,
+    /// The value's id, class and retained size.
+    pub id: u32,
+    pub class_name: String,
+    pub retained_size: u64,
+    /// Whether a live function can still use it (DevTools' context analysis, from Chromium
+    /// 156's scope tables); absent when the snapshot cannot tell. `false` is the closure leak:
+    /// the Context keeps the value for a function that no longer exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used: Option<bool>,
+}
+
+/// The variables of `node`'s Context (a closure's `context`, or `node` itself when it is a
+/// Context), in edge order; empty for other nodes. `analysis` is made once per snapshot.
+pub fn context_variables(
+    loaded: &Loaded,
+    analysis: &ContextAnalysis,
+    node: u32,
+) -> Vec<ContextVariable> {
+    let s = &loaded.snapshot;
+    let Some(context) = contexts::context_of(s, node) else {
+        return Vec::new();
+    };
+    analysis
+        .fields(s, context)
+        .into_iter()
+        .map(|f| ContextVariable {
+            name: f.name,
+            id: s.node_id[f.value as usize],
+            class_name: loaded.classes.name_of(f.value).to_string(),
+            retained_size: loaded.analysis.retained(f.value),
+            used: f.used,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -89,6 +133,7 @@ pub fn node_info(loaded: &Loaded, node: u32) -> NodeInfo {
         retained_size: loaded.analysis.retained(node),
         distance: loaded.analysis.distance[node as usize],
         allocation_stack: Vec::new(),
+        context_variables: Vec::new(),
     }
 }
 
@@ -120,6 +165,10 @@ pub fn build(loaded: &Loaded, node: u32, depth: usize, limit: usize) -> Retainer
         .collect();
     let mut info = node_info(loaded, node);
     info.allocation_stack = allocation::allocation_stack(s, &loaded.scripts, node);
+    if contexts::context_of(s, node).is_some() {
+        let analysis = ContextAnalysis::new(s);
+        info.context_variables = context_variables(loaded, &analysis, node);
+    }
     RetainersReport {
         file: s.file_name.clone(),
         warnings: loaded.warnings().to_vec(),
@@ -261,6 +310,24 @@ pub fn table(report: &RetainersReport) -> String {
                 "  {} {}",
                 format::one_line(function),
                 format::one_line(&allocation::frame_location(f))
+            );
+        }
+    }
+    if !report.node.context_variables.is_empty() {
+        let _ = writeln!(out, "\nContext variables:");
+        for v in &report.node.context_variables {
+            let _ = writeln!(
+                out,
+                "  {} = {} @{}  retained {}{}",
+                format::one_line(&v.name),
+                format::one_line(&v.class_name),
+                v.id,
+                format::bytes(v.retained_size),
+                if v.used == Some(false) {
+                    "  (no live function uses it)"
+                } else {
+                    ""
+                }
             );
         }
     }

@@ -15,6 +15,7 @@ mod numbers;
 mod packed;
 mod parse;
 mod reader;
+pub mod scopes;
 mod strings;
 pub mod traces;
 
@@ -23,6 +24,7 @@ pub use locations::Locations;
 pub use meta::{EdgeKind, Meta, NodeKind};
 use packed::PackedEdges;
 pub use parse::{load, load_bytes};
+pub use scopes::Scopes;
 pub use strings::Strings;
 pub use traces::{TraceFunction, Traces};
 
@@ -75,6 +77,9 @@ pub struct Snapshot {
     pub node_trace_id: Vec<u32>,
     /// The allocation traces (`trace_function_infos`, `trace_tree`); empty without tracking.
     pub traces: Traces,
+    /// Chromium 156's scope tables (`scopes`, `scope_context_vars`, `scope_uses`); empty for
+    /// files without them.
+    pub scopes: Scopes,
     /// Memory outside the V8 heap the embedder reported (`snapshot.extra_native_bytes`, Node
     /// 24+); None when the header has no such field.
     pub extra_native_bytes: Option<u64>,

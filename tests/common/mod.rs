@@ -116,6 +116,7 @@ pub const RETAINERS_REFERENCE: &str = "ssr-di-leak.after.retainers-ChildContaine
 /// References made by `tests/data/gen/references.sh` for one rule each (runtime quirks,
 /// unreachable retainers), beside those of `../shared/fixtures`.
 pub const RULE_REFERENCES: &[&str] = &[
+    "chromium-156.contexts.analysis.json",
     "detached-dom.after.retainers-unreachable.json",
     "node-8.summary.json",
     "bun-1.4.diff.json",

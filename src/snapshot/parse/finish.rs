@@ -259,6 +259,8 @@ impl Builder<'_> {
             }
             _ => {}
         }
+        let tables = std::mem::take(&mut self.scope_tables);
+        s.scopes = scope_tables(&header, tables, nf, node_count, strings, &mut warnings);
         s.extra_native_bytes = header
             .extra_native_bytes
             .as_ref()
@@ -324,6 +326,128 @@ fn unknown_types(s: &Snapshot, warnings: &mut Vec<String>) {
                 ));
             }
         }
+    }
+}
+
+/// The scope tables, validated as DevTools' `parseEmbeddedScopes` reads them (a scope's depth
+/// names its parent among the scopes before it, counts walk the variable and use tables in
+/// order); empty, with a warning saying why, when they are unusable.
+fn scope_tables(
+    header: &super::header::Header,
+    tables: [Option<Result<Vec<i64>, String>>; 3],
+    nf: usize,
+    node_count: usize,
+    strings: usize,
+    warnings: &mut Vec<String>,
+) -> crate::snapshot::Scopes {
+    use crate::snapshot::scopes::{NO_SCOPE, Scope, Scopes};
+    let [scopes, vars, uses] = tables;
+    let Some(scopes) = scopes else {
+        return Scopes::default();
+    };
+    let unusable = |warnings: &mut Vec<String>, why: String| {
+        warnings.push(format!(
+            "the scope tables are unusable ({why}); Context fields are shown without which \
+             of them live functions use"
+        ));
+        Scopes::default()
+    };
+    let (scopes, vars, uses) = match (
+        scopes,
+        vars.unwrap_or(Ok(Vec::new())),
+        uses.unwrap_or(Ok(Vec::new())),
+    ) {
+        (Ok(s), Ok(v), Ok(u)) => (s, v, u),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return unusable(warnings, e),
+    };
+    let meta = &header.meta;
+    let at = |fields: &[String], name: &str| fields.iter().position(|f| f == name);
+    let sf = &meta.scope_fields;
+    let (Some(script_at), Some(id_at), Some(depth_at), Some(vars_at), Some(uses_at)) = (
+        at(sf, "script_node_index"),
+        at(sf, "scope_id"),
+        at(sf, "depth"),
+        at(sf, "scope_context_vars_count"),
+        at(sf, "scope_uses_count"),
+    ) else {
+        return unusable(warnings, "meta.scope_fields lacks a field".into());
+    };
+    let (vf, uf) = (&meta.scope_context_var_fields, &meta.scope_use_fields);
+    let (Some(name_at), Some(declaring_at), Some(slot_at)) = (
+        at(vf, "name"),
+        at(uf, "declaring_scope_id"),
+        at(uf, "slot_index"),
+    ) else {
+        return unusable(warnings, "meta lacks a scope variable or use field".into());
+    };
+    let (width, var_width, use_width) = (sf.len(), vf.len(), uf.len());
+    if !scopes.len().is_multiple_of(width)
+        || !vars.len().is_multiple_of(var_width)
+        || !uses.len().is_multiple_of(use_width)
+    {
+        return unusable(warnings, "a table is not a multiple of its fields".into());
+    }
+    let in_range = |v: i64, below: usize| usize::try_from(v).ok().filter(|&v| v < below);
+    let var_names: Option<Vec<u32>> = vars
+        .chunks_exact(var_width)
+        .map(|r| in_range(r[name_at], strings).map(|n| n as u32))
+        .collect();
+    let Some(var_names) = var_names else {
+        return unusable(warnings, "a variable name is past the strings".into());
+    };
+    let use_rows: Option<Vec<(i64, u32)>> = uses
+        .chunks_exact(use_width)
+        .map(|r| Some((r[declaring_at], u32::try_from(r[slot_at]).ok()?)))
+        .collect();
+    let Some(use_rows) = use_rows else {
+        return unusable(warnings, "a slot index is out of range".into());
+    };
+    let mut out = Vec::with_capacity(scopes.len() / width);
+    let mut stack: Vec<u32> = Vec::new();
+    let mut current_script = None;
+    let (mut var_at, mut use_at) = (0usize, 0usize);
+    for (i, r) in scopes.chunks_exact(width).enumerate() {
+        let script = in_range(r[script_at], node_count * nf)
+            .filter(|v| v.is_multiple_of(nf))
+            .map(|v| (v / nf) as u32);
+        let (Some(script), Some(depth), Some(nvars), Some(nuses)) = (
+            script,
+            usize::try_from(r[depth_at]).ok(),
+            usize::try_from(r[vars_at]).ok(),
+            usize::try_from(r[uses_at]).ok(),
+        ) else {
+            return unusable(warnings, format!("scope {i} has a value out of range"));
+        };
+        if current_script != Some(script) {
+            current_script = Some(script);
+            stack.clear();
+        }
+        let parent = match depth {
+            0 => NO_SCOPE,
+            d => match stack.get(d - 1) {
+                Some(&p) => p,
+                None => return unusable(warnings, format!("scope {i} nests past its parents")),
+            },
+        };
+        let (var_end, use_end) = (var_at + nvars, use_at + nuses);
+        if var_end > var_names.len() || use_end > use_rows.len() {
+            return unusable(warnings, format!("scope {i} counts past the tables"));
+        }
+        out.push(Scope {
+            script,
+            scope_id: r[id_at],
+            parent,
+            vars: (var_at as u32, var_end as u32),
+            uses: (use_at as u32, use_end as u32),
+        });
+        stack.truncate(depth);
+        stack.push(i as u32);
+        (var_at, use_at) = (var_end, use_end);
+    }
+    Scopes {
+        scopes: out,
+        var_names,
+        uses: use_rows,
     }
 }
 

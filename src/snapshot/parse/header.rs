@@ -38,6 +38,12 @@ pub(super) struct RawMeta {
     pub(super) trace_function_info_fields: Vec<String>,
     #[serde(default)]
     pub(super) trace_node_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) scope_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) scope_context_var_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) scope_use_fields: Vec<String>,
 }
 
 /// Resolved layout: which column each position of a record feeds.

@@ -13,6 +13,7 @@
 
 mod finish;
 mod header;
+mod ints;
 mod json;
 mod traces;
 
@@ -119,7 +120,15 @@ struct Builder<'a> {
     jsc_keys: bool,
     /// Top-level keys heapdiff does not know, in file order.
     unknown_sections: Vec<String>,
+    /// `scopes`, `scope_context_vars`, `scope_uses` (Chromium 156+), or why each is unusable.
+    scope_tables: [Option<Result<Vec<i64>, String>>; 3],
 }
+
+/// The scope tables' section names, in [`Builder::scope_tables`] order.
+const SCOPE_SECTIONS: [&str; 3] = ["scopes", "scope_context_vars", "scope_uses"];
+
+/// Values kept at most of each scope table.
+const MAX_SCOPE_VALUES: usize = 8 << 20;
 
 /// The top-level keys of JavaScriptCore's heap snapshot (`{"version":2|3,"type":"Inspector",
 /// "nodes":[…],"nodeClassNames":[…],"edges":[…],"edgeTypes":[…],"edgeNames":[…]…}`, what Bun's
@@ -134,10 +143,8 @@ const JSC_KEYS: [&str; 6] = [
 ];
 
 /// Sections V8 writes that heapdiff skips on purpose: DevTools reads `samples` for its
-/// allocation timeline only, and Chromium 156's `scopes`, `scope_context_vars` and `scope_uses`
-/// for its context analysis (`ContextAnalyzer.analyzeContexts`), which no Summary, Comparison
-/// or Retainers number depends on.
-const SKIPPED_SECTIONS: [&str; 4] = ["samples", "scopes", "scope_context_vars", "scope_uses"];
+/// allocation timeline only.
+const SKIPPED_SECTIONS: [&str; 1] = ["samples"];
 
 /// Values kept at most of `trace_function_infos` (six a function: a million functions).
 const MAX_TRACE_FUNCTION_VALUES: usize = 6 << 20;
@@ -174,6 +181,7 @@ fn parse(
         trace_tree: None,
         jsc_keys: false,
         unknown_sections: Vec::new(),
+        scope_tables: [None, None, None],
     };
     match r.peek()? {
         None => return Err(LoadErrorKind::Empty),
@@ -214,6 +222,7 @@ fn parse(
             "strings" => b.read_strings(&mut r)?,
             "trace_function_infos" => b.read_trace_functions(&mut r)?,
             "trace_tree" => b.read_trace_tree(&mut r)?,
+            k if SCOPE_SECTIONS.contains(&k) => b.read_scope_table(&mut r, &key)?,
             _ => {
                 let known = SKIPPED_SECTIONS.contains(&key.as_str());
                 if !known && !b.jsc_keys && !b.unknown_sections.contains(&key) {
@@ -291,6 +300,21 @@ impl Builder<'_> {
             &mut columns,
         )?;
         self.trace_functions = Some((columns, values));
+        Ok(())
+    }
+
+    fn read_scope_table(&mut self, r: &mut Reader, key: &str) -> Result<(), LoadErrorKind> {
+        self.layout(key)?;
+        let Some(at) = SCOPE_SECTIONS.iter().position(|&s| s == key) else {
+            return Ok(());
+        };
+        if self.scope_tables[at].is_some() {
+            return Err(LoadErrorKind::NotSnapshot(format!(
+                "\"{key}\" appears twice"
+            )));
+        }
+        self.check_cancel()?;
+        self.scope_tables[at] = Some(ints::read_int_array(r, key, MAX_SCOPE_VALUES)?);
         Ok(())
     }
 

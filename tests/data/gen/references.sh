@@ -24,3 +24,8 @@ for side in before after; do
   zcat "$data/runtimes/bun-1.4.$side.heapsnapshot.gz" > "$tmp/bun-1.4.$side.heapsnapshot"
 done
 oracle diff "$tmp/bun-1.4.before.heapsnapshot" "$tmp/bun-1.4.after.heapsnapshot" | ref bun-1.4.diff.json
+
+# DevTools' context analysis (dead Context fields) of the Chromium 156 snapshot.
+zcat "$data/runtimes/chromium-156.contexts.heapsnapshot.gz" > "$tmp/chromium-156.contexts.heapsnapshot"
+node "$here/context-oracle.mjs" "$tmp/chromium-156.contexts.heapsnapshot" 2>/dev/null \
+  | ref chromium-156.contexts.analysis.json
