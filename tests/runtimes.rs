@@ -679,3 +679,50 @@ fn hostile_scope_tables_cost_the_analysis_not_the_snapshot() {
         );
     }
 }
+
+fn class_count(loaded: &Loaded, class: &str) -> u64 {
+    loaded
+        .summary()
+        .iter()
+        .filter(|r| r.name == class)
+        .map(|r| r.count)
+        .sum()
+}
+
+#[test]
+fn near_heap_limit_and_worker_snapshots_load_without_warnings() {
+    let scratch = Scratch::new("oom-worker");
+    // A real out-of-memory snapshot: Node writes it into the working directory.
+    let out = Command::new("node")
+        .args([
+            "--max-old-space-size=12",
+            "--heapsnapshot-near-heap-limit=1",
+        ])
+        .arg(generator("oom.js"))
+        .current_dir(&scratch.0)
+        .output()
+        .expect("node runs");
+    let oom = std::fs::read_dir(&scratch.0)
+        .expect("scratch")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "heapsnapshot"))
+        .unwrap_or_else(|| panic!("no snapshot: {}", String::from_utf8_lossy(&out.stderr)));
+    let loaded = pipeline::open_one(&oom, Hooks::default()).expect("the OOM snapshot loads");
+    assert!(loaded.warnings().is_empty(), "{:?}", loaded.warnings());
+    assert!(class_count(&loaded, "Hoarded") > 10_000);
+
+    let worker = scratch.0.join("worker.heapsnapshot");
+    let out = Command::new("node")
+        .arg(generator("worker.js"))
+        .arg(&worker)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loaded = pipeline::open_one(&worker, Hooks::default()).expect("the worker's loads");
+    assert!(loaded.warnings().is_empty(), "{:?}", loaded.warnings());
+    assert_eq!(class_count(&loaded, "PlantedLeak"), 200);
+}
