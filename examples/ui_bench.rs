@@ -272,6 +272,7 @@ fn synthetic() -> Findings {
         before: file("before.heapsnapshot"),
         after: file("after.heapsnapshot"),
         final_: None,
+        warnings: Vec::new(),
         totals,
         leaks: Vec::new(),
         classes,

@@ -10,25 +10,29 @@
 //! hash       a fast hasher for the engine's integer keys
 //! snapshot   file → Snapshot: columnar graph, strings interned once, every index checked
 //!   parse/     mod (sections → columns), json (token reader), header (meta → layout),
-//!              finish (validation, CSR offsets)
+//!              traces (trace_tree without recursion), ints (signed tables), finish
+//!              (validation, CSR offsets, runtime quirks named as warnings)
 //!   numbers    the hot loop: number arrays straight into columns, in parallel
-//!   columns/   nodes, edges (3-byte packed type+name), locations
+//!   columns/   nodes, edges (3-byte packed type+name), locations, flat (small sections)
 //!   class/     DevTools' naming: dom, shallow, interface, classes, display, utf16
-//!   meta, reader, strings, packed, locations, error
+//!   meta, reader, strings, packed, locations, traces (allocation stacks), scopes
+//!   (Chromium's scope tables), error
 //! analysis   Snapshot → Analysis: retainers, distance, dominators (+ dominator_tree walk),
 //!            retained sizes, weakmap rules, summary (DevTools' aggregates), paths,
-//!            scripts (which file a location is in)
+//!            scripts (which file a location is in), allocation (stacks and sites as people
+//!            read them), contexts (which Context variables no live function uses)
 //! loaded     Snapshot + classes + shallow sizes + Analysis: one snapshot, ready to show
 //! diff       two Loaded → Comparison: compare (DevTools' rows), dominance (what new objects
 //!            retain), paths (merged retainer paths, chains folded), suspects, leaks (one
-//!            finding per leak)
+//!            finding per leak), warnings (ids that do not carry over)
 //! report     Comparison → Findings → markdown | html | findings JSON; text (shared layout);
 //!            retainers (the pane)
 //! pipeline   files → Loaded / compared pair: the one way in for every front end
 //! capture    a live process → snapshot files: inspector discovery, CDP over a WebSocket,
 //!            chunks streamed to disk, the load command, process control (beside pipeline)
 //!   ─────────  the engine ends here: it knows nothing of windows or argv
-//! cli        clap arguments, headless subcommands (summary, retainers, diff), output, table
+//! cli        clap arguments, headless subcommands (summary, retainers, diff, capture),
+//!            output, table
 //! app        the eframe window: state, commands, background jobs, one file per view
 //! ```
 //!

@@ -112,6 +112,13 @@ impl Loaded {
         rows
     }
 
+    /// What the loader read differently from a plain V8 snapshot (runtime quirks it corrected
+    /// or kept as DevTools keeps them), one sentence each, naming the file; shown on stderr, in
+    /// every JSON output and in the window.
+    pub fn warnings(&self) -> &[String] {
+        &self.snapshot.warnings
+    }
+
     /// Sum of all self sizes, as DevTools' `totalSize`.
     pub fn total_size(&self) -> u64 {
         self.total_size

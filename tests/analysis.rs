@@ -163,6 +163,49 @@ fn compare_pane(
     }
 }
 
+/// Retainers no root reaches show DevTools' `getDistanceForRetainersView` distance
+/// (200,000,000), not −5: the Chromium fixture holds such retainers (zero-size leftovers of
+/// V8's builtins), and the oracle's pane of an object with one of them is compared row by row,
+/// distances included.
+#[test]
+fn unreachable_retainers_show_devtools_retainers_view_distance() {
+    let reference = common::reference("detached-dom.after.retainers-unreachable.json");
+    let loaded = Loaded::open(
+        &common::fixture("detached-dom.after.heapsnapshot"),
+        Hooks::default(),
+        None,
+    )
+    .expect("fixture loads");
+    let id = reference["node"]["id"].as_u64().expect("node id") as u32;
+    let node = loaded.snapshot.node_for_id(id).expect("node present");
+    let report = retainers::build(&loaded, node, 3, 25);
+    assert_eq!(
+        i64::from(report.node.distance),
+        reference["node"]["distance"].as_i64().unwrap()
+    );
+    let mut errors = Vec::new();
+    compare_pane(
+        report.retainers_total,
+        &report.retainers,
+        &reference["retainers"],
+        3,
+        "",
+        &mut errors,
+    );
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let mut stack: Vec<&RetainerEdge> = report.retainers.iter().collect();
+    let mut unreachable = 0;
+    while let Some(row) = stack.pop() {
+        assert_ne!(row.node.distance, -5, "@{} shows -5", row.node.id);
+        unreachable += usize::from(row.node.distance == 200_000_000);
+        stack.extend(&row.retainers);
+    }
+    assert!(unreachable > 0, "the pane has an unreachable retainer");
+    common::compared_references(
+        "analysis: unreachable_retainers_show_devtools_retainers_view_distance",
+    );
+}
+
 #[test]
 fn ssr_di_leak_retainers_match_devtools() {
     let reference = common::reference(common::RETAINERS_REFERENCE);

@@ -120,7 +120,7 @@ fn flatten(
     items: &[serde_json::Value],
     ours: bool,
     depth: usize,
-    out: &mut Vec<(usize, String, String, u64, bool)>,
+    out: &mut Vec<(usize, String, String, u64, i64, bool)>,
 ) {
     for it in items {
         let (node, children) = if ours {
@@ -147,6 +147,7 @@ fn flatten(
             it[ty].as_str().unwrap_or_default().to_string(),
             it[name].as_str().unwrap_or_default().to_string(),
             node["id"].as_u64().unwrap_or_default(),
+            node["distance"].as_i64().unwrap_or_default(),
             it["cycled"].as_bool().unwrap_or(false),
         ));
         flatten(&children, ours, depth + 1, out);
@@ -190,7 +191,7 @@ fn retainers_match_devtools_pane_and_dominator_chain() {
     );
     assert_eq!(a.len(), b.len());
     assert_eq!(a, b);
-    assert!(a.iter().any(|r| r.4), "the reference has cycled rows");
+    assert!(a.iter().any(|r| r.5), "the reference has cycled rows");
     let chain: Vec<u64> = mine["dominator_chain"]
         .as_array()
         .unwrap()

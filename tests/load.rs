@@ -35,7 +35,8 @@ fn loads_every_fixture_with_the_counts_devtools_reports() {
 }
 
 /// `tests/data/reference` holds exactly the references the tests compare: one summary per
-/// snapshot fixture, one diff per pair, the Retainers pane; none missing, none unused.
+/// snapshot fixture, one diff per pair, the Retainers pane, the rules' references; none
+/// missing, none unused.
 #[test]
 fn every_reference_is_compared_and_none_is_missing() {
     let mut expected: Vec<String> = common::SNAPSHOTS
@@ -43,6 +44,7 @@ fn every_reference_is_compared_and_none_is_missing() {
         .map(|s| common::summary_reference(s))
         .chain(common::PAIRS.iter().map(|p| format!("{p}.diff.json")))
         .chain([common::RETAINERS_REFERENCE.to_string()])
+        .chain(common::RULE_REFERENCES.iter().map(|s| s.to_string()))
         .map(|name| format!("{name}.gz"))
         .collect();
     expected.sort();

@@ -165,6 +165,50 @@ fn tiny_mutants() {
     );
 }
 
+/// `tiny` with allocation traces (a tree of two trace nodes, the `Foo` object allocated by the
+/// inner one, a header count one short as Node writes it) and Chromium's scope tables, so the
+/// trace and scope parsers meet hostile bytes too.
+fn tracked_scoped_tiny() -> Vec<u8> {
+    let tiny = String::from_utf8(
+        std::fs::read(common::data_dir().join("tiny.heapsnapshot")).expect("tiny"),
+    )
+    .expect("UTF-8");
+    tiny.replacen("\"trace_function_count\":0", "\"trace_function_count\":1", 1)
+        .replacen(
+            "\"location_fields\":",
+            "\"scope_fields\":[\"script_node_index\",\"scope_id\",\"depth\",\"scope_context_vars_count\",\"scope_uses_count\"],\"scope_context_var_fields\":[\"name\"],\"scope_use_fields\":[\"declaring_scope_id\",\"slot_index\"],\"location_fields\":",
+            1,
+        )
+        .replacen("\"nodes\":[9,0,1,0,2,0,0,9,2,3,0,1,0,0,3,3,5,32,3,0,0", "\"nodes\":[9,0,1,0,2,0,0,9,2,3,0,1,0,0,3,3,5,32,3,2,0", 1)
+        .replacen(
+            "\"trace_function_infos\":[],\"trace_tree\":[]",
+            "\"trace_function_infos\":[0,1,0,0,0,0,7,11,1,3,4,5],\"trace_tree\":[1,0,1,8,[2,1,1,32,[]]]",
+            1,
+        )
+        .replacen(
+            "\"locations\":[]",
+            "\"locations\":[],\"scopes\":[35,-2,0,1,0,35,4,1,1,1],\"scope_context_vars\":[12,4],\"scope_uses\":[-2,0]",
+            1,
+        )
+        .into_bytes()
+}
+
+#[test]
+fn tracked_scoped_tiny_mutants() {
+    let _alone = alone();
+    let bytes = tracked_scoped_tiny();
+    let snap = heapdiff::snapshot::load_bytes("tracked", &bytes, &Default::default())
+        .expect("the seed loads");
+    assert!(
+        !snap.traces.is_empty() && !snap.scopes.is_empty(),
+        "{:?}",
+        snap.warnings
+    );
+    assert_eq!(snap.warnings.len(), 1, "{:?}", snap.warnings);
+    let loaded = snapshots("tracked", 5, 3000, &bytes);
+    assert!(loaded > 100, "some mutants must load ({loaded})");
+}
+
 #[test]
 fn synthetic_mutants() {
     let _alone = alone();

@@ -5,6 +5,8 @@
 //! iterative; the parts that split cleanly (retainer counting and scattering, essential edges)
 //! run on rayon.
 
+pub mod allocation;
+pub mod contexts;
 pub mod distance;
 pub mod dominator_tree;
 pub mod dominators;

@@ -19,10 +19,15 @@ use super::Analysis;
 use super::distance::{BASE_UNREACHABLE_DISTANCE, NO_DISTANCE};
 use super::weakmap::js_parse_int;
 
-/// What DevTools sorts a retainer row by first.
+/// The distance the Retainers pane shows for a retainer with `distance`, and sorts it by first:
+/// DevTools' `getDistanceForRetainersView` gives a retainer no root reaches
+/// `max(0, distance) + baseUnreachableDistance`, i.e. 200,000,000 (heapdiff ignores no nodes in
+/// the pane, so the distance it adds to is always the unreachable −5), which sorts such
+/// retainers last; every other retainer keeps its distance. The window's retainer tree and
+/// `heapdiff retainers` both show this number.
 pub fn distance_for_retainers_view(distance: i32) -> i32 {
     if distance == NO_DISTANCE {
-        BASE_UNREACHABLE_DISTANCE
+        distance.max(0) + BASE_UNREACHABLE_DISTANCE
     } else {
         distance
     }

@@ -25,20 +25,25 @@ impl SourceLocation {
     /// `server.js:39:26`: the script's file name (not its directories), line and column;
     /// Node's own modules keep their `node:` name.
     pub fn short(&self) -> String {
-        let name = if self.script.starts_with("node:") {
-            &self.script
-        } else {
-            self.script
-                .rsplit(['/', '\\'])
-                .next()
-                .filter(|s| !s.is_empty())
-                .unwrap_or(&self.script)
-        };
+        let name = file_name(&self.script);
         if name.is_empty() {
             format!("<anonymous>:{}:{}", self.line, self.column)
         } else {
             format!("{name}:{}:{}", self.line, self.column)
         }
+    }
+}
+
+/// A script's file name without its directories; Node's own modules keep their `node:` name.
+pub fn file_name(script: &str) -> &str {
+    if script.starts_with("node:") {
+        script
+    } else {
+        script
+            .rsplit(['/', '\\'])
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(script)
     }
 }
 
@@ -56,9 +61,15 @@ pub struct ScriptNames {
 
 impl ScriptNames {
     /// Finds the Script node of every script id the locations use. O(locations), plus a few
-    /// edges per script.
+    /// edges per script. Where the file names the Script node itself (`script_object_index`,
+    /// Chromium 150+ and Deno) that node is used; other ids go through their closures.
     pub fn new(snap: &Snapshot) -> ScriptNames {
-        let mut script_node: HashMap<u32, u32> = HashMap::new();
+        let mut script_node: HashMap<u32, u32> = snap
+            .script_objects
+            .iter()
+            .filter(|&&(_, node)| is_script(snap, node))
+            .copied()
+            .collect();
         // Ids tried without success, so a script whose closures all lack the edge costs one
         // attempt per closure at most once each.
         let mut failures: HashMap<u32, u32> = HashMap::new();
@@ -93,7 +104,7 @@ impl ScriptNames {
     /// The script's name, empty when unknown.
     pub fn name<'a>(&self, snap: &'a Snapshot, script_id: u32) -> &'a str {
         self.script_node(script_id)
-            .map_or("", |node| snap.node_name(node))
+            .map_or("", |node| script_name(snap.node_name(node)))
     }
 
     /// A raw (0-based) location as people read it.
@@ -140,11 +151,27 @@ fn script_of_closure(snap: &Snapshot, closure: u32) -> Option<u32> {
     let shared = named_edge_target(snap, closure, "shared")?;
     let script = named_edge_target(snap, shared, "script_or_debug_info")
         .or_else(|| named_edge_target(snap, shared, "script"))?;
-    // A SharedFunctionInfo without a script points at `undefined` or debug info instead; the
-    // Script itself is a code-type node carrying the script's name.
-    let name = snap.node_name(script);
-    (!name.is_empty() && !name.starts_with("system / ") && !name.starts_with('(')).then_some(script)
+    is_script(snap, script).then_some(script)
 }
+
+/// Whether `node` looks like a Script: a SharedFunctionInfo without a script points at
+/// `undefined` or debug info instead; the Script itself is a code-type node carrying the
+/// script's name.
+fn is_script(snap: &Snapshot, node: u32) -> bool {
+    if node as usize >= snap.node_count() {
+        return false;
+    }
+    let name = script_name(snap.node_name(node));
+    !name.is_empty() && !name.starts_with("system / ") && !name.starts_with('(')
+}
+
+/// Chromium names a Script node `system / Script / <url>` (`system / Script` when it has
+/// none); Node names it by its file.
+fn script_name(node_name: &str) -> &str {
+    node_name.strip_prefix(CHROMIUM_SCRIPT).unwrap_or(node_name)
+}
+
+const CHROMIUM_SCRIPT: &str = "system / Script / ";
 
 /// The target of `node`'s first internal or property edge called `name`.
 fn named_edge_target(snap: &Snapshot, node: u32, name: &str) -> Option<u32> {

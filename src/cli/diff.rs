@@ -72,6 +72,7 @@ pub fn report_pair(paths: PairPaths, out: &DiffOutput) -> Result<i32, String> {
     let compared = pipeline::compare_files(paths, hooks);
     bars.finish();
     let compared = compared.map_err(|e| e.to_string())?;
+    output::warn(&compared.comparison.warnings);
     let findings = report::build(
         &compared.comparison,
         &compared.before,

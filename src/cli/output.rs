@@ -60,6 +60,13 @@ impl Bars {
     }
 }
 
+/// Prints each warning on stderr, one line each (`heapdiff: warning: FILE: …`).
+pub fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("heapdiff: warning: {}", crate::format::one_line(w));
+    }
+}
+
 /// Writes `text` to `path`, or to stdout when none is given.
 pub fn emit(text: &str, path: Option<&Path>) -> Result<(), String> {
     match path {

@@ -32,6 +32,7 @@ pub fn run(args: &RetainersArgs) -> Result<i32, String> {
             loaded.snapshot.file_name, args.id
         ));
     };
+    output::warn(loaded.warnings());
     let report = retainers::build(&loaded, node, args.depth, args.limit);
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n",

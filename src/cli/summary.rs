@@ -28,11 +28,16 @@ struct SummaryJson<'a> {
     node_count: usize,
     edge_count: usize,
     total_size: u64,
+    /// Memory outside the V8 heap (`extra_native_bytes`, Node 24+), when the header has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extra_native_bytes: Option<u64>,
+    warnings: &'a [String],
     classes: &'a [SummaryRow],
 }
 
 pub fn run(args: &SummaryArgs) -> Result<i32, String> {
     let loaded = open(&args.file)?;
+    output::warn(loaded.warnings());
     let rows = loaded.summary();
     let text = match args.format {
         Format::Json => {
@@ -41,6 +46,8 @@ pub fn run(args: &SummaryArgs) -> Result<i32, String> {
                 node_count: loaded.snapshot.node_count(),
                 edge_count: loaded.snapshot.edge_count(),
                 total_size: loaded.total_size(),
+                extra_native_bytes: loaded.snapshot.extra_native_bytes,
+                warnings: loaded.warnings(),
                 classes: &rows,
             };
             serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n"
@@ -75,9 +82,13 @@ fn named(row: &SummaryRow) -> String {
 fn table(loaded: &Loaded, rows: &[SummaryRow]) -> String {
     let mut out = Vec::new();
     let s = &loaded.snapshot;
+    let native = match s.extra_native_bytes {
+        Some(n) if n > 0 => format!(" (+ {} outside the V8 heap)", format::bytes(n)),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "{}: {} nodes, {} edges, {} total",
+        "{}: {} nodes, {} edges, {} total{native}",
         s.file_name,
         format::thousands(s.node_count() as u64),
         format::thousands(s.edge_count() as u64),

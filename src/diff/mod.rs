@@ -17,6 +17,7 @@ mod dominance;
 pub mod leaks;
 pub mod paths;
 pub mod suspects;
+mod warnings;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -38,6 +39,10 @@ pub struct Totals {
     pub added_size: u64,
     pub removed_size: u64,
     pub size_delta: i64,
+    /// AFTER's `extra_native_bytes` minus BEFORE's (memory outside the V8 heap, Node 24+), when
+    /// both headers have it and either is not 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_native_bytes_delta: Option<i64>,
 }
 
 /// One row of the Comparison: a class key with anything new or deleted.
@@ -107,6 +112,9 @@ pub struct Comparison {
     /// Whether a third snapshot filtered the leak candidates.
     #[serde(skip)]
     pub with_final: bool,
+    /// The files' warnings (BEFORE's, AFTER's, FINAL's) and the Comparison's own (see
+    /// [`warnings`]), one sentence each.
+    pub warnings: Vec<String>,
 }
 
 /// Compares `before` and `after` (`before` classified with `after`'s interface definitions; see
@@ -114,6 +122,7 @@ pub struct Comparison {
 pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comparison {
     let (bg, ag) = rayon::join(|| compare::groups(before), || compare::groups(after));
     let merged = compare::merge(before, &bg, after, &ag);
+    let before_counted = bg.nodes.len() as u64;
     // Only the groups' classes are used from here on.
     let (bg, ag) = (bg.class, ag.class);
     // The dominator tree's child lists only need AFTER's analysis; built once the groups' node
@@ -134,6 +143,8 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
     }
     totals.count_delta = totals.added_count as i64 - totals.removed_count as i64;
     totals.size_delta = totals.added_size as i64 - totals.removed_size as i64;
+    totals.extra_native_bytes_delta = warnings::native_delta(before, after);
+    let warnings = warnings::collect(before, after, final_, before_counted, &totals);
 
     // What the new objects keep alive, and which of them are owned by other new objects.
     let tiers: Vec<Tier> = classes.iter().map(|c| suspects::tier(after, c)).collect();
@@ -207,6 +218,7 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
         suspects,
         leaks,
         with_final: final_.is_some(),
+        warnings,
     }
 }
 

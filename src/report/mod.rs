@@ -12,6 +12,7 @@ pub mod text;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::allocation::AllocationSite;
 use crate::analysis::scripts::SourceLocation;
 use crate::diff::Comparison;
 use crate::loaded::Loaded;
@@ -37,6 +38,10 @@ pub struct FileInfo {
     /// Modification time of the file, RFC 3339 (UTC), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
+    /// Memory outside the V8 heap the embedder reported (the header's `extra_native_bytes`,
+    /// Node 24+), when the file has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_native_bytes: Option<u64>,
 }
 
 /// The Comparison's totals, as the diff engine computes them.
@@ -144,6 +149,13 @@ pub struct Leak {
     pub composition: Vec<Part>,
     pub path: GroupPath,
     pub example: Example,
+    /// Where most of the group's entries were allocated (snapshots with allocation traces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation_site: Option<AllocationSite>,
+    /// When the example entry is a closure: the variables its Context holds, and (Chromium
+    /// 156+) which no live function uses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_variables: Vec<retainers::ContextVariable>,
 }
 
 /// Everything a report shows, and what `heapdiff diff --format json` prints.
@@ -158,6 +170,11 @@ pub struct Findings {
     pub after: FileInfo,
     #[serde(rename = "final", default, skip_serializing_if = "Option::is_none")]
     pub final_: Option<FileInfo>,
+    /// What the reader must know before trusting the numbers: runtime quirks of the files and
+    /// the Comparison's own (ids that do not carry over), one sentence each. Empty in files
+    /// written before heapdiff named them.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     pub totals: Totals,
     /// One finding per leak, likely ones first.
     #[serde(default)]
@@ -183,6 +200,7 @@ pub fn file_info(loaded: &Loaded) -> FileInfo {
         total_size: loaded.total_size(),
         bytes: s.file_bytes,
         modified,
+        extra_native_bytes: s.extra_native_bytes,
     }
 }
 
@@ -214,6 +232,12 @@ pub fn build(
                 .collect(),
         })
         .collect();
+    // Made once, and only when an example is a closure or a Context.
+    let contexts = comparison
+        .leaks
+        .iter()
+        .any(|g| crate::analysis::contexts::context_of(&after.snapshot, g.example).is_some())
+        .then(|| crate::analysis::contexts::ContextAnalysis::new(&after.snapshot));
     let leaks = comparison
         .leaks
         .iter()
@@ -230,6 +254,11 @@ pub fn build(
             composition: g.composition.clone(),
             path: g.path.clone(),
             example: example(after, g.example, options),
+            allocation_site: g.allocation_site.clone(),
+            context_variables: contexts
+                .as_ref()
+                .map(|c| retainers::context_variables(after, c, g.example))
+                .unwrap_or_default(),
         })
         .collect();
     Findings {
@@ -240,6 +269,7 @@ pub fn build(
         before: file_info(before),
         after: file_info(after),
         final_: final_.map(file_info),
+        warnings: comparison.warnings.clone(),
         totals: comparison.totals,
         leaks,
         classes,
@@ -263,10 +293,11 @@ fn example(after: &Loaded, node: u32, options: ReportOptions) -> Example {
 }
 
 /// The totals in one line: `31,992 new, 847 deleted (+31,145); 2.7 MiB allocated, 121.2 KiB
-/// freed (+2.6 MiB)` — the same words in the terminal, Markdown and HTML.
+/// freed (+2.6 MiB)` — the same words in the terminal, Markdown and HTML; with `; outside the
+/// V8 heap +1.2 MiB` when both files report memory outside the V8 heap.
 pub fn change_line(t: &Totals) -> String {
     use crate::format;
-    format!(
+    let mut line = format!(
         "{} new, {} deleted ({}); {} allocated, {} freed ({})",
         format::thousands(t.added_count),
         format::thousands(t.removed_count),
@@ -274,7 +305,14 @@ pub fn change_line(t: &Totals) -> String {
         format::bytes(t.added_size),
         format::bytes(t.removed_size),
         format::signed_bytes(t.size_delta)
-    )
+    );
+    if let Some(native) = t.extra_native_bytes_delta {
+        line.push_str(&format!(
+            "; outside the V8 heap {}",
+            format::signed_bytes(native)
+        ));
+    }
+    line
 }
 
 /// What stands in for a string's contents: its length only.

@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::analysis::allocation::{self, AllocationFrame};
+use crate::analysis::contexts::{self, ContextAnalysis};
 use crate::analysis::paths;
 use crate::format;
 use crate::loaded::Loaded;
@@ -25,6 +27,53 @@ pub struct NodeInfo {
     pub self_size: u32,
     pub retained_size: u64,
     pub distance: i32,
+    /// DevTools' "Allocation stack" of the object the report is about, innermost frame first
+    /// (snapshots with allocation traces; not listed for retainers and absent without traces).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allocation_stack: Vec<AllocationFrame>,
+    /// For a closure or a Context, the variables its Context holds (see
+    /// [`context_variables`]); not listed for retainers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_variables: Vec<ContextVariable>,
+}
+
+/// One variable a closure's Context holds.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ContextVariable {
+    pub name: String,
+    /// The value's id, class and retained size.
+    pub id: u32,
+    pub class_name: String,
+    pub retained_size: u64,
+    /// Whether a live function can still use it (DevTools' context analysis, from Chromium
+    /// 156's scope tables); absent when the snapshot cannot tell. `false` is the closure leak:
+    /// the Context keeps the value for a function that no longer exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used: Option<bool>,
+}
+
+/// The variables of `node`'s Context (a closure's `context`, or `node` itself when it is a
+/// Context), in edge order; empty for other nodes. `analysis` is made once per snapshot.
+pub fn context_variables(
+    loaded: &Loaded,
+    analysis: &ContextAnalysis,
+    node: u32,
+) -> Vec<ContextVariable> {
+    let s = &loaded.snapshot;
+    let Some(context) = contexts::context_of(s, node) else {
+        return Vec::new();
+    };
+    analysis
+        .fields(s, context)
+        .into_iter()
+        .map(|f| ContextVariable {
+            name: f.name,
+            id: s.node_id[f.value as usize],
+            class_name: loaded.classes.name_of(f.value).to_string(),
+            retained_size: loaded.analysis.retained(f.value),
+            used: f.used,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -56,6 +105,8 @@ pub struct PathStep {
 #[derive(Serialize)]
 pub struct RetainersReport {
     pub file: String,
+    /// The file's warnings (runtime quirks the loader corrected or kept), one sentence each.
+    pub warnings: Vec<String>,
     pub node: NodeInfo,
     pub retainers_total: usize,
     pub retainers: Vec<RetainerEdge>,
@@ -81,7 +132,17 @@ pub fn node_info(loaded: &Loaded, node: u32) -> NodeInfo {
         self_size: loaded.shallow[node as usize],
         retained_size: loaded.analysis.retained(node),
         distance: loaded.analysis.distance[node as usize],
+        allocation_stack: Vec::new(),
+        context_variables: Vec::new(),
     }
+}
+
+/// A retainer row's node: as [`node_info`], with the distance the Retainers pane shows
+/// ([`paths::distance_for_retainers_view`]: 200,000,000 for a retainer no root reaches).
+pub fn retainer_info(loaded: &Loaded, node: u32) -> NodeInfo {
+    let mut info = node_info(loaded, node);
+    info.distance = paths::distance_for_retainers_view(info.distance);
+    info
 }
 
 /// Builds the report for `node`, expanding the pane `depth` levels (1 lists the node's own
@@ -102,9 +163,16 @@ pub fn build(loaded: &Loaded, node: u32, depth: usize, limit: usize) -> Retainer
             node: node_info(loaded, from),
         })
         .collect();
+    let mut info = node_info(loaded, node);
+    info.allocation_stack = allocation::allocation_stack(s, &loaded.scripts, node);
+    if contexts::context_of(s, node).is_some() {
+        let analysis = ContextAnalysis::new(s);
+        info.context_variables = context_variables(loaded, &analysis, node);
+    }
     RetainersReport {
         file: s.file_name.clone(),
-        node: node_info(loaded, node),
+        warnings: loaded.warnings().to_vec(),
+        node: info,
         retainers_total,
         retainers,
         dominator_chain,
@@ -156,7 +224,7 @@ fn pane(
                     edge_type: s.meta.edge_type_name(s.edge_type(edge)).to_string(),
                     edge_name: paths::edge_display_name(s, edge),
                     edge_index: edge,
-                    node: node_info(loaded, src),
+                    node: retainer_info(loaded, src),
                     cycled,
                     retainers_total: 0,
                     retainers: Vec::new(),
@@ -228,6 +296,40 @@ pub fn table(report: &RetainersReport) -> String {
             if edge.cycled { "  (cycle)" } else { "" }
         );
         stack.extend(edge.retainers.iter().rev().map(|r| (r, depth + 1)));
+    }
+    if !report.node.allocation_stack.is_empty() {
+        let _ = writeln!(out, "\nAllocation stack:");
+        for f in &report.node.allocation_stack {
+            let function = if f.function.is_empty() {
+                "(anonymous)"
+            } else {
+                &f.function
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                format::one_line(function),
+                format::one_line(&allocation::frame_location(f))
+            );
+        }
+    }
+    if !report.node.context_variables.is_empty() {
+        let _ = writeln!(out, "\nContext variables:");
+        for v in &report.node.context_variables {
+            let _ = writeln!(
+                out,
+                "  {} = {} @{}  retained {}{}",
+                format::one_line(&v.name),
+                format::one_line(&v.class_name),
+                v.id,
+                format::bytes(v.retained_size),
+                if v.used == Some(false) {
+                    "  (no live function uses it)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     let _ = writeln!(out, "\nDominator chain:");
     for n in &report.dominator_chain {

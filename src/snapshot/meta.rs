@@ -139,12 +139,15 @@ impl Meta {
             .unwrap_or(EdgeKind::Other)
     }
 
-    /// The raw type name of a node type index (`"object"`, `"wasm object"`, …).
+    /// The raw type name of a node type index (`"object"`, `"wasm object"`, …). An index past
+    /// the list (V8 6.2's symbols, see `parse::finish`) is `"undefined"`: DevTools' `type()`
+    /// reads `nodeTypes[rawType]`, which is `undefined` there, and names the class
+    /// `"(undefined)"` after it.
     pub fn node_type_name(&self, raw_type: u8) -> &str {
         self.node_types
             .get(raw_type as usize)
             .map(String::as_str)
-            .unwrap_or("unknown")
+            .unwrap_or("undefined")
     }
 
     pub fn edge_type_name(&self, raw_type: u8) -> &str {

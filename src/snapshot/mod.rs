@@ -15,14 +15,18 @@ mod numbers;
 mod packed;
 mod parse;
 mod reader;
+pub mod scopes;
 mod strings;
+pub mod traces;
 
 pub use error::{LoadError, LoadErrorKind};
 pub use locations::Locations;
 pub use meta::{EdgeKind, Meta, NodeKind};
 use packed::PackedEdges;
 pub use parse::{load, load_bytes};
+pub use scopes::Scopes;
 pub use strings::Strings;
+pub use traces::{TraceFunction, Traces};
 
 /// A source location of a node (from the snapshot's `locations` section).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,8 +67,26 @@ pub struct Snapshot {
     pub strings: Strings,
     /// At most one per node.
     pub locations: Locations,
+    /// `(script_id, Script node)` from the locations' `script_object_index` (Chromium 150+,
+    /// Deno), ascending by script id; empty for files without the field.
+    pub script_objects: Vec<(u32, u32)>,
     /// Ordinal of the root node (`snapshot.root_index` in the header, else 0).
     pub root: u32,
+    /// The allocation trace node of every node (`trace_node_id`; 0 for none); empty when the
+    /// snapshot has no allocation traces.
+    pub node_trace_id: Vec<u32>,
+    /// The allocation traces (`trace_function_infos`, `trace_tree`); empty without tracking.
+    pub traces: Traces,
+    /// Chromium 156's scope tables (`scopes`, `scope_context_vars`, `scope_uses`); empty for
+    /// files without them.
+    pub scopes: Scopes,
+    /// Memory outside the V8 heap the embedder reported (`snapshot.extra_native_bytes`, Node
+    /// 24+); None when the header has no such field.
+    pub extra_native_bytes: Option<u64>,
+    /// What the loader read differently from a plain V8 snapshot, one sentence each, naming the
+    /// file: runtime quirks it corrected or kept as DevTools keeps them (see
+    /// `parse::finish`). Empty for an ordinary file.
+    pub warnings: Vec<String>,
 }
 
 impl Snapshot {
@@ -148,6 +170,16 @@ impl Snapshot {
             std::borrow::Cow::Borrowed(self.strings.get(raw))
         } else {
             std::borrow::Cow::Owned(raw.to_string())
+        }
+    }
+
+    /// DevTools' `allocationStack`: the functions that were running when `node` was
+    /// allocated, innermost first, up to the trace tree's root; empty when the snapshot has no
+    /// allocation traces or the node none.
+    pub fn allocation_stack(&self, node: u32) -> Vec<TraceFunction> {
+        match self.node_trace_id.get(node as usize) {
+            Some(&id) => self.traces.stack(id),
+            None => Vec::new(),
         }
     }
 

@@ -402,6 +402,16 @@ pub fn exercise(name: &str, bytes: &[u8], original: &Loaded) -> Outcome {
         Err(e) => return Outcome::Inconsistent(format!("analysis refused: {e}")),
     };
     let _ = loaded.summary();
+    // The Retainers report of a few objects, and of the first closure (its allocation stack and
+    // Context variables come from the file's traces and scope tables).
+    let n = loaded.snapshot.node_count() as u32;
+    let closure = (0..n).find(|&x| loaded.snapshot.node_kind(x) == snapshot::NodeKind::Closure);
+    for node in [0, n / 2, n.saturating_sub(1)].into_iter().chain(closure) {
+        if node < n {
+            let report = report::retainers::build(&loaded, node, 2, 5);
+            let _ = report::retainers::table(&report);
+        }
+    }
     for (b, a) in [(original, &loaded), (&loaded, original)] {
         let comparison = diff::compare(b, a, None);
         for include_strings in [false, true] {

@@ -113,6 +113,15 @@ pub const PAIRS: [&str; 5] = [
 /// The one Retainers-pane reference.
 pub const RETAINERS_REFERENCE: &str = "ssr-di-leak.after.retainers-ChildContainer.json";
 
+/// References made by `tests/data/gen/references.sh` for one rule each (runtime quirks,
+/// unreachable retainers), beside those of `../shared/fixtures`.
+pub const RULE_REFERENCES: &[&str] = &[
+    "chromium-156.contexts.analysis.json",
+    "detached-dom.after.retainers-unreachable.json",
+    "node-8.summary.json",
+    "bun-1.4.diff.json",
+];
+
 /// The reference summary of a snapshot fixture: `tiny.heapsnapshot` → `tiny.summary.json`.
 pub fn summary_reference(snapshot: &str) -> String {
     format!(

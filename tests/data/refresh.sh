@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Refreshes the gzipped copies of ../shared/fixtures that the tests read, so a clone without
 # ../shared still tests everything. Run from anywhere: bash tests/data/refresh.sh
+# (The snapshots of other runtimes in runtimes/ and the references of single rules are not
+# from ../shared/fixtures: tests/data/gen/README.md says how they are made, and
+# tests/data/gen/references.sh rewrites those references.)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="${1:-$here/../../../shared/fixtures}"

@@ -125,6 +125,11 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
         },
         example,
         holder_node,
+        allocation_site: crate::analysis::allocation::most_common_site(
+            snap,
+            &after.scripts,
+            &entries,
+        ),
         entries,
     }
 }

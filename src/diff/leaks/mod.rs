@@ -96,6 +96,9 @@ pub struct LeakGroup {
     /// Every entry (after-snapshot ordinals), largest retained size first.
     #[serde(skip)]
     pub entries: Vec<u32>,
+    /// Where most entries were allocated (snapshots with allocation traces).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocation_site: Option<crate::analysis::allocation::AllocationSite>,
 }
 
 /// The kind of a group's entries.

@@ -16,16 +16,29 @@ pub struct LocationColumns {
     /// one (the loader then refuses any locations).
     at: Option<[usize; 4]>,
     node_fields: Divisor,
+    /// Record position of `script_object_index` (Chromium 150+, Deno: the Script's own node),
+    /// when the meta has it.
+    script_object_at: Option<usize>,
     pub rows: Vec<Location>,
+    /// Each row's script node ordinal ([`NOT_A_NODE`] when not a node's index); empty without
+    /// `script_object_index`.
+    pub script_objects: Vec<u32>,
 }
 
 impl LocationColumns {
-    pub fn new(width: usize, at: &[usize], node_fields: usize) -> LocationColumns {
+    pub fn new(
+        width: usize,
+        at: &[usize],
+        script_object_at: Option<usize>,
+        node_fields: usize,
+    ) -> LocationColumns {
         LocationColumns {
             width,
             at: at.try_into().ok(),
             node_fields: Divisor::new(node_fields as u64),
+            script_object_at,
             rows: Vec::new(),
+            script_objects: Vec::new(),
         }
     }
 }
@@ -41,7 +54,13 @@ impl Columns for LocationColumns {
         LocationSink {
             at: self.at,
             node_fields: self.node_fields,
+            script_object_at: self.script_object_at,
             rows: grow(&mut self.rows, true, records),
+            script_objects: grow(
+                &mut self.script_objects,
+                self.script_object_at.is_some(),
+                records,
+            ),
         }
     }
 }
@@ -50,7 +69,9 @@ impl Columns for LocationColumns {
 pub struct LocationSink<'a> {
     at: Option<[usize; 4]>,
     node_fields: Divisor,
+    script_object_at: Option<usize>,
     rows: &'a mut [Location],
+    script_objects: &'a mut [u32],
 }
 
 impl LocationSink<'_> {
@@ -71,6 +92,11 @@ impl Sink for LocationSink<'_> {
     fn put(&mut self, field: usize, r: usize, v: u64) -> Result<(), String> {
         let Some(at) = self.at else { return Ok(()) };
         let node = self.node(v);
+        if Some(field) == self.script_object_at
+            && let Some(slot) = self.script_objects.get_mut(r)
+        {
+            *slot = node;
+        }
         let Some(row) = self.rows.get_mut(r) else {
             return Err("more values than separators".into());
         };
@@ -90,6 +116,13 @@ impl Sink for LocationSink<'_> {
     fn put_record(&mut self, r: usize, v: &[u64]) -> bool {
         let Some(at) = self.at else { return false };
         let node = self.node(v[at[0]]);
+        if let Some(so) = self.script_object_at {
+            let script = self.node(v[so]);
+            match self.script_objects.get_mut(r) {
+                Some(slot) => *slot = script,
+                None => return false,
+            }
+        }
         match self.rows.get_mut(r) {
             Some(row) => {
                 *row = Location {
@@ -106,16 +139,21 @@ impl Sink for LocationSink<'_> {
 
     fn split_at(self, records: usize) -> (Self, Self) {
         let (a, b) = split(self.rows, records);
+        let (sa, sb) = split(self.script_objects, records);
         (
             LocationSink {
                 at: self.at,
                 node_fields: self.node_fields,
+                script_object_at: self.script_object_at,
                 rows: a,
+                script_objects: sa,
             },
             LocationSink {
                 at: self.at,
                 node_fields: self.node_fields,
+                script_object_at: self.script_object_at,
                 rows: b,
+                script_objects: sb,
             },
         )
     }

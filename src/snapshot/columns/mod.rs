@@ -8,10 +8,12 @@
 //! `unsafe` of the loader's columns ([`populate`]'s system call).
 
 mod edges;
+mod flat;
 mod locations;
 mod nodes;
 
 pub use edges::{EdgeColumns, EdgeField};
+pub use flat::FlatColumns;
 pub use locations::{LocationColumns, NOT_A_NODE};
 pub use nodes::{NodeColumns, NodeField};
 

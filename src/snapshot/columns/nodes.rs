@@ -14,6 +14,8 @@ pub enum NodeField {
     SelfSize,
     EdgeCount,
     Detachedness,
+    /// The allocation trace node (kept only for snapshots with allocation traces).
+    TraceNodeId,
     Ignored,
 }
 
@@ -27,6 +29,7 @@ pub struct NodeColumns {
     pub self_size: Vec<u32>,
     pub edge_count: Vec<u32>,
     pub detachedness: Vec<u8>,
+    pub trace_node_id: Vec<u32>,
 }
 
 impl NodeColumns {
@@ -41,6 +44,7 @@ impl NodeColumns {
             self_size: Vec::new(),
             edge_count: Vec::new(),
             detachedness: Vec::new(),
+            trace_node_id: Vec::new(),
         }
     }
 
@@ -53,6 +57,9 @@ impl NodeColumns {
         self.edge_count.reserve_exact(nodes + 1);
         if self.has(NodeField::Detachedness) {
             self.detachedness.reserve_exact(nodes);
+        }
+        if self.has(NodeField::TraceNodeId) {
+            self.trace_node_id.reserve_exact(nodes);
         }
     }
 
@@ -72,13 +79,14 @@ impl Columns for NodeColumns {
         let base = self.records as u64;
         self.records += records;
         let has = |f| self.fields.contains(&f);
-        let (t, n, i, s, e, d) = (
+        let (t, n, i, s, e, d, tr) = (
             has(NodeField::Type),
             has(NodeField::Name),
             has(NodeField::Id),
             has(NodeField::SelfSize),
             has(NodeField::EdgeCount),
             has(NodeField::Detachedness),
+            has(NodeField::TraceNodeId),
         );
         NodeSink {
             fields: &self.fields,
@@ -90,6 +98,7 @@ impl Columns for NodeColumns {
             self_size: grow(&mut self.self_size, s, records),
             edge_count: grow(&mut self.edge_count, e, records),
             detachedness: grow(&mut self.detachedness, d, records),
+            trace_node_id: grow(&mut self.trace_node_id, tr, records),
         }
     }
 }
@@ -103,6 +112,7 @@ struct NodeAt {
     size: usize,
     count: usize,
     detachedness: Option<usize>,
+    trace: Option<usize>,
 }
 
 impl NodeAt {
@@ -115,6 +125,7 @@ impl NodeAt {
             size: at(NodeField::SelfSize)?,
             count: at(NodeField::EdgeCount)?,
             detachedness: at(NodeField::Detachedness),
+            trace: at(NodeField::TraceNodeId),
         })
     }
 }
@@ -131,6 +142,7 @@ pub struct NodeSink<'a> {
     self_size: &'a mut [u32],
     edge_count: &'a mut [u32],
     detachedness: &'a mut [u8],
+    trace_node_id: &'a mut [u32],
 }
 
 impl Sink for NodeSink<'_> {
@@ -152,6 +164,11 @@ impl Sink for NodeSink<'_> {
                 r,
                 narrow(v, "detachedness", node, "node")?,
             ),
+            Some(NodeField::TraceNodeId) => store(
+                self.trace_node_id,
+                r,
+                narrow(v, "trace_node_id", node, "node")?,
+            ),
             Some(NodeField::Ignored) | None => Ok(()),
         }
     }
@@ -161,7 +178,8 @@ impl Sink for NodeSink<'_> {
         let Some(at) = self.at else { return false };
         let (ty, name, id, size, count) = (v[at.ty], v[at.name], v[at.id], v[at.size], v[at.count]);
         let detachedness = at.detachedness.map_or(0, |d| v[d]);
-        let wide = (name | id | size | count) > u64::from(u32::MAX);
+        let trace = at.trace.map_or(0, |t| v[t]);
+        let wide = (name | id | size | count | trace) > u64::from(u32::MAX);
         let has_detachedness = at.detachedness.is_some();
         // Columns of a known layout all have the sink's length (detachedness when present).
         let fits = r < self.node_type.len()
@@ -169,7 +187,8 @@ impl Sink for NodeSink<'_> {
             && r < self.id.len()
             && r < self.self_size.len()
             && r < self.edge_count.len()
-            && (!has_detachedness || r < self.detachedness.len());
+            && (!has_detachedness || r < self.detachedness.len())
+            && (at.trace.is_none() || r < self.trace_node_id.len());
         if wide || ty > 255 || detachedness > 255 || !fits {
             return false;
         }
@@ -181,6 +200,9 @@ impl Sink for NodeSink<'_> {
         if has_detachedness {
             self.detachedness[r] = detachedness as u8;
         }
+        if at.trace.is_some() {
+            self.trace_node_id[r] = trace as u32;
+        }
         true
     }
 
@@ -191,6 +213,7 @@ impl Sink for NodeSink<'_> {
         let (s0, s1) = split(self.self_size, records);
         let (e0, e1) = split(self.edge_count, records);
         let (d0, d1) = split(self.detachedness, records);
+        let (x0, x1) = split(self.trace_node_id, records);
         let head = NodeSink {
             fields: self.fields,
             at: self.at,
@@ -201,6 +224,7 @@ impl Sink for NodeSink<'_> {
             self_size: s0,
             edge_count: e0,
             detachedness: d0,
+            trace_node_id: x0,
         };
         let tail = NodeSink {
             fields: self.fields,
@@ -212,6 +236,7 @@ impl Sink for NodeSink<'_> {
             self_size: s1,
             edge_count: e1,
             detachedness: d1,
+            trace_node_id: x1,
         };
         (head, tail)
     }

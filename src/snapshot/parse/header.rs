@@ -16,6 +16,14 @@ pub(super) struct Header {
     pub(super) node_count: Option<u64>,
     pub(super) edge_count: Option<u64>,
     pub(super) root_index: Option<u64>,
+    /// How many functions `trace_function_infos` lists, by the header's count (which Node's
+    /// in-process allocation tracking writes too small; see `finish`).
+    #[serde(default)]
+    pub(super) trace_function_count: Option<u64>,
+    /// Memory outside the V8 heap that the embedder reports (Node 24+): DevTools adds it to the
+    /// total in its Statistics view.
+    #[serde(default)]
+    pub(super) extra_native_bytes: Option<serde_json::Number>,
 }
 
 #[derive(Deserialize)]
@@ -26,6 +34,16 @@ pub(super) struct RawMeta {
     edge_types: Vec<serde_json::Value>,
     #[serde(default)]
     location_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) trace_function_info_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) trace_node_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) scope_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) scope_context_var_fields: Vec<String>,
+    #[serde(default)]
+    pub(super) scope_use_fields: Vec<String>,
 }
 
 /// Resolved layout: which column each position of a record feeds.
@@ -33,6 +51,8 @@ pub(super) struct Layout {
     pub(super) node_fields: Arc<[NodeField]>,
     pub(super) edge_fields: Arc<[EdgeField]>,
     pub(super) location_fields: Vec<usize>, // positions of object_index, script_id, line, column
+    /// Position of `script_object_index` in a location record (Chromium 150+, Deno).
+    pub(super) script_object_at: Option<usize>,
     pub(super) has_detachedness: bool,
 }
 
@@ -56,7 +76,13 @@ fn type_list(
         .collect()
 }
 
-pub(super) fn resolve_layout(raw: &RawMeta) -> Result<(Layout, Meta), LoadErrorKind> {
+/// `keep_traces`: read the nodes' `trace_node_id` (only for a snapshot whose header announces
+/// allocation traces; without them Node writes 0 everywhere, and the column would cost 4 bytes
+/// a node for nothing).
+pub(super) fn resolve_layout(
+    raw: &RawMeta,
+    keep_traces: bool,
+) -> Result<(Layout, Meta), LoadErrorKind> {
     let find = |fields: &[String], name: &str, what: &str| {
         fields
             .iter()
@@ -88,6 +114,7 @@ pub(super) fn resolve_layout(raw: &RawMeta) -> Result<(Layout, Meta), LoadErrorK
             "self_size" => NodeField::SelfSize,
             "edge_count" => NodeField::EdgeCount,
             "detachedness" => NodeField::Detachedness,
+            "trace_node_id" if keep_traces => NodeField::TraceNodeId,
             _ => NodeField::Ignored,
         })
         .collect::<Arc<[_]>>();
@@ -126,6 +153,10 @@ pub(super) fn resolve_layout(raw: &RawMeta) -> Result<(Layout, Meta), LoadErrorK
             node_fields,
             edge_fields,
             location_fields,
+            script_object_at: raw
+                .location_fields
+                .iter()
+                .position(|f| f == "script_object_index"),
             has_detachedness,
         },
         meta,

@@ -13,7 +13,9 @@
 
 mod finish;
 mod header;
+mod ints;
 mod json;
+mod traces;
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -22,12 +24,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Snapshot;
-use super::columns::{EdgeColumns, LocationColumns, NodeColumns};
+use super::columns::{EdgeColumns, FlatColumns, LocationColumns, NodeColumns};
 use super::error::{LoadError, LoadErrorKind};
 use super::meta::Meta;
 use super::numbers::{self, Columns, PieceError};
 use super::reader::Reader;
 use super::strings::Strings;
+use super::traces::TraceNode;
 use crate::task::Hooks;
 use header::{Header, Layout, resolve_layout};
 use json::{read_key, read_string, skip_value, syntax, truncated};
@@ -109,6 +112,50 @@ struct Builder<'a> {
     locations: Option<LocationColumns>,
     location_values: u64,
     seen_strings: bool,
+    /// `trace_function_infos` and how many values it held.
+    trace_functions: Option<(FlatColumns, u64)>,
+    /// `trace_tree`, or why it is unusable.
+    trace_tree: Option<Result<Vec<TraceNode>, String>>,
+    /// Top-level keys JavaScriptCore's format has and V8's lacks, seen before any header.
+    jsc_keys: bool,
+    /// Top-level keys heapdiff does not know, in file order.
+    unknown_sections: Vec<String>,
+    /// `scopes`, `scope_context_vars`, `scope_uses` (Chromium 156+), or why each is unusable.
+    scope_tables: [Option<Result<Vec<i64>, String>>; 3],
+}
+
+/// The scope tables' section names, in [`Builder::scope_tables`] order.
+const SCOPE_SECTIONS: [&str; 3] = ["scopes", "scope_context_vars", "scope_uses"];
+
+/// Values kept at most of each scope table.
+const MAX_SCOPE_VALUES: usize = 8 << 20;
+
+/// The top-level keys of JavaScriptCore's heap snapshot (`{"version":2|3,"type":"Inspector",
+/// "nodes":[…],"nodeClassNames":[…],"edges":[…],"edgeTypes":[…],"edgeNames":[…]…}`, what Bun's
+/// `Bun.generateHeapSnapshot()` gives without `"v8"`), none of which V8 writes.
+const JSC_KEYS: [&str; 6] = [
+    "version",
+    "type",
+    "nodeClassNames",
+    "edgeTypes",
+    "edgeNames",
+    "labels",
+];
+
+/// Sections V8 writes that heapdiff skips on purpose: DevTools reads `samples` for its
+/// allocation timeline only.
+const SKIPPED_SECTIONS: [&str; 1] = ["samples"];
+
+/// Values kept at most of `trace_function_infos` (six a function: a million functions).
+const MAX_TRACE_FUNCTION_VALUES: usize = 6 << 20;
+
+/// The refusal of a JavaScriptCore file.
+fn jsc_format() -> LoadErrorKind {
+    LoadErrorKind::NotSnapshot(
+        "this is JavaScriptCore's heap snapshot format (Bun's `Bun.generateHeapSnapshot()`), \
+         not V8's; take the snapshot with `Bun.generateHeapSnapshot(\"v8\")` and open that"
+            .into(),
+    )
 }
 
 fn parse(
@@ -130,6 +177,11 @@ fn parse(
         locations: None,
         location_values: 0,
         seen_strings: false,
+        trace_functions: None,
+        trace_tree: None,
+        jsc_keys: false,
+        unknown_sections: Vec::new(),
+        scope_tables: [None, None, None],
     };
     match r.peek()? {
         None => return Err(LoadErrorKind::Empty),
@@ -159,13 +211,25 @@ fn parse(
         }
         first = false;
         let key = read_key(&mut r)?;
+        if b.header.is_none() && JSC_KEYS.contains(&key.as_str()) {
+            b.jsc_keys = true;
+        }
         match key.as_str() {
             "snapshot" => b.read_header(&mut r)?,
             "nodes" => b.read_nodes(&mut r)?,
             "edges" => b.read_edges(&mut r)?,
             "locations" => b.read_locations(&mut r)?,
             "strings" => b.read_strings(&mut r)?,
-            _ => skip_value(&mut r, &key, None)?,
+            "trace_function_infos" => b.read_trace_functions(&mut r)?,
+            "trace_tree" => b.read_trace_tree(&mut r)?,
+            k if SCOPE_SECTIONS.contains(&k) => b.read_scope_table(&mut r, &key)?,
+            _ => {
+                let known = SKIPPED_SECTIONS.contains(&key.as_str());
+                if !known && !b.jsc_keys && !b.unknown_sections.contains(&key) {
+                    b.unknown_sections.push(key.clone());
+                }
+                skip_value(&mut r, &key, None)?
+            }
         }
     }
     b.finish()
@@ -198,7 +262,8 @@ impl Builder<'_> {
         skip_value(r, "snapshot", Some((&mut text, 64 << 20)))?;
         let header: Header = serde_json::from_slice(&text)
             .map_err(|e| LoadErrorKind::BadMeta(format!("{e} (header at byte {start})")))?;
-        let (layout, meta) = resolve_layout(&header.meta)?;
+        let keep_traces = header.trace_function_count.unwrap_or(0) > 0;
+        let (layout, meta) = resolve_layout(&header.meta, keep_traces)?;
         self.snap.meta = meta.clone();
         self.header = Some((header, layout, meta));
         Ok(())
@@ -207,10 +272,65 @@ impl Builder<'_> {
     fn layout(&self, section: &str) -> Result<&Layout, LoadErrorKind> {
         match &self.header {
             Some((_, layout, _)) => Ok(layout),
+            None if self.jsc_keys => Err(jsc_format()),
             None => Err(LoadErrorKind::NotSnapshot(format!(
                 "\"{section}\" comes before the \"snapshot\" header"
             ))),
         }
+    }
+
+    /// `trace_function_infos`, `meta.trace_function_info_fields` values a function. Read
+    /// whatever the header's `trace_function_count` says: Node's in-process tracking writes
+    /// that count before the functions it runs while serialising (see `finish`).
+    fn read_trace_functions(&mut self, r: &mut Reader) -> Result<(), LoadErrorKind> {
+        let width = match &self.header {
+            Some((header, _, _)) => header.meta.trace_function_info_fields.len(),
+            None => return self.layout("trace_function_infos").map(|_| ()),
+        };
+        if self.trace_functions.is_some() {
+            return Err(LoadErrorKind::NotSnapshot(
+                "\"trace_function_infos\" appears twice".into(),
+            ));
+        }
+        let mut columns = FlatColumns::new(width, MAX_TRACE_FUNCTION_VALUES);
+        let values = self.read_number_array(
+            r,
+            "trace_function_infos",
+            "reading allocation traces",
+            &mut columns,
+        )?;
+        self.trace_functions = Some((columns, values));
+        Ok(())
+    }
+
+    fn read_scope_table(&mut self, r: &mut Reader, key: &str) -> Result<(), LoadErrorKind> {
+        self.layout(key)?;
+        let Some(at) = SCOPE_SECTIONS.iter().position(|&s| s == key) else {
+            return Ok(());
+        };
+        if self.scope_tables[at].is_some() {
+            return Err(LoadErrorKind::NotSnapshot(format!(
+                "\"{key}\" appears twice"
+            )));
+        }
+        self.check_cancel()?;
+        self.scope_tables[at] = Some(ints::read_int_array(r, key, MAX_SCOPE_VALUES)?);
+        Ok(())
+    }
+
+    fn read_trace_tree(&mut self, r: &mut Reader) -> Result<(), LoadErrorKind> {
+        let layout = match &self.header {
+            Some((header, _, _)) => traces::TreeLayout::new(&header.meta.trace_node_fields),
+            None => return self.layout("trace_tree").map(|_| ()),
+        };
+        if self.trace_tree.is_some() {
+            return Err(LoadErrorKind::NotSnapshot(
+                "\"trace_tree\" appears twice".into(),
+            ));
+        }
+        self.check_cancel()?;
+        self.trace_tree = Some(traces::read_trace_tree(r, layout)?);
+        Ok(())
     }
 
     /// Reads a number array block by block into `columns`; returns how many values it held.
@@ -319,11 +439,12 @@ impl Builder<'_> {
     fn read_locations(&mut self, r: &mut Reader) -> Result<(), LoadErrorKind> {
         let layout = self.layout("locations")?;
         let (at, nf) = (layout.location_fields.clone(), layout.node_fields.len());
+        let script_object_at = layout.script_object_at;
         let width = self.snap.meta.location_fields.len();
         let mut columns = self
             .locations
             .take()
-            .unwrap_or_else(|| LocationColumns::new(width, &at, nf));
+            .unwrap_or_else(|| LocationColumns::new(width, &at, script_object_at, nf));
         self.location_values +=
             self.read_number_array(r, "locations", "reading locations", &mut columns)?;
         self.locations = Some(columns);
