@@ -308,3 +308,42 @@ fn a_ring_of_new_timers_around_an_old_list_is_one_group() {
     assert!(suspect.paths.len() <= 2, "{:#?}", suspect.paths);
     assert!(suspect.paths.iter().all(|p| p.steps.len() <= 10));
 }
+
+#[test]
+fn new_objects_only_gc_roots_hold_are_never_a_likely_leak() {
+    // Deno and Bun keep work in flight on the stack and in handle scopes between snapshots:
+    // new objects no old object holds. A leak is something the program keeps.
+    let before = graph();
+    let mut after = graph();
+    let stack = after.node("synthetic", "(Stack roots)", 0);
+    after.edge(1, "element", "2", stack);
+    for i in 0..50 {
+        let job = after.node("object", "Job", 64);
+        after.edge(stack, "element", &i.to_string(), job);
+    }
+    for i in 0..30 {
+        let session = after.node("object", "Session", 64);
+        after.edge(2, "element", &i.to_string(), session);
+    }
+    let (_, comparison) = compare(before, after);
+    let group_of = |class: &str| {
+        comparison
+            .leaks
+            .iter()
+            .find(|g| count_of(g, class) > 0)
+            .unwrap_or_else(|| panic!("a group with {class}"))
+    };
+    let jobs = group_of("Job");
+    assert!(!jobs.likely, "{jobs:#?}");
+    assert!(jobs.holder.is_none());
+    assert!(jobs.sentence.contains("held only by GC roots"), "{}", jobs.sentence);
+    let sessions = group_of("Session");
+    assert!(sessions.likely, "{sessions:#?}");
+    assert_eq!(sessions.holder.as_ref().map(|h| h.class_name.as_str()), Some("List"));
+    assert!(
+        sessions.sentence.starts_with("30 Session were added to `app` and never removed")
+            || sessions.sentence.contains("`List` @5"),
+        "{}",
+        sessions.sentence
+    );
+}

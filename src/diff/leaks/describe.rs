@@ -101,6 +101,12 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
                 .filter(|c| !internal_name(c))
                 .unwrap_or_default(),
             anchor_expression: &holder_expression(&path_steps),
+            holder: holder_node.map(|h| {
+                (
+                    after.classes.name_of(h).to_string(),
+                    snap.node_id[h as usize],
+                )
+            }),
             example,
             headline_node,
             expression: &expression,

@@ -261,7 +261,22 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
                 .sum()
         })
         .collect();
-    let likely = likely_findings(inp, &parts, &retained_of);
+    // A group no old object holds (its entries hang off GC roots directly: the stack, handle
+    // scopes) is work in flight or a runtime's own set-up, not something the program keeps.
+    let held: Vec<bool> = findings
+        .iter()
+        .map(|sub_list| {
+            sub_list
+                .iter()
+                .flat_map(|&s| &subs[s])
+                .any(|&e| facts[e].holder.is_some())
+        })
+        .collect();
+    let likely: Vec<bool> = likely_findings(inp, &parts, &retained_of)
+        .into_iter()
+        .zip(&held)
+        .map(|(likely, &held)| likely && held)
+        .collect();
 
     // Most likely first, then by retained size; details for the ones kept.
     let mut order: Vec<usize> = (0..findings.len()).collect();
@@ -350,11 +365,11 @@ fn token(loaded: &Loaded, node: u32) -> Token {
 
 /// Whether a class name is a V8, Node or Blink internal, which never makes a leak likely.
 fn internal_name(name: &str) -> bool {
+    /// Embedders name their own native objects `<embedder> / <class>` (Node's `Node / …`,
+    /// workerd's `workerd / …`), V8 its hidden ones `system / …`.
+    const EMBEDDERS: [&str; 5] = ["system /", "Node /", "workerd /", "Deno /", "Bun /"];
     let name = name.strip_prefix("Detached ").unwrap_or(name);
-    name.starts_with('(')
-        || name.starts_with("system /")
-        || name.starts_with("Node /")
-        || name.contains("::")
+    name.starts_with('(') || EMBEDDERS.iter().any(|e| name.starts_with(e)) || name.contains("::")
 }
 
 /// Fills each holder's edge count and retained size in BEFORE, found by V8 id in one pass.
@@ -397,6 +412,7 @@ mod tests {
             "Node / ContextifyScript",
             "Detached blink::NodeRareData",
             "Detached Node / BindingData",
+            "workerd / HeapTracer",
         ] {
             assert!(internal_name(name), "{name}");
         }

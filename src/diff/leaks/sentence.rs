@@ -12,6 +12,8 @@ pub(super) struct SentenceParts<'a> {
     pub(super) holders: u64,
     pub(super) holder_class: String,
     pub(super) anchor_expression: &'a str,
+    /// The holder's class and id, when the group has one.
+    pub(super) holder: Option<(String, u32)>,
     pub(super) example: u32,
     pub(super) headline_node: u32,
     pub(super) expression: &'a str,
@@ -97,18 +99,20 @@ pub(super) fn sentence(after: &Loaded, p: &SentenceParts) -> String {
     } else {
         ("were", "are", "they keep")
     };
-    let place = if p.expression.is_empty() {
-        String::new()
-    } else {
-        format!("`{}`", code(p.expression))
+    // Where they hang: as code names the holder, else the holder itself, else no holder at all
+    // (objects on the stack or in handles: in flight, not kept by the program).
+    let place = match (&p.holder, p.expression.is_empty()) {
+        (_, false) => Some(format!("`{}`", code(p.expression))),
+        (Some((class, id)), true) => Some(format!("`{}` @{id}", code(class))),
+        (None, true) => None,
     };
-    let verb = match (detached, place.is_empty()) {
-        (true, false) => {
+    let verb = match (detached, place) {
+        (true, Some(place)) => {
             format!("{were} removed from the document but {are} still held by {place}")
         }
-        (true, true) => format!("{were} removed from the document but {are} still referenced"),
-        (false, false) => format!("{were} added to {place} and never removed"),
-        (false, true) => format!("{are} held by a GC root"),
+        (true, None) => format!("{were} removed from the document but {are} still referenced"),
+        (false, Some(place)) => format!("{were} added to {place} and never removed"),
+        (false, None) => format!("{are} held only by GC roots (the stack, handles)"),
     };
     let size = format::bytes(p.retained);
     let made_of = made_of(after, p);
@@ -128,56 +132,50 @@ pub(super) fn code(s: &str) -> String {
 /// `1,000 ChildContainer, 2,000 Provider, 1,000 IncomingMessage, …`: what a group is made of,
 /// in the words of the program.
 pub(super) fn made_of(after: &Loaded, p: &SentenceParts) -> String {
-    // The headline class first, then the application's classes by count.
-    let headline = after.classes.name_of(p.headline_node);
-    let mut listed: Vec<&Part> = Vec::new();
-    if let Some(h) = p
-        .composition
-        .iter()
-        .find(|c| c.name == headline && c.class_key != ",Function")
-        && !internal_name(&h.name)
-    {
-        listed.push(h);
-    }
-    let mut others: Vec<&Part> = p
-        .composition
-        .iter()
-        .filter(|c| {
-            c.class_key != ",Function"
-                && !internal_name(&c.name)
-                && !listed.iter().any(|l| l.class_key == c.class_key)
-        })
-        .collect();
-    // The program's own classes first (located in its scripts), then the runtime's located
-    // classes, then shapes and DOM objects, then generic containers; larger ones first.
-    let rank = |c: &Part| -> u8 {
-        match &c.location {
+    // Classes of one name (one constructor defined in many places, such as a runtime's
+    // generators) count as one; closures and internals are not what the reader looks for.
+    // (name, count, self size, rank)
+    let mut by_name: Vec<(&str, u64, u64, u8)> = Vec::new();
+    for c in p.composition {
+        if c.class_key == ",Function" || internal_name(&c.name) {
+            continue;
+        }
+        // The program's own classes first (located in its scripts), then the runtime's
+        // located classes, then shapes and DOM objects, then generic containers.
+        let rank = match &c.location {
             Some(l) if !l.script.is_empty() && !l.script.starts_with("node:") => 0,
             Some(_) => 1,
             None if is_generic(&c.name) => 3,
             None => 2,
+        };
+        match by_name.iter_mut().find(|n| n.0 == c.name) {
+            Some(n) => {
+                n.1 += c.count;
+                n.2 += c.self_size;
+                n.3 = n.3.min(rank);
+            }
+            None => by_name.push((&c.name, c.count, c.self_size, rank)),
         }
-    };
-    others.sort_by(|a, b| {
-        rank(a)
-            .cmp(&rank(b))
-            .then(b.self_size.cmp(&a.self_size))
-            .then(b.count.cmp(&a.count))
+    }
+    // The headline class first, then by rank, larger ones first.
+    let headline = after.classes.name_of(p.headline_node);
+    by_name.sort_by(|a, b| {
+        (b.0 == headline)
+            .cmp(&(a.0 == headline))
+            .then(a.3.cmp(&b.3))
+            .then(b.2.cmp(&a.2))
+            .then(b.1.cmp(&a.1))
     });
-    let more = others.len() > SENTENCE_CLASSES;
-    listed.extend(others.into_iter().take(SENTENCE_CLASSES));
-    let mut made_of = listed
+    let shown = 1 + SENTENCE_CLASSES;
+    let mut made_of = by_name
         .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                format::thousands(c.count),
-                format::one_line(&c.name)
-            )
+        .take(shown)
+        .map(|(name, count, _, _)| {
+            format!("{} {}", format::thousands(*count), format::one_line(name))
         })
         .collect::<Vec<_>>()
         .join(", ");
-    if more {
+    if by_name.len() > shown {
         made_of.push_str(", …");
     }
     made_of
