@@ -336,12 +336,21 @@ fn new_objects_only_gc_roots_hold_are_never_a_likely_leak() {
     let jobs = group_of("Job");
     assert!(!jobs.likely, "{jobs:#?}");
     assert!(jobs.holder.is_none());
-    assert!(jobs.sentence.contains("held only by GC roots"), "{}", jobs.sentence);
+    assert!(
+        jobs.sentence.contains("held only by GC roots"),
+        "{}",
+        jobs.sentence
+    );
     let sessions = group_of("Session");
     assert!(sessions.likely, "{sessions:#?}");
-    assert_eq!(sessions.holder.as_ref().map(|h| h.class_name.as_str()), Some("List"));
+    assert_eq!(
+        sessions.holder.as_ref().map(|h| h.class_name.as_str()),
+        Some("List")
+    );
     assert!(
-        sessions.sentence.starts_with("30 Session were added to `app` and never removed")
+        sessions
+            .sentence
+            .starts_with("30 Session were added to `app` and never removed")
             || sessions.sentence.contains("`List` @5"),
         "{}",
         sessions.sentence

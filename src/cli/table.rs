@@ -39,6 +39,18 @@ pub fn render(f: &Findings, width: usize) -> String {
         let _ = writeln!(out, "{line}");
     }
     out.push('\n');
+    // (Each warning also went to stderr as the files were read; here it stays with the report.)
+    for w in &f.warnings {
+        for (k, l) in text::wrap(&format!("warning: {}", esc(w)), width - 2)
+            .into_iter()
+            .enumerate()
+        {
+            let _ = writeln!(out, "{}{l}", if k > 0 { "  " } else { "" });
+        }
+    }
+    if !f.warnings.is_empty() {
+        out.push('\n');
+    }
     let likely: Vec<&report::Leak> = text::likely(&f.leaks).collect();
     if likely.is_empty() {
         out.push_str("No likely leaks.\n\n");
@@ -80,6 +92,18 @@ fn group(out: &mut String, n: usize, leak: &report::Leak, width: usize) {
     if let Some(h) = &leak.holder {
         let line = format!("holder: {}", text::holder_line(h, "", &esc));
         let _ = writeln!(out, "{indent}{}", text::fit(&line, inner));
+    }
+    if let Some(site) = &leak.allocation_site {
+        let _ = writeln!(
+            out,
+            "{indent}{}",
+            text::fit(&esc(&text::site_line(site)), inner)
+        );
+    }
+    if let Some(line) = text::context_line(&leak.context_variables) {
+        for (k, l) in text::wrap(&esc(&line), inner - 2).into_iter().enumerate() {
+            let _ = writeln!(out, "{indent}{}{l}", if k > 0 { "  " } else { "" });
+        }
     }
     let parts: Vec<String> = leak
         .composition

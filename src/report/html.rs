@@ -112,6 +112,13 @@ pub fn render(f: &Findings) -> String {
     }
     let _ = writeln!(h, "<b>Change</b>: {}</p>", super::change_line(&f.totals));
 
+    if !f.warnings.is_empty() {
+        h.push_str("<h2 id=\"warnings\">Warnings</h2>\n<ul>");
+        for w in &f.warnings {
+            let _ = write!(h, "<li>{}</li>", escape(w));
+        }
+        h.push_str("</ul>\n");
+    }
     h.push_str("<h2 id=\"leaks\">Likely leaks</h2>\n");
     let likely: Vec<&Leak> = text::likely(&f.leaks).collect();
     if likely.is_empty() {
@@ -159,6 +166,12 @@ fn leak_card(h: &mut String, i: usize, leak: &Leak) {
             "<p>Holder: {}</p>",
             text::holder_line(holder, "", &|s| escape(s))
         );
+    }
+    if let Some(site) = &leak.allocation_site {
+        let _ = write!(h, "<p>{}</p>", escape(&text::site_line(site)));
+    }
+    if let Some(line) = text::context_line(&leak.context_variables) {
+        let _ = write!(h, "<p>{}</p>", escape(&line));
     }
     h.push_str("<table class=\"parts\"><thead><tr><th>New objects</th><th class=\"num\">Count</th><th class=\"num\">Self size</th><th>Defined at</th></tr></thead><tbody>");
     for part in leak.composition.iter().take(PARTS) {

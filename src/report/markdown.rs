@@ -57,6 +57,16 @@ fn leak_section(md: &mut String, n: usize, leak: &Leak) {
         let made_of = text::wrap(&parts.join(" · "), WIDTH - 16).join("\n     ");
         let _ = writeln!(md, "   - made of: {made_of}");
     }
+    if let Some(site) = &leak.allocation_site {
+        let _ = writeln!(md, "   - {}", escape(&text::site_line(site)));
+    }
+    if let Some(line) = text::context_line(&leak.context_variables) {
+        let _ = writeln!(
+            md,
+            "   - {}",
+            text::wrap(&escape(&line), WIDTH - 6).join("\n     ")
+        );
+    }
     let start = match &leak.holder {
         Some(h) => format!(
             "path to a GC root from {} @{}:",
@@ -137,6 +147,13 @@ pub fn render(f: &Findings) -> String {
     }
     let change = format!("- **Change**: {}", super::change_line(&f.totals));
     let _ = writeln!(md, "{}\n", text::wrap(&change, WIDTH).join("\n  "));
+    if !f.warnings.is_empty() {
+        md.push_str("### Warnings\n\n");
+        for w in &f.warnings {
+            let _ = writeln!(md, "- {}", text::wrap(&escape(w), WIDTH - 2).join("\n  "));
+        }
+        md.push('\n');
+    }
     let likely: Vec<&Leak> = text::likely(&f.leaks).collect();
     if likely.is_empty() {
         md.push_str("### No likely leaks\n\nNothing that survived between the snapshots looks like a leak.\n\n");

@@ -169,6 +169,60 @@ pub fn part_text(p: &Part, escape: &dyn Fn(&str) -> String) -> String {
     )
 }
 
+/// Where a group's entries were allocated: `allocated at plantLeak (server.js:12:5) ×200`.
+pub fn site_line(site: &crate::analysis::allocation::AllocationSite) -> String {
+    let file = crate::analysis::scripts::file_name(&site.script);
+    let place = if file.is_empty() {
+        String::new()
+    } else {
+        format!(" ({file}:{}:{})", site.line, site.column)
+    };
+    let function = if site.function.is_empty() {
+        "(anonymous)"
+    } else {
+        &site.function
+    };
+    format!(
+        "allocated at {function}{place} ×{}",
+        format::thousands(site.count)
+    )
+}
+
+/// What a leaked closure's context holds: `context: config (Object, 1.2 KiB), payload (unused
+/// by any live function)`.
+pub fn context_line(vars: &[super::retainers::ContextVariable]) -> Option<String> {
+    if vars.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = vars
+        .iter()
+        .take(6)
+        .map(|v| {
+            let unused = if v.used == Some(false) {
+                ", no live function uses it"
+            } else {
+                ""
+            };
+            format!(
+                "{} ({}, {}{unused})",
+                v.name,
+                v.class_name,
+                format::bytes(v.retained_size)
+            )
+        })
+        .collect();
+    let more = vars.len().saturating_sub(6);
+    let more = if more > 0 {
+        format!(", … {more} more")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "its closure's context holds: {}{more}",
+        parts.join(", ")
+    ))
+}
+
 /// The leaks worth a reader's time: the likely ones, or when there are none, nothing.
 pub fn likely(leaks: &[Leak]) -> impl Iterator<Item = &Leak> {
     leaks.iter().filter(|l| l.likely)
