@@ -91,10 +91,19 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
     let composition = composition(after, f.parts);
     let headline_node = headline(inp, example);
     let headline = after.classes.name_of(headline_node).to_string();
+    // The entries of the main sub-group's kind, across the finding: a list's links or a timer
+    // ring's two directions are sub-groups of one kind of entry.
+    let kind = main.first().map(|&e| f.facts[e].key.3);
+    let of_kind = f
+        .subs
+        .iter()
+        .flat_map(|(s, _)| s.iter())
+        .filter(|&&e| Some(f.facts[e].key.3) == kind)
+        .count() as u64;
     let sentence = sentence(
         after,
         &SentenceParts {
-            entries: main.len() as u64,
+            entries: of_kind,
             holders: distinct_holders,
             holder_class: single_holder
                 .map(|h| after.classes.name_of(h).to_string())
