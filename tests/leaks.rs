@@ -356,3 +356,27 @@ fn new_objects_only_gc_roots_hold_are_never_a_likely_leak() {
         sessions.sentence
     );
 }
+
+#[test]
+fn a_container_of_the_program_that_keeps_every_string_is_a_likely_leak() {
+    // A log that keeps every line: only strings, which on their own never make a group likely,
+    // but the program's own array gained an element for each.
+    let before = graph();
+    let mut after = graph();
+    for i in 0..40 {
+        let line = after.node("string", &format!("request {i} ok"), 32);
+        after.edge(2, "element", &i.to_string(), line);
+    }
+    let (_, comparison) = compare(before, after);
+    let g = comparison.leaks.first().expect("a group");
+    assert!(g.likely, "{g:#?}");
+    assert_eq!(
+        g.holder.as_ref().map(|h| (h.edges_before, h.edges_after)),
+        Some((Some(0), 40))
+    );
+    assert!(
+        g.sentence.starts_with("40 strings were added to `app`"),
+        "{}",
+        g.sentence
+    );
+}

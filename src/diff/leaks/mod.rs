@@ -272,11 +272,16 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
                 .any(|&e| facts[e].holder.is_some())
         })
         .collect();
-    let likely: Vec<bool> = likely_findings(inp, &parts, &retained_of)
+    let mut likely: Vec<bool> = likely_findings(inp, &parts, &retained_of)
         .into_iter()
         .zip(&held)
         .map(|(likely, &held)| likely && held)
         .collect();
+    // A program's own container that gained many elements holding the entries is a leak even
+    // when what it holds are strings or numbers (a log that keeps every line).
+    for f in grown_holders(inp, &findings, &subs, &facts) {
+        likely[f] = true;
+    }
 
     // Most likely first, then by retained size; details for the ones kept.
     let mut order: Vec<usize> = (0..findings.len()).collect();
@@ -370,6 +375,63 @@ fn internal_name(name: &str) -> bool {
     const EMBEDDERS: [&str; 5] = ["system /", "Node /", "workerd /", "Deno /", "Bun /"];
     let name = name.strip_prefix("Detached ").unwrap_or(name);
     name.starts_with('(') || EMBEDDERS.iter().any(|e| name.starts_with(e)) || name.contains("::")
+}
+
+/// The findings whose largest sub-group hangs off one holder of a program's class that gained
+/// at least [`LIKELY_MIN`] edges since BEFORE, with at least as many entries.
+fn grown_holders(
+    inp: &Inputs,
+    findings: &[Vec<usize>],
+    subs: &[Vec<usize>],
+    facts: &[EntryFacts],
+) -> Vec<usize> {
+    let after = inp.after;
+    let snap = &after.snapshot;
+    // (finding, holder) for the candidates: a single holder, of a class that is no internal.
+    let mut candidates: Vec<(usize, u32)> = Vec::new();
+    for (f, sub_list) in findings.iter().enumerate() {
+        let Some(main) = sub_list.iter().map(|&s| &subs[s]).max_by_key(|s| s.len()) else {
+            continue;
+        };
+        if (main.len() as u64) < LIKELY_MIN {
+            continue;
+        }
+        let Some(holder) = facts[main[0]].holder else {
+            continue;
+        };
+        let single = main.iter().all(|&e| facts[e].holder == Some(holder));
+        let plain = !matches!(
+            snap.node_kind(holder),
+            NodeKind::Hidden | NodeKind::Array | NodeKind::Code | NodeKind::ObjectShape
+        );
+        if single && plain && !internal_name(after.classes.name_of(holder)) {
+            candidates.push((f, holder));
+        }
+    }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let wanted: FxMap<u32, u32> = candidates
+        .iter()
+        .map(|&(_, h)| (snap.node_id[h as usize], h))
+        .collect();
+    let mut edges_before: FxMap<u32, u32> = FxMap::default();
+    let before = &inp.before.snapshot;
+    for (ordinal, id) in before.node_id.iter().enumerate() {
+        if let Some(&h) = wanted.get(id) {
+            edges_before
+                .entry(h)
+                .or_insert_with(|| before.edge_count_of(ordinal as u32));
+        }
+    }
+    candidates
+        .into_iter()
+        .filter(|&(_, h)| {
+            let old = edges_before.get(&h).copied().unwrap_or(0);
+            u64::from(snap.edge_count_of(h).saturating_sub(old)) >= LIKELY_MIN
+        })
+        .map(|(f, _)| f)
+        .collect()
 }
 
 /// Fills each holder's edge count and retained size in BEFORE, found by V8 id in one pass.

@@ -26,7 +26,9 @@ pub(super) fn sentence(after: &Loaded, p: &SentenceParts) -> String {
     let snap = &after.snapshot;
     let count = |n: u64| format::thousands(n);
     let example_class = after.classes.name_of(p.example);
-    let detached = example_class.starts_with("Detached ");
+    // DevTools' "Detached <div>": DOM nodes out of the document (not Node's "Detached Node / …"
+    // natives, which only lost their JavaScript wrapper).
+    let detached = example_class.starts_with("Detached ") && super::describe::is_dom(example_class);
     // (subject, how many it counts)
     let (subject, n) = match snap.node_kind(p.example) {
         _ if detached && p.holders > 1 && !p.holder_class.is_empty() => {
@@ -49,6 +51,14 @@ pub(super) fn sentence(after: &Loaded, p: &SentenceParts) -> String {
                 format!("{subject}; they keep {size} alive: {made_of}.")
             };
         }
+        kind if kind.is_string() => (
+            format!(
+                "{} string{}",
+                count(p.entries),
+                if p.entries == 1 { "" } else { "s" }
+            ),
+            p.entries,
+        ),
         NodeKind::Closure => {
             let name = snap.node_name(p.example);
             let what = match (name.is_empty(), p.entries == 1) {
