@@ -375,7 +375,8 @@ fn a_container_of_the_program_that_keeps_every_string_is_a_likely_leak() {
         Some((Some(0), 40))
     );
     assert!(
-        g.sentence.starts_with("40 strings were added to `app`"),
+        g.sentence
+            .starts_with("40 strings were added to `List` @5 and never removed"),
         "{}",
         g.sentence
     );
