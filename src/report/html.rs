@@ -150,7 +150,7 @@ pub fn render(f: &Findings) -> String {
 fn leak_card(h: &mut String, i: usize, leak: &Leak) {
     let _ = write!(
         h,
-        "<div class=\"suspect\"><h3>{}. {}</h3><div class=\"muted\">{} new objects in {} groups, retaining {}</div>",
+        "<div class=\"suspect\"><h3>{}. {}</h3><div class=\"muted\">{} new objects under {} entry objects, retaining {}</div>",
         i + 1,
         text::spans(&leak.sentence, &escape, &|s| format!(
             "<code>{}</code>",
