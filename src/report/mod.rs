@@ -146,6 +146,26 @@ pub struct Leak {
     pub example: Example,
 }
 
+impl Leak {
+    /// The reported form of a leak group of `after`'s objects.
+    pub fn of(g: &crate::diff::LeakGroup, after: &Loaded, options: ReportOptions) -> Leak {
+        Leak {
+            likely: g.likely,
+            roots: g.roots,
+            new_count: g.new_count,
+            retained_size: g.retained_size,
+            sentence: g.sentence.clone(),
+            headline: g.headline.clone(),
+            expression: g.expression.clone(),
+            entry: g.entry.clone(),
+            holder: g.holder.clone(),
+            composition: g.composition.clone(),
+            path: g.path.clone(),
+            example: example(after, g.example, options),
+        }
+    }
+}
+
 /// Everything a report shows, and what `heapdiff diff --format json` prints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Findings {
@@ -217,20 +237,7 @@ pub fn build(
     let leaks = comparison
         .leaks
         .iter()
-        .map(|g| Leak {
-            likely: g.likely,
-            roots: g.roots,
-            new_count: g.new_count,
-            retained_size: g.retained_size,
-            sentence: g.sentence.clone(),
-            headline: g.headline.clone(),
-            expression: g.expression.clone(),
-            entry: g.entry.clone(),
-            holder: g.holder.clone(),
-            composition: g.composition.clone(),
-            path: g.path.clone(),
-            example: example(after, g.example, options),
-        })
+        .map(|g| Leak::of(g, after, options))
         .collect();
     Findings {
         format: FORMAT.to_string(),
