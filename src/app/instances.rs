@@ -14,6 +14,7 @@ use crate::pipeline::Side;
 
 use super::model::LoadedFile;
 use super::selection::Instances;
+use super::source;
 
 /// Finds the file an object lives in.
 pub type FileOf<'a> = &'a dyn Fn(Side) -> Option<&'a Arc<LoadedFile>>;
@@ -122,16 +123,13 @@ pub fn show(
                         ui.label(distance.map_or("–".into(), |d| d.to_string()))
                     });
                 });
-                row.col(|ui| {
-                    match snap.location(node) {
-                        Some(l) => ui.label(format!(
-                            "script {} line {}:{}",
-                            l.script_id,
-                            l.line + 1,
-                            l.column + 1
-                        )),
-                        None => ui.weak("–"),
-                    };
+                row.col(|ui| match source::of_node(&file.loaded, node) {
+                    Some(located) => {
+                        ui.label(&located.short).on_hover_text(&located.full);
+                    }
+                    None => {
+                        ui.weak("–");
+                    }
                 });
             });
         });
