@@ -300,8 +300,16 @@ fn table<R: Keyed>(
                 header_row.col(|ui| header(ui, column, sort, out));
             }
             header_row.col(|ui| {
-                ui.strong("Location")
+                // Laid out as the sortable headers are (a frameless button), so it lines up.
+                ui.horizontal(|ui| {
+                    let label = RichText::new("Location").strong();
+                    ui.add(
+                        egui::Button::new(label)
+                            .frame(false)
+                            .sense(egui::Sense::hover()),
+                    )
                     .on_hover_text("Where the class is defined (its constructor)");
+                });
             });
         })
         .body(|body| {
@@ -316,11 +324,16 @@ fn table<R: Keyed>(
                 let is_selected = selected == Some(class.class_key());
                 row.set_selected(is_selected);
                 cells(&mut row, class, is_selected, out);
-                row.col(|ui| match class.location() {
-                    Some(l) => Located::of(l).show(ui),
-                    None => {
-                        ui.weak("–");
-                    }
+                row.col(|ui| {
+                    // Centred in the row as the numbers are.
+                    ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
+                        match class.location() {
+                            Some(l) => Located::of(l).show(ui),
+                            None => {
+                                ui.weak("–");
+                            }
+                        }
+                    });
                 });
             });
         });

@@ -123,13 +123,16 @@ pub fn show(
                         ui.label(distance.map_or("–".into(), |d| d.to_string()))
                     });
                 });
-                row.col(|ui| match source::of_node(&file.loaded, node) {
-                    Some(located) => {
-                        ui.label(&located.short).on_hover_text(&located.full);
-                    }
-                    None => {
-                        ui.weak("–");
-                    }
+                row.col(|ui| {
+                    let left = Layout::left_to_right(Align::Center);
+                    ui.with_layout(left, |ui| match source::of_node(&file.loaded, node) {
+                        Some(located) => {
+                            ui.label(&located.short).on_hover_text(&located.full);
+                        }
+                        None => {
+                            ui.weak("–");
+                        }
+                    });
                 });
             });
         });
