@@ -8,8 +8,9 @@
 //! outcome   Outcome: what tasks answer (a loaded pair, merged paths, a dialog's choice…)
 //! load, share, retainer_tree, paths_view: the work tasks do
 //! settings  persisted (serde) · model: what is loaded · selection: what is selected
-//! shell     menu bar, status bar, layout · views: open, progress, leaks_view, class_table,
-//!           instances, retainer_tree, paths_view, charts, source (locations, source lines)
+//! shell     menu bar, status bar, layout · views: open, progress, leaks_view (its pieces in
+//!           leak_widgets), class_table, instances, retainer_tree, paths_view, charts,
+//!           source (locations, source lines)
 //! ```
 //!
 //! Views are functions over the state that push [`Command`]s; the UI thread only formats the
@@ -21,6 +22,7 @@ pub mod class_table;
 pub mod command;
 mod handle;
 pub mod instances;
+mod leak_widgets;
 pub mod leaks_view;
 pub mod load;
 pub mod model;
