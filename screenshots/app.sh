@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots of the real window under Xvfb (Mesa's software GL), on the bundled ssr-di-leak pair:
 #   start.png        the start screen
+#   leaks.png        the Leaks view (what a comparison opens on), its likely leak selected
 #   comparison.png   the Comparison table, ChildContainer (the first suspect) selected
 #   retainers.png    its merged retainer paths (×1000) and the retainer tree, expanded
 #   charts.png       the Charts tab
@@ -53,6 +54,7 @@ shot() {
 }
 
 shot start
+shot leaks "${pair[@]}"
 shot comparison "${pair[@]}"
 shot retainers "${pair[@]}"
 shot charts "${pair[@]}"

@@ -201,6 +201,10 @@ fn comparison_ranks_child_container_first_and_shows_its_retainers() {
         common::fixture("ssr-di-leak.after.heapsnapshot"),
     ]);
     wait_for_jobs(&mut harness);
+    // A comparison opens on its leaks; the table is the Classes tab.
+    harness.get_by_label("Classes").click();
+    harness.step();
+    harness.step();
     let app = harness.state();
     assert!(app.error.is_none(), "{:?}", app.error);
     let pair = match &app.content {
@@ -317,6 +321,10 @@ fn findings_file_reopens_the_comparison_without_snapshots() {
     // The same entry point as `heapdiff FILE.heapdiff.json`.
     let mut harness = open(vec![path.clone()]);
     wait_for_jobs(&mut harness);
+    // It opens on its leaks; the table is the Classes tab.
+    harness.get_by_label("Classes").click();
+    harness.step();
+    harness.step();
     let app = harness.state();
     assert!(app.error.is_none(), "{:?}", app.error);
     assert!(matches!(
@@ -810,6 +818,9 @@ fn comparison_first_then_before_is_analysed_for_deleted_objects() {
     );
     harness
         .state_mut()
+        .handle_command(Command::SetTab(heapdiff::app::settings::Tab::Table));
+    harness
+        .state_mut()
         .handle_command(Command::SelectClass(key.clone()));
     let app = harness.state();
     let deleted = app.selection.object.expect("the first object is selected");
@@ -930,4 +941,317 @@ fn window_rows_are_the_findings_rows() {
         .collect();
     assert_eq!(ranked, suspects);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn label_contains(harness: &Harness<'_, HeapdiffApp>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
+
+fn leaks_of(app: &HeapdiffApp) -> &heapdiff::app::leaks_view::LeakList {
+    app.content.leaks().expect("a comparison with leaks")
+}
+
+/// The Leaks view is what a comparison opens on: ssr-di-leak's likely group first, its sentence
+/// naming `bus._events.config` and ChildContainer; selecting its card shows the holder's growth,
+/// its objects and the largest one's retainers; a class of its composition jumps to its row of
+/// the Comparison table.
+#[test]
+fn leaks_view_opens_first_and_jumps_to_the_comparison_row() {
+    use heapdiff::app::settings::Tab;
+    use heapdiff::pipeline::Side;
+    let mut harness = open(vec![
+        common::fixture("ssr-di-leak.before.heapsnapshot"),
+        common::fixture("ssr-di-leak.after.heapsnapshot"),
+    ]);
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    assert!(app.error.is_none(), "{:?}", app.error);
+    assert_eq!(app.tab, Tab::Leaks, "a comparison opens on its leaks");
+    let first = &leaks_of(app).leaks[0];
+    assert!(first.likely);
+    assert!(
+        first.sentence.contains("`bus._events.config`")
+            && first.sentence.contains("ChildContainer"),
+        "{}",
+        first.sentence
+    );
+    // The card's sentence is on screen, code spans without their backticks.
+    assert!(label_contains(
+        &harness,
+        "were added to bus._events.config and never removed"
+    ));
+    assert!(label_contains(&harness, "1,000 ChildContainer"));
+    assert!(label_exists(&harness, "1 likely leak"));
+
+    // Select the card by clicking it: the holder's growth, the entries and their retainers.
+    harness.state_mut().selection.leak = None;
+    harness.step();
+    assert!(!label_contains(&harness, "203 → 1,203"));
+    harness.get_by_label("Leak group 1").click();
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    assert_eq!(app.selection.leak, Some(0));
+    assert!(label_contains(
+        &harness,
+        "Array @86059 bus._events.config: 203 → 1,203 elements"
+    ));
+    let first = &leaks_of(app).leaks[0];
+    let objects = &app.selection.leak_objects;
+    assert_eq!(objects.len() as u64, first.roots);
+    let (side, example) = app.selection.object.expect("the largest entry is selected");
+    assert_eq!(side, Side::After);
+    assert_eq!(Some(example), leaks_of(app).examples.first().copied());
+    let Some(heapdiff::app::model::Content::Pair(pair)) = Some(&app.content) else {
+        panic!("a live pair");
+    };
+    let retained = &pair.after.loaded.analysis.retained_size;
+    assert!(
+        objects
+            .new
+            .nodes()
+            .windows(2)
+            .all(|w| retained.of(w[0]) >= retained.of(w[1])),
+        "biggest retained first"
+    );
+    let tree = app.selection.tree().expect("the entry's retainer tree");
+    assert_eq!(tree.node, example);
+    assert!(label_exists(&harness, "1,020 objects"));
+    // The path tree: the holder, then `config`, `_events` and `bus` outwards.
+    assert!(label_exists(&harness, "the holder"));
+    for step in ["config", "_events", "bus"] {
+        assert!(
+            first.path.steps.iter().any(|s| s.edge_name == step),
+            "{step} in {:?}",
+            first.path.steps
+        );
+        assert!(label_exists(&harness, step), "{step} on screen");
+    }
+
+    // ChildContainer in the composition: the Classes tab, its row selected and on screen.
+    harness.get_by_label("ChildContainer").click();
+    harness.step();
+    harness.step();
+    let app = harness.state();
+    assert_eq!(app.tab, Tab::Table);
+    let key = app.selection.class.clone().expect("a class is selected");
+    let rows = app.content.compare_rows().expect("comparison rows");
+    let row = rows
+        .iter()
+        .find(|r| r.class.class_key == key)
+        .expect("its row");
+    assert_eq!(row.class.name, "ChildContainer");
+    assert_eq!(app.selection.instances.new_count(), 1000);
+    assert!(label_exists(&harness, "+1,000"), "its row is on screen");
+}
+
+/// A class hidden by the filter is still found: the jump clears the filter.
+#[test]
+fn jumping_to_a_filtered_out_class_clears_the_filter() {
+    let mut harness = open(vec![
+        common::fixture("ssr-di-leak.before.heapsnapshot"),
+        common::fixture("ssr-di-leak.after.heapsnapshot"),
+    ]);
+    wait_for_jobs(&mut harness);
+    harness
+        .state_mut()
+        .handle_command(Command::SetFilter("Provider".into()));
+    let key = leaks_of(harness.state()).leaks[0]
+        .composition
+        .iter()
+        .find(|p| p.name == "ChildContainer")
+        .map(|p| p.class_key.clone())
+        .expect("ChildContainer in the composition");
+    harness
+        .state_mut()
+        .handle_command(Command::ShowClass(key.clone()));
+    harness.step();
+    let app = harness.state();
+    assert_eq!(app.settings.filter, "");
+    assert_eq!(app.selection.class.as_deref(), Some(key.as_str()));
+    assert!(app.table_names().iter().any(|n| n == "ChildContainer"));
+}
+
+/// A reopened findings file shows the Leaks view from the file: the sentence, the holder's
+/// growth and the composition, and says why its objects are missing.
+#[test]
+fn reopened_findings_show_the_leaks() {
+    use heapdiff::app::settings::Tab;
+    let dir = temp_dir("reopen-leaks");
+    let path = write_findings(&dir);
+    let mut harness = open(vec![path]);
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    assert!(app.error.is_none(), "{:?}", app.error);
+    assert_eq!(app.tab, Tab::Leaks);
+    assert_eq!(app.selection.leak, Some(0));
+    assert!(
+        leaks_of(app).entries.is_none(),
+        "no objects without the snapshots"
+    );
+    assert!(label_contains(&harness, "were added to bus._events.config"));
+    assert!(label_contains(&harness, "203 → 1,203 elements"));
+    assert!(label_contains(&harness, "without the snapshots"));
+    harness.get_by_label("ChildContainer").click();
+    harness.step();
+    harness.step();
+    let app = harness.state();
+    assert_eq!(app.tab, Tab::Table);
+    let rows = app.content.compare_rows().expect("rows");
+    let selected = app.selection.class.as_deref().expect("selected");
+    assert!(
+        rows.iter()
+            .any(|r| r.class.class_key == selected && r.class.name == "ChildContainer")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Locations name the script: the instance list, the Comparison table and the retainer tree
+/// say `ssr-di-leak.js:…`, never `script 82 line …`; a class whose script source the snapshot
+/// holds shows its source line.
+#[test]
+fn locations_name_the_script_and_show_the_source() {
+    let mut harness = open(vec![
+        common::fixture("ssr-di-leak.before.heapsnapshot"),
+        common::fixture("ssr-di-leak.after.heapsnapshot"),
+    ]);
+    wait_for_jobs(&mut harness);
+    let old_format = |harness: &Harness<'_, HeapdiffApp>| {
+        harness
+            .query_all_by(|node| {
+                node.label()
+                    .is_some_and(|l| l.starts_with("script ") && l.contains(" line "))
+            })
+            .count()
+    };
+    // The Leaks view's objects are closures created at ssr-di-leak.js:39:26.
+    assert!(label_exists(&harness, "ssr-di-leak.js:39:26"));
+    assert_eq!(old_format(&harness), 0);
+    // The Classes tab: Function's objects, and ChildContainer's row located at its class.
+    harness.get_by_label("Classes").click();
+    harness
+        .state_mut()
+        .handle_command(Command::SelectClass(",Function".into()));
+    wait_for_jobs(&mut harness);
+    assert!(label_contains(&harness, "ssr-di-leak.js:"));
+    assert!(
+        label_exists(&harness, "ssr-di-leak.js:18:14"),
+        "ChildContainer's row"
+    );
+    assert_eq!(old_format(&harness), 0);
+    // The retainer tree of a closure names where the closures on its path were created.
+    let app = harness.state();
+    let tree = app.selection.tree().expect("a tree");
+    let located = tree
+        .visible
+        .iter()
+        .filter_map(|&i| heapdiff::app::source::of_node(&tree.file.loaded, tree.rows[i].node))
+        .count();
+    assert!(located > 0, "a located row in the tree");
+
+    // One snapshot: ChildContainer's source line (the snapshot holds the script's first 1,024
+    // characters, which include it), monospace under the details.
+    let mut harness = open(vec![common::fixture("ssr-di-leak.after.heapsnapshot")]);
+    wait_for_jobs(&mut harness);
+    harness
+        .state_mut()
+        .handle_command(Command::SetFilter("ChildContainer".into()));
+    harness.step();
+    harness.get_by_label("ChildContainer").click();
+    wait_for_jobs(&mut harness);
+    let source = harness.state().selection.source.clone().expect("a source");
+    // V8 locates a class at its constructor.
+    assert_eq!(source.line, 18);
+    let lines: Vec<(u32, &str)> = source.lines.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    assert_eq!(
+        lines,
+        vec![
+            (17, "class ChildContainer {"),
+            (18, "  constructor(root, req) {"),
+            (19, "    this.root = root;")
+        ],
+        "the line and one on each side"
+    );
+    assert!(label_contains(&harness, "18    constructor(root, req) {"));
+    assert!(label_exists(&harness, "Source of class ChildContainer"));
+}
+
+/// The holder's retained size before is known once BEFORE is analysed: missing while the
+/// Comparison is first on screen, filled in when the analysis arrives (and in what the window
+/// saves).
+#[test]
+fn holder_retained_before_arrives_with_befores_analysis() {
+    use heapdiff::app::model::BeforeState;
+    let dir = temp_dir("holder-growth");
+    let mut harness = open(vec![
+        common::fixture("ssr-di-leak.before.heapsnapshot"),
+        common::fixture("ssr-di-leak.after.heapsnapshot"),
+    ]);
+    wait_for_comparison(&mut harness);
+    let app = harness.state();
+    let holder = leaks_of(app).leaks[0].holder.clone().expect("a holder");
+    assert_eq!(holder.id, 86059);
+    assert_eq!(holder.retained_before, None);
+    assert_eq!((holder.edges_before, holder.edges_after), (Some(203), 1203));
+    harness.step();
+    if pair_of(harness.state()).before_state == BeforeState::Analysing {
+        assert!(label_contains(&harness, "comes once before is analysed"));
+    }
+
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    let pair = pair_of(app);
+    assert_eq!(pair.before_state, BeforeState::Analysed);
+    let before = &pair.before.loaded;
+    let ordinal = before
+        .snapshot
+        .node_for_id(86059)
+        .expect("the holder in before");
+    let expected = before.analysis.retained(ordinal);
+    let holder = leaks_of(app).leaks[0].holder.clone().expect("a holder");
+    assert_eq!(holder.retained_before, Some(expected));
+    assert!(expected < holder.retained_after, "the holder grew");
+    let growth = format!(
+        "retains {} → {}",
+        heapdiff::format::bytes(expected),
+        heapdiff::format::bytes(holder.retained_after)
+    );
+    assert!(label_contains(&harness, &growth), "{growth}");
+
+    // A findings file saved from the window carries it.
+    let saved = dir.join("saved.heapdiff.json");
+    harness.state_mut().handle_command(Command::SaveTo(
+        heapdiff::app::command::SaveKind::Findings,
+        saved.clone(),
+    ));
+    wait_for_jobs(&mut harness);
+    let findings = heapdiff::report::findings::read(&saved).expect("reads back");
+    let saved_holder = findings.leaks[0].holder.clone().expect("a holder");
+    assert_eq!(saved_holder.retained_before, Some(expected));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The no-leak control pair opens on the Leaks view too, with no likely leak: nothing is
+/// selected and the other groups are listed, unfolded, as not judged leaks.
+#[test]
+fn no_leak_control_shows_no_likely_leak() {
+    use heapdiff::app::settings::Tab;
+    let mut harness = open(vec![
+        common::fixture("no-leak-control.before.heapsnapshot"),
+        common::fixture("no-leak-control.after.heapsnapshot"),
+    ]);
+    wait_for_jobs(&mut harness);
+    let app = harness.state();
+    assert!(app.error.is_none(), "{:?}", app.error);
+    assert_eq!(app.tab, Tab::Leaks);
+    assert!(leaks_of(app).leaks.iter().all(|l| !l.likely));
+    assert_eq!(app.selection.leak, None);
+    assert!(label_exists(&harness, "No likely leak"));
+    assert!(label_contains(
+        &harness,
+        "heapdiff judges none of these groups a leak"
+    ));
+    assert!(
+        label_exists(&harness, "Leak group 1"),
+        "the others are listed"
+    );
 }

@@ -5,6 +5,7 @@ use eframe::egui;
 use egui::{Align, Color32, Layout, RichText};
 use egui_extras::{Column as TableColumn, TableBuilder};
 
+use crate::analysis::scripts::SourceLocation;
 use crate::analysis::summary::SummaryRow;
 use crate::format;
 
@@ -13,6 +14,7 @@ use std::cmp::Ordering;
 use super::command::Command;
 use super::model::{Content, Row};
 use super::settings::{Column, Settings, Sort};
+use super::source::Located;
 
 pub const FILTER_ID: &str = "class_filter";
 
@@ -104,16 +106,20 @@ fn number(ui: &mut egui::Ui, text: String, color: Option<Color32>) {
     });
 }
 
+/// The name column, `columns - 1` number columns, then the classes' locations.
 fn builder(ui: &mut egui::Ui, columns: usize) -> TableBuilder<'_> {
+    // Nine columns of numbers and the locations fit a 1280-point window.
+    let number = if columns > 6 { 94.0 } else { 105.0 };
     TableBuilder::new(ui)
-        .id_salt(("class_table", columns))
+        .id_salt(("class_table", columns, "location"))
         .striped(true)
         .resizable(true)
         .auto_shrink([false, false])
         // The default (200 points) would draw rows over the details panel when it is tall.
         .min_scrolled_height(0.0)
-        .column(TableColumn::initial(260.0).at_least(120.0).clip(true))
-        .columns(TableColumn::initial(105.0).at_least(60.0), columns - 1)
+        .column(TableColumn::initial(240.0).at_least(120.0).clip(true))
+        .columns(TableColumn::initial(number).at_least(60.0), columns - 1)
+        .column(TableColumn::remainder().at_least(100.0).clip(true))
 }
 
 /// The Summary table of one snapshot.
@@ -123,6 +129,7 @@ pub fn summary(
     visible: &VisibleRows,
     sort: Sort,
     selected: Option<&str>,
+    scroll_to_selected: bool,
     out: &mut Vec<Command>,
 ) {
     table(
@@ -132,6 +139,7 @@ pub fn summary(
         visible,
         sort,
         selected,
+        scroll_to_selected,
         out,
         |row, class, is_selected, out| {
             row.col(|ui| {
@@ -169,6 +177,7 @@ pub fn comparison(
     visible: &VisibleRows,
     sort: Sort,
     selected: Option<&str>,
+    scroll_to_selected: bool,
     out: &mut Vec<Command>,
 ) {
     let grow = if ui.visuals().dark_mode {
@@ -193,6 +202,7 @@ pub fn comparison(
         visible,
         sort,
         selected,
+        scroll_to_selected,
         out,
         |row, Row { class, suspect }, is_selected, out| {
             row.col(|ui| {
@@ -233,14 +243,19 @@ pub fn comparison(
     );
 }
 
-/// Something a table row shows: it knows its class key, which selection is by.
+/// Something a table row shows: it knows its class key, which selection is by, and where the
+/// class is defined.
 pub trait Keyed {
     fn class_key(&self) -> &str;
+    fn location(&self) -> Option<&SourceLocation>;
 }
 
 impl Keyed for SummaryRow {
     fn class_key(&self) -> &str {
         &self.class_key
+    }
+    fn location(&self) -> Option<&SourceLocation> {
+        self.location.as_ref()
     }
 }
 
@@ -248,10 +263,14 @@ impl Keyed for Row {
     fn class_key(&self) -> &str {
         &self.class.class_key
     }
+    fn location(&self) -> Option<&SourceLocation> {
+        self.class.location.as_ref()
+    }
 }
 
 /// The skeleton both tables share: sortable headers, then only the visible rows (virtualised),
-/// each looked up through `visible` and drawn by `cells`.
+/// each looked up through `visible` and drawn by `cells`, then the class's location.
+/// `scroll_to_selected` brings the selected row into view (once, after a jump to it).
 #[allow(clippy::too_many_arguments)]
 fn table<R: Keyed>(
     ui: &mut egui::Ui,
@@ -260,15 +279,38 @@ fn table<R: Keyed>(
     visible: &VisibleRows,
     sort: Sort,
     selected: Option<&str>,
+    scroll_to_selected: bool,
     out: &mut Vec<Command>,
     mut cells: impl FnMut(&mut egui_extras::TableRow<'_, '_>, &R, bool, &mut Vec<Command>),
 ) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
-    builder(ui, columns.len())
+    let mut table = builder(ui, columns.len());
+    let target = selected.filter(|_| scroll_to_selected).and_then(|key| {
+        visible
+            .rows
+            .iter()
+            .position(|&i| rows.get(i as usize).is_some_and(|r| r.class_key() == key))
+    });
+    if let Some(target) = target {
+        table = table.scroll_to_row(target, Some(Align::Center));
+    }
+    table
         .header(22.0, |mut header_row| {
             for &column in columns {
                 header_row.col(|ui| header(ui, column, sort, out));
             }
+            header_row.col(|ui| {
+                // Laid out as the sortable headers are (a frameless button), so it lines up.
+                ui.horizontal(|ui| {
+                    let label = RichText::new("Location").strong();
+                    ui.add(
+                        egui::Button::new(label)
+                            .frame(false)
+                            .sense(egui::Sense::hover()),
+                    )
+                    .on_hover_text("Where the class is defined (its constructor)");
+                });
+            });
         })
         .body(|body| {
             body.rows(row_height, visible.rows.len(), |mut row| {
@@ -282,6 +324,17 @@ fn table<R: Keyed>(
                 let is_selected = selected == Some(class.class_key());
                 row.set_selected(is_selected);
                 cells(&mut row, class, is_selected, out);
+                row.col(|ui| {
+                    // Centred in the row as the numbers are.
+                    ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
+                        match class.location() {
+                            Some(l) => Located::of(l).show(ui),
+                            None => {
+                                ui.weak("–");
+                            }
+                        }
+                    });
+                });
             });
         });
 }

@@ -49,6 +49,10 @@ pub enum Command {
     SelectObject(Side, u32),
     /// Expand or collapse a retainer tree row (index into the tree's arena).
     ToggleRetainerRow(usize),
+    /// Select a leak group of the Leaks view (an index into the comparison's leaks).
+    SelectLeak(usize),
+    /// Show a class's row in the Classes tab, selected (from a leak's composition).
+    ShowClass(String),
     SetTab(Tab),
     SetTheme(Theme),
     /// Switch between the dark and the light theme.
@@ -99,6 +103,8 @@ impl Command {
             Command::SelectClass(_) => "Select class",
             Command::SelectObject(..) => "Select object",
             Command::ToggleRetainerRow(_) => "Expand",
+            Command::SelectLeak(_) => "Select leak group",
+            Command::ShowClass(_) => "Show in the Comparison table",
             Command::SetTab(_) => "Tab",
             Command::SetTheme(_) => "Theme",
             Command::ToggleTheme => "Toggle dark/light theme",

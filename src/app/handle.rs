@@ -127,6 +127,8 @@ impl HeapdiffApp {
             Command::SelectClass(key) => self.select_class(key),
             Command::SelectObject(side, node) => self.select_object(side, node),
             Command::ToggleRetainerRow(row) => self.toggle_row(row),
+            Command::SelectLeak(i) => self.select_leak(i),
+            Command::ShowClass(key) => self.show_class(key),
             Command::SetTab(tab) => self.tab = tab,
             Command::SetTheme(theme) => self.apply_theme(theme),
             Command::ToggleTheme => self.apply_theme(if self.ctx.theme() == egui::Theme::Dark {
@@ -289,13 +291,27 @@ impl HeapdiffApp {
         self.content = content;
         self.selection = Selection::default();
         self.visible.refresh(&self.content, &self.settings);
-        if self.screenshot == Some(ScreenshotView::Charts) {
-            self.tab = Tab::Charts;
-        }
+        // A comparison opens on its leaks (the screenshots of the other views on theirs).
+        let comparing = self.content.leaks().is_some();
+        self.tab = match self.screenshot {
+            Some(ScreenshotView::Charts) => Tab::Charts,
+            Some(ScreenshotView::Comparison | ScreenshotView::Retainers) => Tab::Table,
+            _ if comparing => Tab::Leaks,
+            _ if self.tab == Tab::Leaks => Tab::Table,
+            _ => self.tab,
+        };
         // The first row (the top suspect in a Comparison) is selected, so the retainers of
         // what grew most are on screen at once.
         if let Some(first) = self.first_row_key() {
             self.select_class(first);
+        }
+        // And the likeliest leak, with its largest object's retainers.
+        let likely = self
+            .content
+            .leaks()
+            .is_some_and(|l| l.leaks.first().is_some_and(|g| g.likely));
+        if self.tab == Tab::Leaks && likely {
+            self.select_leak(0);
         }
     }
 
@@ -400,6 +416,7 @@ impl HeapdiffApp {
         }
         self.selection.merged = merged;
         self.selection.instances = instances;
+        self.selection.source = self.class_source(&key);
         self.selection.class = Some(key);
         self.selection.object = None;
         self.selection.tree = TreePane::Empty;
@@ -416,6 +433,9 @@ impl HeapdiffApp {
         self.tasks
             .discard(|n| matches!(n, TaskName::RetainerTree | TaskName::ExpandRow { .. }));
         self.selection.object = Some((side, node));
+        if let Some(source) = self.object_source(side, node) {
+            self.selection.source = Some(source);
+        }
         let Some(file) = self.content.file(side).cloned() else {
             self.selection.tree = TreePane::Empty;
             return;

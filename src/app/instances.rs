@@ -14,6 +14,7 @@ use crate::pipeline::Side;
 
 use super::model::LoadedFile;
 use super::selection::Instances;
+use super::source;
 
 /// Finds the file an object lives in.
 pub type FileOf<'a> = &'a dyn Fn(Side) -> Option<&'a Arc<LoadedFile>>;
@@ -123,15 +124,15 @@ pub fn show(
                     });
                 });
                 row.col(|ui| {
-                    match snap.location(node) {
-                        Some(l) => ui.label(format!(
-                            "script {} line {}:{}",
-                            l.script_id,
-                            l.line + 1,
-                            l.column + 1
-                        )),
-                        None => ui.weak("–"),
-                    };
+                    let left = Layout::left_to_right(Align::Center);
+                    ui.with_layout(left, |ui| match source::of_node(&file.loaded, node) {
+                        Some(located) => {
+                            ui.label(&located.short).on_hover_text(&located.full);
+                        }
+                        None => {
+                            ui.weak("–");
+                        }
+                    });
                 });
             });
         });

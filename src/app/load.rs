@@ -148,9 +148,15 @@ pub fn analyse_before(
     };
     ctx.report(0, "sorting deleted objects", 0.95);
     let deleted = Pair::deleted_by_retained(&loaded, comparison);
+    // The comparison was computed against BEFORE unanalysed: the holders' retained size before
+    // is known only now.
+    let mut holders: Vec<Option<crate::report::Holder>> =
+        comparison.leaks.iter().map(|g| g.holder.clone()).collect();
+    crate::diff::leaks::fill_holder_growth(&loaded, holders.iter_mut().flatten());
     Outcome::BeforeAnalysed {
         before: Arc::new(LoadedFile::new(path.to_path_buf(), loaded)),
         deleted: Arc::new(deleted),
+        holders,
     }
 }
 

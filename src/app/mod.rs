@@ -8,8 +8,9 @@
 //! outcome   Outcome: what tasks answer (a loaded pair, merged paths, a dialog's choice…)
 //! load, share, retainer_tree, paths_view: the work tasks do
 //! settings  persisted (serde) · model: what is loaded · selection: what is selected
-//! shell     menu bar, status bar, layout · views: open, progress, class_table, instances,
-//!           retainer_tree, paths_view, charts
+//! shell     menu bar, status bar, layout · views: open, progress, leaks_view (its pieces in
+//!           leak_widgets), class_table, instances, retainer_tree, paths_view, charts,
+//!           source (locations, source lines)
 //! ```
 //!
 //! Views are functions over the state that push [`Command`]s; the UI thread only formats the
@@ -21,6 +22,8 @@ pub mod class_table;
 pub mod command;
 mod handle;
 pub mod instances;
+mod leak_widgets;
+pub mod leaks_view;
 pub mod load;
 pub mod model;
 pub mod open;
@@ -32,6 +35,7 @@ pub mod selection;
 pub mod settings;
 pub mod share;
 mod shell;
+pub mod source;
 pub mod startup;
 pub mod tasks;
 
@@ -65,6 +69,8 @@ pub struct HeapdiffApp {
     last_request: Option<Request>,
     ctx: egui::Context,
     focus_filter: bool,
+    /// The class table scrolls to the selected row on the next frame (a jump from the Leaks view).
+    scroll_to_selected: bool,
     applied_theme: Option<Theme>,
     /// Ids of retainer trees, so a row listed for a replaced tree is not taken by the new one.
     next_tree_id: u64,
@@ -105,6 +111,7 @@ impl HeapdiffApp {
             last_request: None,
             ctx,
             focus_filter: false,
+            scroll_to_selected: false,
             applied_theme: None,
             next_tree_id: 0,
             screenshot: options.screenshot,

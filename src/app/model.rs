@@ -15,6 +15,7 @@ use crate::pipeline::Side;
 use crate::report::{ClassRow, Findings};
 
 use super::charts::ChartData;
+use super::leaks_view::LeakList;
 
 /// One snapshot as the pipeline opened it: analysed, or (BEFORE of a fresh Comparison) a
 /// comparison base with ids, classes and shallow sizes only.
@@ -136,6 +137,8 @@ pub struct Pair {
     pub before_state: BeforeState,
     row_of_key: HashMap<String, usize>,
     pub charts: ChartData,
+    /// The leak groups, for the Leaks view.
+    pub leaks: LeakList,
     /// AFTER's Summary, shown instead when nothing changed (no Comparison rows).
     pub after_summary: Option<Box<Summary>>,
 }
@@ -188,6 +191,7 @@ impl Pair {
         );
         let row_of_key = key_index(&rows);
         let charts = ChartData::comparison(&rows, Some((&composition.0, &composition.1)));
+        let leaks = LeakList::live(&comparison, &after.loaded);
         let after_summary = rows
             .is_empty()
             .then(|| Box::new(Summary::new(after.clone())));
@@ -202,6 +206,7 @@ impl Pair {
             before_state: BeforeState::Analysing,
             row_of_key,
             charts,
+            leaks,
             after_summary,
         }
     }
@@ -248,6 +253,7 @@ pub struct FindingsView {
     pub findings: Arc<Findings>,
     pub rows: Vec<Row>,
     pub charts: ChartData,
+    pub leaks: LeakList,
 }
 
 impl FindingsView {
@@ -268,11 +274,13 @@ impl FindingsView {
             })
             .collect();
         let charts = ChartData::comparison(&rows, None);
+        let leaks = LeakList::reopened(&findings);
         FindingsView {
             path,
             findings: Arc::new(findings),
             rows,
             charts,
+            leaks,
         }
     }
 
@@ -312,6 +320,15 @@ impl Content {
             Content::Single(summary) => Some(summary),
             Content::Pair(pair) => pair.after_summary.as_deref(),
             Content::Start | Content::Findings(_) => None,
+        }
+    }
+
+    /// The leak groups of the open comparison (live or reopened).
+    pub fn leaks(&self) -> Option<&LeakList> {
+        match self {
+            Content::Pair(pair) if !pair.rows.is_empty() => Some(&pair.leaks),
+            Content::Findings(view) => Some(&view.leaks),
+            _ => None,
         }
     }
 

@@ -16,10 +16,12 @@ use super::{Command, HeapdiffApp};
 pub enum Outcome {
     /// A file, a pair or a findings file, ready to show.
     Loaded(Content),
-    /// BEFORE of the open pair analysed, and its deleted objects by retained size.
+    /// BEFORE of the open pair analysed, its deleted objects by retained size, and the leak
+    /// groups' holders with their retained size before.
     BeforeAnalysed {
         before: Arc<LoadedFile>,
         deleted: Arc<NodeGroups>,
+        holders: Vec<Option<crate::report::Holder>>,
     },
     MergedPaths(MergedPaths),
     Tree(Box<RetainerTree>),
@@ -116,11 +118,16 @@ impl HeapdiffApp {
                 self.set_content(content);
                 self.analyse_before();
             }
-            Outcome::BeforeAnalysed { before, deleted } => {
+            Outcome::BeforeAnalysed {
+                before,
+                deleted,
+                holders,
+            } => {
                 let Content::Pair(pair) = &mut self.content else {
                     return;
                 };
                 pair.before_analysed(before, deleted);
+                pair.leaks.set_holders(holders);
                 self.status = Some(format!(
                     "Analysed {} in {seconds:.1} s: deleted objects have their retainers",
                     pair.before.file_name()

@@ -22,6 +22,7 @@ use crate::snapshot::EdgeKind;
 
 use super::command::Command;
 use super::model::LoadedFile;
+use super::source;
 
 /// Rows listed per node before "… more" (DevTools' first page is 25; we show more because
 /// scrolling is cheap here).
@@ -459,6 +460,10 @@ fn show(ui: &mut egui::Ui, tree: &RetainerTree, out: &mut Vec<Command>) {
                         out.push(Command::SelectObject(tree.side, row.node));
                     }
                     ui.weak(format!("distance {distance}"));
+                    // Closures say where they were created.
+                    if let Some(located) = source::of_node(&file.loaded, row.node) {
+                        located.show(ui);
+                    }
                     if row.weak {
                         ui.weak("weak");
                     }

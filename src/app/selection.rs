@@ -7,6 +7,7 @@ use crate::pipeline::Side;
 use super::model::ObjectList;
 use super::paths_view::MergedPaths;
 use super::retainer_tree::{RetainerTree, TreePane};
+use super::source::SourceSnippet;
 
 #[derive(Default)]
 pub struct Selection {
@@ -17,6 +18,13 @@ pub struct Selection {
     pub tree: TreePane,
     /// Merged retainer paths of the selected Comparison row's new objects.
     pub merged: Option<MergedPaths>,
+    /// The selected leak group (an index into the open comparison's leaks).
+    pub leak: Option<usize>,
+    /// The selected leak group's objects (its entries).
+    pub leak_objects: Instances,
+    /// The source lines of the selected class, closure or leak entry, when the snapshot holds
+    /// the script's source.
+    pub source: Option<SourceSnippet>,
 }
 
 impl Selection {

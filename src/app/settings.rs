@@ -15,6 +15,8 @@ const MAX_RECENT: usize = 10;
 pub enum Tab {
     #[default]
     Table,
+    /// The leak groups of a comparison (what it opens on).
+    Leaks,
     Charts,
 }
 

@@ -21,6 +21,9 @@ pub enum ShareSource {
         before: Arc<LoadedFile>,
         after: Arc<LoadedFile>,
         final_: Option<Arc<LoadedFile>>,
+        /// The leak groups' holders as the window has them: with their retained size before
+        /// once BEFORE is analysed (the comparison itself was computed without it).
+        holders: Vec<Option<report::Holder>>,
     },
     Reopened(Arc<Findings>),
 }
@@ -34,6 +37,7 @@ impl ShareSource {
                 before: pair.before.clone(),
                 after: pair.after.clone(),
                 final_: pair.final_.clone(),
+                holders: pair.leaks.leaks.iter().map(|l| l.holder.clone()).collect(),
             }),
             Content::Findings(view) => Some(ShareSource::Reopened(view.findings.clone())),
             Content::Start | Content::Single(_) => None,
@@ -47,13 +51,20 @@ impl ShareSource {
                 before,
                 after,
                 final_,
-            } => report::build(
-                &comparison,
-                &before.loaded,
-                &after.loaded,
-                final_.as_ref().map(|f| &f.loaded),
-                report::ReportOptions::default(),
-            ),
+                holders,
+            } => {
+                let mut findings = report::build(
+                    &comparison,
+                    &before.loaded,
+                    &after.loaded,
+                    final_.as_ref().map(|f| &f.loaded),
+                    report::ReportOptions::default(),
+                );
+                for (leak, holder) in findings.leaks.iter_mut().zip(holders) {
+                    leak.holder = holder;
+                }
+                findings
+            }
             ShareSource::Reopened(findings) => (*findings).clone(),
         }
     }

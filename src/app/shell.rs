@@ -13,7 +13,7 @@ use super::model::{BeforeState, Content};
 use super::retainer_tree;
 use super::settings::{Tab, Theme};
 use super::tasks::TaskName;
-use super::{HeapdiffApp, ScreenshotView, charts, class_table, instances, paths_view};
+use super::{HeapdiffApp, ScreenshotView, charts, class_table, instances, paths_view, source};
 
 /// Background tasks the status bar lists (loading has the whole window for its progress).
 const STATUS_TASKS: [TaskName; 6] = [
@@ -135,7 +135,14 @@ impl HeapdiffApp {
         ui.horizontal(|ui| {
             ui.strong(title);
             ui.separator();
-            for (tab, label) in [(Tab::Table, "Classes"), (Tab::Charts, "Charts")] {
+            // A comparison has its leaks first.
+            let leaks = self.content.leaks().is_some();
+            let tabs = [
+                (Tab::Leaks, "Leaks"),
+                (Tab::Table, "Classes"),
+                (Tab::Charts, "Charts"),
+            ];
+            for (tab, label) in tabs.into_iter().filter(|&(t, _)| leaks || t != Tab::Leaks) {
                 if ui.selectable_label(self.tab == tab, label).clicked() {
                     out.push(Command::SetTab(tab));
                 }
@@ -145,6 +152,10 @@ impl HeapdiffApp {
             && pair.rows.is_empty()
         {
             ui.weak("Nothing was allocated or freed between the two snapshots.");
+        }
+        if self.tab == Tab::Leaks && self.content.leaks().is_some() {
+            self.leaks_tab(ui, out);
+            return;
         }
         if self.tab == Tab::Charts {
             match &self.content {
@@ -176,19 +187,31 @@ impl HeapdiffApp {
             .resizable(true)
             .default_size(ui.available_height() * details)
             .show(ui, |ui| self.details(ui, out));
+        let scroll = std::mem::take(&mut self.scroll_to_selected);
         let selected = self.selection.class.as_deref();
         if let Some(rows) = self.content.compare_rows() {
             let sort = self.settings.comparison_sort;
-            class_table::comparison(ui, rows, &self.visible, sort, selected, out);
+            class_table::comparison(ui, rows, &self.visible, sort, selected, scroll, out);
         } else if let Some(summary) = self.content.summary() {
             let sort = self.settings.summary_sort;
-            class_table::summary(ui, &summary.rows, &self.visible, sort, selected, out);
+            class_table::summary(
+                ui,
+                &summary.rows,
+                &self.visible,
+                sort,
+                selected,
+                scroll,
+                out,
+            );
         }
     }
 
     /// The selected class's objects (left), its merged paths and the selected object's
     /// retainers (right).
     fn details(&self, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+        if let Some(snippet) = &self.selection.source {
+            egui::Panel::bottom("class_source").show(ui, |ui| source::show(ui, snippet));
+        }
         egui::Panel::left("instances")
             .resizable(true)
             .default_size(ui.available_width() * 0.42)

@@ -13,7 +13,7 @@ use super::model::Content;
 const ICON: &[u8] = include_bytes!("../../assets/icon.png");
 
 /// The environment variable that starts the window in a given view for `screenshots/app.sh`
-/// (`start`, `comparison`, `retainers`, `charts`). Not a user feature: it pins the window size,
+/// (`start`, `leaks`, `comparison`, `retainers`, `charts`). Not a user feature: it pins the window size,
 /// ignores saved settings and prints [`SCREENSHOT_READY`] to stderr once the view is drawn.
 pub const SCREENSHOT_VIEW_ENV: &str = "HEAPDIFF_SCREENSHOT_VIEW";
 pub const SCREENSHOT_READY: &str = "heapdiff: screenshot view ready";
@@ -21,6 +21,7 @@ pub const SCREENSHOT_READY: &str = "heapdiff: screenshot view ready";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScreenshotView {
     Start,
+    Leaks,
     Comparison,
     Retainers,
     Charts,
@@ -30,6 +31,7 @@ impl ScreenshotView {
     pub fn from_env() -> Option<ScreenshotView> {
         match std::env::var(SCREENSHOT_VIEW_ENV).ok()?.as_str() {
             "start" => Some(ScreenshotView::Start),
+            "leaks" => Some(ScreenshotView::Leaks),
             "comparison" => Some(ScreenshotView::Comparison),
             "retainers" => Some(ScreenshotView::Retainers),
             "charts" => Some(ScreenshotView::Charts),

@@ -158,6 +158,52 @@ pub struct Leak {
     pub context_variables: Vec<retainers::ContextVariable>,
 }
 
+impl Leak {
+    /// The reported form of a leak group of `after`'s objects; `contexts` (when any example is a
+    /// closure) gives its closure's context variables.
+    pub fn of(
+        g: &crate::diff::LeakGroup,
+        after: &Loaded,
+        contexts: Option<&crate::analysis::contexts::ContextAnalysis>,
+        options: ReportOptions,
+    ) -> Leak {
+        Leak {
+            likely: g.likely,
+            roots: g.roots,
+            new_count: g.new_count,
+            retained_size: g.retained_size,
+            sentence: g.sentence.clone(),
+            headline: g.headline.clone(),
+            expression: g.expression.clone(),
+            entry: g.entry.clone(),
+            holder: g.holder.clone(),
+            composition: g.composition.clone(),
+            path: g.path.clone(),
+            example: example(after, g.example, options),
+            allocation_site: g.allocation_site.clone(),
+            context_variables: contexts
+                .map(|c| retainers::context_variables(after, c, g.example))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The reported form of a comparison's leak groups (what the findings and the window's Leaks
+/// view show).
+pub fn leaks(comparison: &Comparison, after: &Loaded, options: ReportOptions) -> Vec<Leak> {
+    // Made once, and only when an example is a closure or a Context.
+    let contexts = comparison
+        .leaks
+        .iter()
+        .any(|g| crate::analysis::contexts::context_of(&after.snapshot, g.example).is_some())
+        .then(|| crate::analysis::contexts::ContextAnalysis::new(&after.snapshot));
+    comparison
+        .leaks
+        .iter()
+        .map(|g| Leak::of(g, after, contexts.as_ref(), options))
+        .collect()
+}
+
 /// Everything a report shows, and what `heapdiff diff --format json` prints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Findings {
@@ -232,35 +278,7 @@ pub fn build(
                 .collect(),
         })
         .collect();
-    // Made once, and only when an example is a closure or a Context.
-    let contexts = comparison
-        .leaks
-        .iter()
-        .any(|g| crate::analysis::contexts::context_of(&after.snapshot, g.example).is_some())
-        .then(|| crate::analysis::contexts::ContextAnalysis::new(&after.snapshot));
-    let leaks = comparison
-        .leaks
-        .iter()
-        .map(|g| Leak {
-            likely: g.likely,
-            roots: g.roots,
-            new_count: g.new_count,
-            retained_size: g.retained_size,
-            sentence: g.sentence.clone(),
-            headline: g.headline.clone(),
-            expression: g.expression.clone(),
-            entry: g.entry.clone(),
-            holder: g.holder.clone(),
-            composition: g.composition.clone(),
-            path: g.path.clone(),
-            example: example(after, g.example, options),
-            allocation_site: g.allocation_site.clone(),
-            context_variables: contexts
-                .as_ref()
-                .map(|c| retainers::context_variables(after, c, g.example))
-                .unwrap_or_default(),
-        })
-        .collect();
+    let leaks = leaks(comparison, after, options);
     Findings {
         format: FORMAT.to_string(),
         version: VERSION,

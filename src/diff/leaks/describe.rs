@@ -79,7 +79,7 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
                 FOLDED => "[]".to_string(),
                 name => snap.strings.get(name).to_string(),
             }),
-            // Filled from BEFORE by `holder_growth`.
+            // Filled from BEFORE by `fill_holder_growth`.
             edges_before: None,
             edges_after: u64::from(snap.edge_count_of(h)),
             retained_before: None,

@@ -318,7 +318,10 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
             )
         })
         .collect::<Vec<_>>();
-    holder_growth(inp.before, &mut groups);
+    fill_holder_growth(
+        inp.before,
+        groups.iter_mut().filter_map(|g| g.holder.as_mut()),
+    );
     for g in &mut groups {
         g.entries
             .sort_by_key(|&e| std::cmp::Reverse(retained.of(e)));
@@ -435,11 +438,11 @@ fn grown_holders(
 }
 
 /// Fills each holder's edge count and retained size in BEFORE, found by V8 id in one pass.
-fn holder_growth(before: &Loaded, groups: &mut [LeakGroup]) {
-    let mut wanted: FxMap<u32, u32> = groups
-        .iter()
-        .filter_map(|g| g.holder.as_ref().map(|h| (h.id, u32::MAX)))
-        .collect();
+/// `heapdiff diff` compares against BEFORE unanalysed, so only the edge counts are known then;
+/// the window analyses BEFORE afterwards and calls this again for the retained sizes.
+pub fn fill_holder_growth<'a>(before: &Loaded, holders: impl IntoIterator<Item = &'a mut Holder>) {
+    let mut holders: Vec<&mut Holder> = holders.into_iter().collect();
+    let mut wanted: FxMap<u32, u32> = holders.iter().map(|h| (h.id, u32::MAX)).collect();
     if wanted.is_empty() {
         return;
     }
@@ -451,7 +454,7 @@ fn holder_growth(before: &Loaded, groups: &mut [LeakGroup]) {
         }
     }
     let analysed = !before.analysis.retained_size.is_empty();
-    for h in groups.iter_mut().filter_map(|g| g.holder.as_mut()) {
+    for h in holders.iter_mut() {
         let Some(&ordinal) = wanted.get(&h.id).filter(|&&o| o != u32::MAX) else {
             continue;
         };
