@@ -13,7 +13,7 @@ use super::model::Content;
 const ICON: &[u8] = include_bytes!("../../assets/icon.png");
 
 /// The environment variable that starts the window in a given view for `screenshots/app.sh`
-/// (`start`, `comparison`, `retainers`, `charts`). Not a user feature: it pins the window size,
+/// (`start`, `comparison`, `retainers`, `charts`, `capture`). Not a user feature: it pins the window size,
 /// ignores saved settings and prints [`SCREENSHOT_READY`] to stderr once the view is drawn.
 pub const SCREENSHOT_VIEW_ENV: &str = "HEAPDIFF_SCREENSHOT_VIEW";
 pub const SCREENSHOT_READY: &str = "heapdiff: screenshot view ready";
@@ -24,6 +24,9 @@ pub enum ScreenshotView {
     Comparison,
     Retainers,
     Charts,
+    /// The capture panel driving a real Node process (see `capture_handle`'s screenshot
+    /// variables).
+    Capture,
 }
 
 impl ScreenshotView {
@@ -33,6 +36,7 @@ impl ScreenshotView {
             "comparison" => Some(ScreenshotView::Comparison),
             "retainers" => Some(ScreenshotView::Retainers),
             "charts" => Some(ScreenshotView::Charts),
+            "capture" => Some(ScreenshotView::Capture),
             _ => None,
         }
     }
@@ -122,7 +126,8 @@ impl HeapdiffApp {
             return;
         }
         let ready = !self.is_busy()
-            && (view == ScreenshotView::Start || !matches!(self.content, Content::Start));
+            && (view == ScreenshotView::Start || !matches!(self.content, Content::Start))
+            && (view != ScreenshotView::Capture || self.capture_screenshot_done());
         if !ready {
             self.screenshot_frames = 0;
             return;
