@@ -4,9 +4,7 @@
 
 use eframe::egui;
 use egui::Color32;
-use egui_plot::{
-    Corner, HoverPosition, Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Span, Text, VLine,
-};
+use egui_plot::{HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints, Span, Text, VLine};
 
 use crate::format;
 
@@ -46,7 +44,47 @@ fn clock(seconds: f64) -> String {
     }
 }
 
+const USED: Color32 = Color32::from_rgb(200, 80, 200);
+const TOTAL: Color32 = Color32::GRAY;
+
+/// How a key entry is drawn: a stroke along time, a mark across it, or a shaded stretch.
+#[derive(Clone, Copy)]
+enum Swatch {
+    Line,
+    Mark,
+    Area,
+}
+
+/// The key, as one line above the chart (a legend inside it would cover the readings). The
+/// swatches are painted, not glyphs: the window's fonts need not have box-drawing characters.
+fn key(ui: &mut egui::Ui) {
+    ui.horizontal_wrapped(|ui| {
+        for (swatch, color, text) in [
+            (Swatch::Line, USED, "heap used"),
+            (Swatch::Line, TOTAL, "heap total"),
+            (Swatch::Mark, SNAPSHOT, "snapshot"),
+            (Swatch::Area, LOAD, "load"),
+            (Swatch::Mark, GC, "garbage collection"),
+        ] {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 12.0), egui::Sense::hover());
+            let painter = ui.painter();
+            match swatch {
+                Swatch::Line => painter.hline(rect.x_range(), rect.center().y, (2.0, color)),
+                Swatch::Mark => painter.vline(rect.center().x, rect.y_range(), (2.0, color)),
+                Swatch::Area => painter.rect_filled(
+                    rect.shrink2(egui::vec2(2.0, 1.0)),
+                    0.0,
+                    color.gamma_multiply(0.4),
+                ),
+            };
+            ui.label(egui::RichText::new(text).color(color).small());
+            ui.add_space(6.0);
+        }
+    });
+}
+
 pub fn show(ui: &mut egui::Ui, samples: &[HeapSample], marks: &[Mark], now: f64, height: f32) {
+    key(ui);
     let top = samples
         .iter()
         .map(|s| s.total.max(s.used))
@@ -60,8 +98,8 @@ pub fn show(ui: &mut egui::Ui, samples: &[HeapSample], marks: &[Mark], now: f64,
         .include_x(0.0)
         .include_x(now.max(10.0))
         .include_y(0.0)
-        .include_y(top * 1.15)
-        .legend(Legend::default().position(Corner::LeftTop))
+        // An empty chart still reads in MiB; the headroom holds the snapshots' names.
+        .include_y(top.max(f64::from(1u32 << 20)) * 1.2)
         .x_axis_formatter(|mark, _| clock(mark.value))
         .y_axis_formatter(|mark, _| {
             if mark.value < 0.0 {
@@ -87,32 +125,36 @@ pub fn show(ui: &mut egui::Ui, samples: &[HeapSample], marks: &[Mark], now: f64,
                 let end = mark.end.unwrap_or(now);
                 match mark.kind {
                     MarkKind::Snapshot(name) => {
+                        // Unnamed, so the marks stay out of the hover labels.
                         plot.span(
-                            Span::new(format!("snapshot {i}"), mark.start..=end.max(mark.start))
+                            Span::new("", mark.start..=end.max(mark.start))
                                 .fill(SNAPSHOT.gamma_multiply(0.25))
                                 .border_color(SNAPSHOT),
                         );
                         plot.vline(
-                            VLine::new("snapshots", mark.start)
+                            VLine::new("", mark.start)
+                                .id(("snapshot start", i))
                                 .color(SNAPSHOT)
                                 .width(2.0),
                         );
                         plot.text(
                             Text::new(
-                                format!("label {i}"),
-                                PlotPoint::new(mark.start, top * 1.1),
+                                "",
+                                PlotPoint::new(mark.start, top.max(f64::from(1u32 << 20)) * 1.12),
                                 egui::RichText::new(name).color(SNAPSHOT).strong(),
                             )
+                            .id(("snapshot name", i))
                             .anchor(egui::Align2::LEFT_CENTER),
                         );
                     }
                     MarkKind::Load => plot.span(
-                        Span::new("load", mark.start..=end.max(mark.start))
+                        Span::new("", mark.start..=end.max(mark.start))
                             .fill(LOAD.gamma_multiply(0.18))
                             .border_color(LOAD),
                     ),
                     MarkKind::Gc => plot.vline(
-                        VLine::new("garbage collected", mark.start)
+                        VLine::new("", mark.start)
+                            .id(("gc", i))
                             .color(GC)
                             .style(LineStyle::dashed_dense()),
                     ),
@@ -122,14 +164,10 @@ pub fn show(ui: &mut egui::Ui, samples: &[HeapSample], marks: &[Mark], now: f64,
                 let points: PlotPoints = samples.iter().map(|s| [s.at, value(s)]).collect();
                 Line::new(name.to_string(), points)
             };
-            plot.line(
-                line("heap total", |s| s.total)
-                    .color(Color32::GRAY)
-                    .width(1.0),
-            );
+            plot.line(line("heap total", |s| s.total).color(TOTAL).width(1.0));
             plot.line(
                 line("heap used", |s| s.used)
-                    .color(Color32::from_rgb(200, 80, 200))
+                    .color(USED)
                     .width(2.0)
                     .fill(0.0),
             );

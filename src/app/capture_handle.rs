@@ -522,6 +522,11 @@ impl HeapdiffApp {
             return;
         };
         let now = panel.feed.now();
+        if panel.script < 7 {
+            // Nothing else may ask for a frame while the script pauses.
+            self.ctx
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        }
         if busy || now - panel.script_at < 2.0 || panel.error.is_some() {
             return;
         }

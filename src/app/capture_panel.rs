@@ -496,7 +496,9 @@ fn steps(
         None
     } else if !folder {
         Some("Choose a folder for the snapshots.")
-    } else if !before || panel.round.after.is_some() {
+    } else if panel.round.after.is_some() {
+        Some("Compared. Snapshot before starts a new pair, in a new folder.")
+    } else if !before {
         Some("Snapshot before, then load the app.")
     } else if !load {
         Some("Exercise the app yourself now, then Snapshot after.")
@@ -554,7 +556,8 @@ fn output(ui: &mut egui::Ui, panel: &CapturePanel) {
     if lines.is_empty() {
         return;
     }
-    egui::CollapsingHeader::new(format!("Output ({} lines)", lines.len()))
+    let plural = if lines.len() == 1 { "" } else { "s" };
+    egui::CollapsingHeader::new(format!("Output ({} line{plural})", lines.len()))
         .default_open(true)
         .show(ui, |ui| {
             egui::ScrollArea::vertical()
