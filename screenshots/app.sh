@@ -70,7 +70,7 @@ want capture || exit 0
 
 # capture: the leaky server with its inspector on a port the kernel picks; the window's
 # screenshot view attaches to it (HEAPDIFF_SCREENSHOT_INSPECT), runs the load and writes to
-# HEAPDIFF_SCREENSHOT_OUT, step by step as the buttons do (src/app/capture_handle.rs).
+# HEAPDIFF_SCREENSHOT_OUT, step by step as the buttons do (src/app/capture_script.rs).
 rm -rf "$demo"
 mkdir -p "$demo"
 cp tests/node/leaky-server.js tests/node/load.js "$demo/"

@@ -8,7 +8,7 @@ use egui_plot::{HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints, Spa
 
 use crate::format;
 
-use super::capture_tasks::HeapSample;
+use super::capture_link::HeapSample;
 
 /// Something the capture did, and when (seconds since it began).
 #[derive(Clone, Debug, PartialEq)]

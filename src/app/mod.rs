@@ -10,8 +10,9 @@
 //! settings  persisted (serde) · model: what is loaded · selection: what is selected
 //! shell     menu bar, status bar, layout · views: open, progress, class_table, instances,
 //!           retainer_tree, paths_view, charts
-//! capture_panel, capture_chart: File ▸ Capture… (view) · capture_handle: its commands and
-//!           answers · capture_tasks: its inspector, process and load work, on tasks
+//! capture_  File ▸ Capture…: panel (state, commands, settings), view and chart (drawn),
+//!           handle and outcome (commands applied, answers taken in), link (the target shared
+//!           with the tasks), tasks (inspector, process and load work), script (screenshot)
 //! ```
 //!
 //! Views are functions over the state that push [`Command`]s; the UI thread only formats the
@@ -20,8 +21,12 @@
 use eframe::egui;
 pub mod capture_chart;
 mod capture_handle;
+pub mod capture_link;
+mod capture_outcome;
 pub mod capture_panel;
+mod capture_script;
 pub mod capture_tasks;
+mod capture_view;
 pub mod charts;
 pub mod class_table;
 pub mod command;

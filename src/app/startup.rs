@@ -24,7 +24,7 @@ pub enum ScreenshotView {
     Comparison,
     Retainers,
     Charts,
-    /// The capture panel driving a real Node process (see `capture_handle`'s screenshot
+    /// The capture panel driving a real Node process (see `capture_script`'s screenshot
     /// variables).
     Capture,
 }
