@@ -13,8 +13,9 @@ use super::model::Content;
 const ICON: &[u8] = include_bytes!("../../assets/icon.png");
 
 /// The environment variable that starts the window in a given view for `screenshots/app.sh`
-/// (`start`, `comparison`, `retainers`, `charts`, `capture`). Not a user feature: it pins the window size,
-/// ignores saved settings and prints [`SCREENSHOT_READY`] to stderr once the view is drawn.
+/// (`start`, `comparison`, `retainers`, `charts`, `capture`). Not a user feature: it pins the
+/// window size, ignores saved settings and prints [`SCREENSHOT_READY`] to stderr once the view is
+/// drawn.
 pub const SCREENSHOT_VIEW_ENV: &str = "HEAPDIFF_SCREENSHOT_VIEW";
 pub const SCREENSHOT_READY: &str = "heapdiff: screenshot view ready";
 
