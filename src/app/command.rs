@@ -11,6 +11,7 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 
 use crate::pipeline::Side;
 
+use super::capture_panel::CaptureCommand;
 use super::settings::{Column, Tab, Theme};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -62,6 +63,8 @@ pub enum Command {
     /// Save the report or findings file to a path (what the user picks in the save dialog;
     /// also the tests' way to save without a dialog).
     SaveTo(SaveKind, PathBuf),
+    /// The capture panel (File ▸ Capture…) and everything asked of it.
+    Capture(CaptureCommand),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -111,6 +114,8 @@ impl Command {
             Command::ClearRecent => "Clear recent files",
             Command::DismissError => "Dismiss",
             Command::SaveTo(..) => "Save",
+            Command::Capture(CaptureCommand::Open) => "Capture…",
+            Command::Capture(_) => "Capture",
         }
     }
 
@@ -122,6 +127,9 @@ impl Command {
             Command::ExportMarkdown => "Copy a Markdown summary of the comparison",
             Command::Cancel => "Stop loading (or analysing before); the window stays as it was",
             Command::ToggleTheme => "Switch between the dark and the light theme",
+            Command::Capture(CaptureCommand::Open) => {
+                "Snapshot a live Node process before and after a load, then compare the two"
+            }
             _ => "",
         }
     }

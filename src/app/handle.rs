@@ -138,11 +138,12 @@ impl HeapdiffApp {
             }),
             Command::ClearRecent => self.settings.recent.clear(),
             Command::DismissError => self.error = None,
+            Command::Capture(command) => self.handle_capture(command),
         }
     }
 
     /// Starts a task; a refusal or a thread that cannot start is shown. Whether it started.
-    fn spawn(
+    pub(super) fn spawn(
         &mut self,
         name: TaskName,
         lines: Vec<String>,
@@ -151,7 +152,7 @@ impl HeapdiffApp {
         self.spawn_labelled(name, name.label().to_string(), lines, work)
     }
 
-    fn spawn_labelled(
+    pub(super) fn spawn_labelled(
         &mut self,
         name: TaskName,
         label: String,

@@ -11,12 +11,23 @@
 //! shell     menu bar, status bar, layout · views: open, progress, leaks_view (its pieces in
 //!           leak_widgets), class_table, instances, retainer_tree, paths_view, charts,
 //!           source (locations, source lines)
+//! capture_  File ▸ Capture…: panel (state, commands, settings), view and chart (drawn),
+//!           handle and outcome (commands applied, answers taken in), link (the target shared
+//!           with the tasks), tasks (inspector, process and load work), script (screenshot)
 //! ```
 //!
 //! Views are functions over the state that push [`Command`]s; the UI thread only formats the
 //! rows on screen.
 
 use eframe::egui;
+pub mod capture_chart;
+mod capture_handle;
+pub mod capture_link;
+mod capture_outcome;
+pub mod capture_panel;
+mod capture_script;
+pub mod capture_tasks;
+mod capture_view;
 pub mod charts;
 pub mod class_table;
 pub mod command;
@@ -44,6 +55,7 @@ use std::path::PathBuf;
 pub use command::Command;
 pub use startup::{SCREENSHOT_READY, SCREENSHOT_VIEW_ENV, ScreenshotView, StartupOptions, run};
 
+use capture_panel::CapturePanel;
 use class_table::VisibleRows;
 use load::Request;
 use model::Content;
@@ -77,6 +89,8 @@ pub struct HeapdiffApp {
     screenshot: Option<ScreenshotView>,
     /// Frames drawn since the screenshot view became ready (`usize::MAX` once announced).
     screenshot_frames: usize,
+    /// File ▸ Capture…, while open. Last, so it drops after the tasks have been cancelled.
+    pub capture: Option<CapturePanel>,
 }
 
 impl HeapdiffApp {
@@ -116,7 +130,11 @@ impl HeapdiffApp {
             next_tree_id: 0,
             screenshot: options.screenshot,
             screenshot_frames: 0,
+            capture: None,
         };
+        if app.screenshot == Some(ScreenshotView::Capture) {
+            app.handle_command(Command::Capture(capture_panel::CaptureCommand::Open));
+        }
         if let Some(request) = options.request() {
             app.start(request);
         }
@@ -129,9 +147,12 @@ impl HeapdiffApp {
     }
 
     /// Whether any background work has an answer still to come (an open dialog, which waits
-    /// for the user, does not count).
+    /// for the user, and the capture's heap chart, which runs as long as the capture, do not
+    /// count).
     pub fn is_busy(&self) -> bool {
-        self.tasks.any_running(|name| name == TaskName::Dialog)
+        self.tasks.any_running(|name| {
+            name == TaskName::Dialog || name == TaskName::Capture(capture_tasks::CaptureTask::Heap)
+        })
     }
 
     /// Class names of the table rows in display order.
@@ -180,6 +201,12 @@ impl eframe::App for HeapdiffApp {
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui, &mut out));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui, &mut out));
+        if self.capture.is_some() {
+            egui::Panel::right("capture")
+                .resizable(true)
+                .default_size(500.0)
+                .show(ui, |ui| self.capture_view(ui, &mut out));
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(task) = self.tasks.view(TaskName::Load) {
                 progress::show(ui, &task, &mut out);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::pipeline::Side;
 
+use super::capture_tasks::CaptureOutcome;
 use super::model::{BeforeState, Content, LoadedFile, NodeGroups, ObjectList};
 use super::paths_view::MergedPaths;
 use super::retainer_tree::{Listed, RetainerTree, TreePane};
@@ -35,6 +36,8 @@ pub enum Outcome {
     /// A report was written: the status line says where.
     Saved(String),
     Picked(Picked),
+    /// What the capture panel's work answers.
+    Capture(CaptureOutcome),
     /// Nothing to show (a dialog dismissed, work that saw its cancel flag).
     Nothing,
     /// An error naming the file.
@@ -90,6 +93,7 @@ impl HeapdiffApp {
                     t.listing_failed(row);
                 }
             }
+            TaskName::Capture(task) => self.capture_stopped(task, error),
             TaskName::Load | TaskName::Markdown | TaskName::Save(_) | TaskName::Dialog => {}
         }
     }
@@ -176,6 +180,7 @@ impl HeapdiffApp {
             Outcome::Picked(Picked::SaveTo(kind, path)) => {
                 self.handle_command(Command::SaveTo(kind, path))
             }
+            Outcome::Capture(outcome) => self.capture_arrived(outcome),
             Outcome::Nothing | Outcome::Failed(_) => {}
         }
     }

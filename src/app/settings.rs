@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::capture_panel::CaptureSettings;
+
 /// The key of [`Settings`] in eframe's storage.
 pub const SETTINGS_KEY: &str = "heapdiff-settings";
 /// Recent files kept in the settings.
@@ -118,6 +120,8 @@ pub struct Settings {
     pub show_weak: bool,
     pub theme: Theme,
     pub recent: Vec<PathBuf>,
+    /// The capture panel's address, command, load and folder.
+    pub capture: CaptureSettings,
 }
 
 impl Default for Settings {
@@ -137,6 +141,7 @@ impl Default for Settings {
             show_weak: false,
             theme: Theme::System,
             recent: Vec::new(),
+            capture: CaptureSettings::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use egui::{Color32, RichText};
 
 use crate::pipeline::Side;
 
+use super::capture_panel::CaptureCommand;
 use super::command::Command;
 use super::model::{BeforeState, Content};
 use super::retainer_tree;
@@ -34,6 +35,7 @@ impl HeapdiffApp {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 Command::OpenDialog.menu_button(ui, true, out);
+                Command::Capture(CaptureCommand::Open).menu_button(ui, true, out);
                 Command::SwapBeforeAfter.menu_button(ui, pair && !loading, out);
                 Command::Close.menu_button(ui, loaded || loading, out);
                 Command::Cancel.menu_button(ui, cancellable, out);

@@ -13,8 +13,9 @@ use super::model::Content;
 const ICON: &[u8] = include_bytes!("../../assets/icon.png");
 
 /// The environment variable that starts the window in a given view for `screenshots/app.sh`
-/// (`start`, `leaks`, `comparison`, `retainers`, `charts`). Not a user feature: it pins the window size,
-/// ignores saved settings and prints [`SCREENSHOT_READY`] to stderr once the view is drawn.
+/// (`start`, `leaks`, `comparison`, `retainers`, `charts`, `capture`). Not a user feature: it
+/// pins the window size, ignores saved settings and prints [`SCREENSHOT_READY`] to stderr once
+/// the view is drawn.
 pub const SCREENSHOT_VIEW_ENV: &str = "HEAPDIFF_SCREENSHOT_VIEW";
 pub const SCREENSHOT_READY: &str = "heapdiff: screenshot view ready";
 
@@ -25,6 +26,9 @@ pub enum ScreenshotView {
     Comparison,
     Retainers,
     Charts,
+    /// The capture panel driving a real Node process (see `capture_script`'s screenshot
+    /// variables).
+    Capture,
 }
 
 impl ScreenshotView {
@@ -35,6 +39,7 @@ impl ScreenshotView {
             "comparison" => Some(ScreenshotView::Comparison),
             "retainers" => Some(ScreenshotView::Retainers),
             "charts" => Some(ScreenshotView::Charts),
+            "capture" => Some(ScreenshotView::Capture),
             _ => None,
         }
     }
@@ -124,7 +129,8 @@ impl HeapdiffApp {
             return;
         }
         let ready = !self.is_busy()
-            && (view == ScreenshotView::Start || !matches!(self.content, Content::Start));
+            && (view == ScreenshotView::Start || !matches!(self.content, Content::Start))
+            && (view != ScreenshotView::Capture || self.capture_screenshot_done());
         if !ready {
             self.screenshot_frames = 0;
             return;

@@ -18,6 +18,7 @@ use eframe::egui;
 
 use crate::task::{Hooks, Progress};
 
+use super::capture_tasks::CaptureTask;
 use super::command::SaveKind;
 
 /// The kinds of background work; one slot each.
@@ -39,6 +40,8 @@ pub enum TaskName {
     Save(SaveKind),
     /// The native file dialog.
     Dialog,
+    /// The capture panel's work: inspector, started process, load command.
+    Capture(CaptureTask),
 }
 
 /// What a second task of a name does while one runs.
@@ -65,6 +68,7 @@ impl TaskName {
             | TaskName::Markdown
             | TaskName::Save(_)
             | TaskName::Dialog => Policy::Refuse,
+            TaskName::Capture(task) => task.policy(),
         }
     }
 
@@ -80,6 +84,7 @@ impl TaskName {
             TaskName::Save(SaveKind::Html) => "writing the HTML report",
             TaskName::Save(SaveKind::Findings) => "writing the findings file",
             TaskName::Dialog => "file dialog",
+            TaskName::Capture(task) => task.label(),
         }
     }
 
@@ -91,6 +96,7 @@ impl TaskName {
             TaskName::RetainerTree | TaskName::ExpandRow { .. } => "heapdiff-retainers",
             TaskName::Markdown | TaskName::Save(_) => "heapdiff-share",
             TaskName::Dialog => "heapdiff-dialog",
+            TaskName::Capture(task) => task.thread_name(),
         }
     }
 }

@@ -17,11 +17,13 @@
 //! and routine steps reach the caller through callbacks.
 //!
 //! A window drives the steps itself: [`attach`] once, then on its worker [`Session`]'s
-//! `collect_garbage`, [`stream::save_snapshot`] and [`run_load`] as buttons ask. Object ids stay
-//! stable across sessions (checked on Node 20: two sessions' snapshots match by id), but one
-//! session for the whole capture also keeps allocation tracking on. A live heap chart polls
-//! `Session::heap_usage` on a second session to the same [`Target`]: the first is busy while a
-//! snapshot streams, and the target's main thread answers neither until the snapshot is done.
+//! `collect_garbage`, [`stream::save_snapshot`] and [`run_load`] as buttons ask. Keep every
+//! session open from the first snapshot to the last: closing *any* session to the target makes
+//! V8 forget its heap object ids (`V8HeapProfilerAgentImpl::disable` clears them; on Node 20 an
+//! object's id is unknown once a second session closes, and the next snapshot numbers it anew),
+//! and the comparison matches objects by id. A live heap chart polls `Session::heap_usage` on a
+//! second session to the same [`Target`]: the first is busy while a snapshot streams, and the
+//! target's main thread answers neither until the snapshot is done.
 
 pub mod inspector;
 pub mod pid;
