@@ -1255,3 +1255,79 @@ fn no_leak_control_shows_no_likely_leak() {
         "the others are listed"
     );
 }
+
+/// The runtime quirks the engine named show above the numbers: Bun 1.4 renumbers every object.
+#[test]
+fn warnings_show_above_the_numbers() {
+    let runtimes = common::data_dir().join("runtimes");
+    let mut harness = open(vec![
+        runtimes.join("bun-1.4.before.heapsnapshot.gz"),
+        runtimes.join("bun-1.4.after.heapsnapshot.gz"),
+    ]);
+    wait_for_jobs(&mut harness);
+    let warnings = harness.state().content.warnings().to_vec();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("the Comparison cannot match objects")),
+        "{warnings:?}"
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("the Comparison cannot match objects")
+            .next()
+            .is_some(),
+        "the warning is on screen"
+    );
+}
+
+/// A snapshot taken with allocation tracking: the selected object's allocation stack, under
+/// its retainer tree, names the function and file that allocated it.
+#[test]
+fn allocation_stack_shows_under_the_retainer_tree() {
+    let dir = temp_dir("tracked");
+    let prefix = dir.join("tracked");
+    let out = std::process::Command::new("node")
+        .arg("--expose-gc")
+        .arg(common::data_dir().join("gen/inspector-snapshot.js"))
+        .arg(&prefix)
+        .args(["--track", "--pair"])
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut harness = open(vec![
+        dir.join("tracked.before.heapsnapshot"),
+        dir.join("tracked.after.heapsnapshot"),
+    ]);
+    wait_for_jobs(&mut harness);
+    // The comparison opens on its likely leak with its largest object selected.
+    let stack: Vec<String> = harness
+        .state()
+        .selection
+        .tree
+        .tree()
+        .map(|t| t.allocation.iter().map(|f| f.function.clone()).collect())
+        .unwrap_or_default();
+    assert!(stack.iter().any(|f| f == "plantLeak"), "{stack:?}");
+    assert!(label_exists(&harness, "Allocation stack"));
+    // The group's most common allocation site, on its card's details.
+    assert!(
+        harness
+            .query_all_by_label_contains("allocated at plantLeak (inspector-snapshot.js:")
+            .next()
+            .is_some(),
+        "the leak's allocation site is on screen"
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("inspector-snapshot.js")
+            .next()
+            .is_some(),
+        "the frame's file is on screen"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -226,6 +226,18 @@ impl HeapdiffApp {
                 ui.weak("No single old object holds these entries: a GC root does.");
             }
         }
+        // Where they were allocated (tracked snapshots) and what a leaked closure's context
+        // holds, as the reports say it.
+        if let Some(site) = &leak.allocation_site {
+            ui.add(egui::Label::new(sentence(
+                ui,
+                &report::text::site_line(site),
+                false,
+            )));
+        }
+        if let Some(line) = report::text::context_line(&leak.context_variables) {
+            ui.add(egui::Label::new(sentence(ui, &line, false)));
+        }
         ui.separator();
         // Columns reach to the bottom of the window whatever the panels below take: their
         // contents are bounded by the height left here, less each column's title.

@@ -323,6 +323,43 @@ impl Content {
         }
     }
 
+    /// The runtime quirks the engine named for what is open (see `snapshot::Snapshot::warnings`
+    /// and `diff::Comparison::warnings`).
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Content::Start => &[],
+            Content::Single(summary) => summary.file.loaded.warnings(),
+            Content::Pair(pair) => &pair.comparison.warnings,
+            Content::Findings(view) => &view.findings.warnings,
+        }
+    }
+
+    /// Memory outside the V8 heap (the header's `extra_native_bytes`, Node 24+): one snapshot's,
+    /// or a comparison's (before, after); None when no file says.
+    pub fn native_bytes(&self) -> Option<(Option<u64>, u64)> {
+        match self {
+            Content::Start => None,
+            Content::Single(summary) => summary
+                .file
+                .loaded
+                .snapshot
+                .extra_native_bytes
+                .map(|n| (None, n)),
+            Content::Pair(pair) => {
+                let (b, a) = (
+                    pair.before.loaded.snapshot.extra_native_bytes,
+                    pair.after.loaded.snapshot.extra_native_bytes,
+                );
+                a.map(|a| (b, a))
+            }
+            Content::Findings(view) => view
+                .findings
+                .after
+                .extra_native_bytes
+                .map(|a| (view.findings.before.extra_native_bytes, a)),
+        }
+    }
+
     /// The leak groups of the open comparison (live or reopened).
     pub fn leaks(&self) -> Option<&LeakList> {
         match self {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use egui::{Color32, RichText};
 
+use crate::analysis::allocation::{self, AllocationFrame};
 use crate::analysis::paths;
 use crate::format;
 use crate::pipeline::Side;
@@ -59,6 +60,9 @@ pub struct RetainerTree {
     /// Rows in display order (recomputed after each expand/collapse).
     pub visible: Vec<usize>,
     pub show_weak: bool,
+    /// Where the selected object was allocated (snapshots with allocation traces), innermost
+    /// frame first; empty otherwise.
+    pub allocation: Vec<AllocationFrame>,
 }
 
 /// The retainers of one row still to be listed, as a task takes them.
@@ -97,6 +101,8 @@ impl RetainerTree {
         cancelled: &dyn Fn() -> bool,
     ) -> Option<RetainerTree> {
         let top = retainer_rows(&file, node, &[node], show_weak);
+        let allocation =
+            allocation::allocation_stack(&file.loaded.snapshot, &file.loaded.scripts, node);
         let mut tree = RetainerTree {
             id,
             side,
@@ -107,6 +113,7 @@ impl RetainerTree {
             top_hidden: top.hidden,
             visible: Vec::new(),
             show_weak,
+            allocation,
         };
         tree.top = tree.attach(None, top.rows);
         tree.expand_shortest_path(cancelled)?;
@@ -398,12 +405,54 @@ fn header(
 /// Draws the tree; clicks become commands.
 fn show(ui: &mut egui::Ui, tree: &RetainerTree, out: &mut Vec<Command>) {
     let file = &tree.file;
-    let snap = &file.loaded.snapshot;
     header(ui, file, tree.node, tree.side, tree.show_weak, out);
+    // DevTools' "Allocation stack", under the tree: room kept for it below the rows.
+    let stack_height = if tree.allocation.is_empty() {
+        0.0
+    } else {
+        let line = ui.text_style_height(&egui::TextStyle::Monospace) + 2.0;
+        (line * (tree.allocation.len() as f32 + 1.5)).min(ui.available_height() * 0.4)
+    };
     if tree.visible.is_empty() {
         ui.label("No retainers: the object is a root or unreachable.");
-        return;
+    } else {
+        rows(ui, tree, stack_height, out);
     }
+    if !tree.allocation.is_empty() {
+        allocation_stack(ui, &tree.allocation);
+    }
+}
+
+/// The selected object's allocation stack, innermost frame first.
+fn allocation_stack(ui: &mut egui::Ui, frames: &[AllocationFrame]) {
+    ui.separator();
+    ui.strong("Allocation stack");
+    egui::ScrollArea::vertical()
+        .id_salt("allocation_stack")
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            for frame in frames {
+                ui.horizontal(|ui| {
+                    let function = if frame.function.is_empty() {
+                        "(anonymous)"
+                    } else {
+                        &frame.function
+                    };
+                    ui.monospace(format::one_line(function));
+                    let place = allocation::frame_location(frame);
+                    if !place.is_empty() {
+                        ui.weak(format::one_line(&place))
+                            .on_hover_text(format::one_line(&frame.script));
+                    }
+                });
+            }
+        });
+}
+
+/// The tree's rows, leaving `below` points of height for what follows.
+fn rows(ui: &mut egui::Ui, tree: &RetainerTree, below: f32, out: &mut Vec<Command>) {
+    let file = &tree.file;
+    let snap = &file.loaded.snapshot;
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     let path_color = if ui.visuals().dark_mode {
         Color32::from_rgb(255, 200, 90)
@@ -413,17 +462,20 @@ fn show(ui: &mut egui::Ui, tree: &RetainerTree, out: &mut Vec<Command>) {
     egui::ScrollArea::both()
         .id_salt("retainer_tree")
         .auto_shrink([false, false])
+        .max_height((ui.available_height() - below).max(row_height * 3.0))
         .show_rows(ui, row_height, tree.visible.len(), |ui, range| {
             for &i in &tree.visible[range] {
                 let row = &tree.rows[i];
                 let (edge_name, edge_type, class) = tree.row_text(row);
-                let distance = file
-                    .loaded
-                    .analysis
-                    .distance
-                    .get(row.node as usize)
-                    .copied()
-                    .unwrap_or(0);
+                // As DevTools' Retainers view shows it (unreachable retainers sort last).
+                let distance = paths::distance_for_retainers_view(
+                    file.loaded
+                        .analysis
+                        .distance
+                        .get(row.node as usize)
+                        .copied()
+                        .unwrap_or(0),
+                );
                 let object_id = snap.node_id.get(row.node as usize).copied().unwrap_or(0);
                 ui.horizontal(|ui| {
                     ui.add_space(f32::from(row.depth) * 16.0);

@@ -4,6 +4,8 @@
 
 use eframe::egui;
 
+use crate::format;
+
 use egui::{Color32, RichText};
 
 use crate::pipeline::Side;
@@ -150,6 +152,10 @@ impl HeapdiffApp {
                 }
             }
         });
+        if let Some(native) = self.content.native_bytes() {
+            native_line(ui, native);
+        }
+        warnings_notice(ui, self.content.warnings());
         if let Content::Pair(pair) = &self.content
             && pair.rows.is_empty()
         {
@@ -286,5 +292,57 @@ impl HeapdiffApp {
             ),
             BeforeState::Failed(e) => (format!("Before could not be analysed: {e}"), false),
         }
+    }
+}
+
+/// Memory outside the V8 heap (Node 24+), the other half of many out-of-memory crashes.
+fn native_line(ui: &mut egui::Ui, (before, after): (Option<u64>, u64)) {
+    let text = match before {
+        Some(b) => format!(
+            "Outside the V8 heap (extra_native_bytes): {} before, {} after ({})",
+            format::bytes(b),
+            format::bytes(after),
+            format::signed_bytes(after as i64 - b as i64)
+        ),
+        None => format!(
+            "Outside the V8 heap (extra_native_bytes): {}",
+            format::bytes(after)
+        ),
+    };
+    ui.weak(text)
+        .on_hover_text("Memory the embedder reported beside the heap: buffers, native modules…");
+}
+
+/// The runtime quirks the engine named, one line each, where the user looks at the numbers.
+fn warnings_notice(ui: &mut egui::Ui, warnings: &[String]) {
+    if warnings.is_empty() {
+        return;
+    }
+    let color = if ui.visuals().dark_mode {
+        Color32::from_rgb(240, 190, 80)
+    } else {
+        Color32::from_rgb(150, 90, 0)
+    };
+    // Laid out as the leak sentences are (their arrows need the monospace font).
+    let line = |ui: &mut egui::Ui, text: &str| {
+        let mut job = super::leak_widgets::sentence(ui, text, false);
+        for section in &mut job.sections {
+            section.format.color = color;
+        }
+        ui.label(job);
+    };
+    // The first shown in full, the rest behind a fold (a pair can carry several).
+    let mut lines = warnings.iter();
+    if let Some(first) = lines.next() {
+        line(ui, &format!("Warning: {first}"));
+    }
+    if warnings.len() > 1 {
+        egui::CollapsingHeader::new(format!("{} more warnings", warnings.len() - 1))
+            .id_salt("warnings")
+            .show(ui, |ui| {
+                for w in lines {
+                    line(ui, w);
+                }
+            });
     }
 }
