@@ -7,10 +7,13 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use common::node::{self, Server, free_port, node_file, shell_quote};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -19,110 +22,14 @@ use std::time::{Duration, Instant};
 const REQUESTS: u64 = 150;
 /// Generous: two shared cores, a debug build, several Node processes at once.
 const RUN_LIMIT: Duration = Duration::from_secs(240);
-const START_LIMIT: Duration = Duration::from_secs(60);
 
-fn node_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/node")
-        .join(name)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("capture-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+fn scratch(name: &str) -> std::path::PathBuf {
+    node::scratch(&format!("capture-{name}"))
 }
 
 /// A `--load` command: REQUESTS sequential GETs, then exit.
 fn load_command(url: &str) -> String {
-    format!(
-        "node {} {url} {REQUESTS}",
-        shell_quote(&node_file("load.js").to_string_lossy())
-    )
-}
-
-/// A port free a moment ago (only for the `-- COMMAND` form, whose `--ready` URL has to be
-/// known before the server starts).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// The leaky server, started by the test; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    /// `HOST:PORT` of its inspector when started with `--inspect`.
-    inspector: Option<String>,
-}
-
-impl Server {
-    /// `node NODE_ARGS leaky-server.js` with `env`; waits for its port (and its inspector's
-    /// address when `wait_inspector`).
-    fn start(node_args: &[&str], env: &[(&str, &str)], wait_inspector: bool) -> Server {
-        let mut child = Command::new("node")
-            .args(node_args)
-            .arg(node_file("leaky-server.js"))
-            .envs(env.iter().copied())
-            .env_remove("NODE_OPTIONS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start node");
-        let (tx, rx) = mpsc::channel::<(bool, String)>();
-        for (is_err, stream) in [
-            (
-                false,
-                Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
-            ),
-            (true, Box::new(child.stderr.take().expect("stderr"))),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send((is_err, line));
-                }
-            });
-        }
-        let started = Instant::now();
-        let (mut port, mut inspector) = (None, None);
-        while port.is_none() || (wait_inspector && inspector.is_none()) {
-            let left = START_LIMIT.saturating_sub(started.elapsed());
-            let (is_err, line) = rx.recv_timeout(left).expect("server started in time");
-            if let Some(p) = line.strip_prefix("listening on ") {
-                port = p.trim().parse().ok();
-            }
-            if is_err && let Some(url) = line.strip_prefix("Debugger listening on ws://") {
-                inspector = url.split('/').next().map(str::to_string);
-            }
-        }
-        // Keep draining its output so it never blocks on a full pipe.
-        std::thread::spawn(move || while rx.recv().is_ok() {});
-        Server {
-            child,
-            port: port.expect("port"),
-            inspector,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    node::load_command(url, REQUESTS)
 }
 
 struct Run {

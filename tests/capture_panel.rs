@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::{TcpListener, TcpStream};
+use common::node::{self, Server, free_port, node_file, shell_quote};
+
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -28,99 +27,12 @@ const REQUESTS: u64 = 120;
 /// Generous: two shared cores, a debug build, several Node processes at once.
 const LIMIT: Duration = Duration::from_secs(240);
 
-fn node_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/node")
-        .join(name)
+fn load_command(url: &str) -> String {
+    node::load_command(url, REQUESTS)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("capture-panel-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// The leaky server with its inspector on a kernel-picked port (as `tests/capture.rs` starts
-/// it); killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    inspector: String,
-}
-
-impl Server {
-    fn start(env: &[(&str, &str)]) -> Server {
-        let mut child = Process::new("node")
-            .arg("--inspect=127.0.0.1:0")
-            .arg(node_file("leaky-server.js"))
-            .envs(env.iter().copied())
-            .env_remove("NODE_OPTIONS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start node");
-        let (tx, rx) = mpsc::channel::<String>();
-        for stream in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let started = Instant::now();
-        let (mut port, mut inspector) = (None, None);
-        while port.is_none() || inspector.is_none() {
-            let left = LIMIT.saturating_sub(started.elapsed());
-            let line = rx.recv_timeout(left).expect("server started in time");
-            if let Some(p) = line.strip_prefix("listening on ") {
-                port = p.trim().parse().ok();
-            }
-            if let Some(url) = line.strip_prefix("Debugger listening on ws://") {
-                inspector = url.split('/').next().map(str::to_string);
-            }
-        }
-        std::thread::spawn(move || while rx.recv().is_ok() {});
-        Server {
-            child,
-            port: port.expect("port"),
-            inspector: inspector.expect("inspector"),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn load_command(url: &str) -> String {
-    format!(
-        "node {} {url} {REQUESTS}",
-        shell_quote(&node_file("load.js").to_string_lossy())
-    )
+    node::scratch(&format!("capture-panel-{name}"))
 }
 
 fn window() -> Harness<'static, HeapdiffApp> {
@@ -208,7 +120,7 @@ fn files_under(dir: &Path) -> Vec<String> {
 fn connect(harness: &mut Harness<'_, HeapdiffApp>, server: &Server, folder: &Path) {
     send(
         harness,
-        CaptureCommand::SetAddress(server.inspector.clone()),
+        CaptureCommand::SetAddress(server.inspector.clone().expect("an inspector")),
     );
     send(harness, CaptureCommand::SetFolder(folder.to_path_buf()));
     click(harness, "Find targets");
@@ -238,7 +150,7 @@ fn connect(harness: &mut Harness<'_, HeapdiffApp>, server: &Server, folder: &Pat
 #[test]
 fn capture_panel_snapshots_a_live_server_and_opens_the_comparison() {
     let dir = scratch("routine");
-    let server = Server::start(&[]);
+    let server = Server::with_inspector(&[]);
     let mut harness = window();
     open_panel(&mut harness);
     connect(&mut harness, &server, &dir);
@@ -421,7 +333,7 @@ fn no_inspector_at_the_address_is_an_error_and_the_window_keeps_working() {
 fn target_gone_mid_snapshot_is_an_error_and_leaves_no_file() {
     let dir = scratch("gone");
     // A heap big enough that the snapshot still streams when the server is killed.
-    let mut server = Server::start(&[("BALLAST", "600000")]);
+    let mut server = Server::with_inspector(&[("BALLAST", "600000")]);
     let mut harness = window();
     open_panel(&mut harness);
     connect(&mut harness, &server, &dir);
@@ -481,7 +393,7 @@ fn target_gone_mid_snapshot_is_an_error_and_leaves_no_file() {
 #[test]
 fn cancelling_a_snapshot_removes_its_part_file_and_keeps_the_session() {
     let dir = scratch("cancel");
-    let server = Server::start(&[("BALLAST", "600000")]);
+    let server = Server::with_inspector(&[("BALLAST", "600000")]);
     let mut harness = window();
     open_panel(&mut harness);
     connect(&mut harness, &server, &dir);
@@ -597,8 +509,8 @@ fn closing_any_session_makes_v8_forget_heap_object_ids() {
     use heapdiff::capture::session::Deadline;
     use heapdiff::capture::{Inspector, Session};
     use heapdiff::task::Hooks;
-    let server = Server::start(&[]);
-    let target = Inspector::resolve(&server.inspector, false)
+    let server = Server::with_inspector(&[]);
+    let target = Inspector::resolve(server.inspector.as_deref().unwrap_or_default(), false)
         .and_then(|i| i.choose(None))
         .expect("the server's target");
     let timeout = Duration::from_secs(60);

@@ -4,46 +4,11 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 
 use heapdiff::diff::{self, Comparison};
-use heapdiff::loaded::Loaded;
 use serde_json::Value;
 
-const PAIRS: [&str; 5] = [
-    "ssr-di-leak",
-    "no-leak-control",
-    "cache-growth",
-    "listener-closure",
-    "detached-dom",
-];
-
-struct Pair {
-    before: Loaded,
-    after: Loaded,
-    comparison: Comparison,
-}
-
-fn open(pair: &str) -> Pair {
-    let (before, after, _) = common::open_pair(
-        &common::fixture(&format!("{pair}.before.heapsnapshot")),
-        &common::fixture(&format!("{pair}.after.heapsnapshot")),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let comparison = diff::compare(&before, &after, None);
-    Pair {
-        before,
-        after,
-        comparison,
-    }
-}
-
-/// Every pair loads once per test binary (tests run in parallel threads).
-fn pair(name: &str) -> &'static Pair {
-    static PAIRS_LOADED: OnceLock<BTreeMap<&'static str, OnceLock<Pair>>> = OnceLock::new();
-    let map = PAIRS_LOADED.get_or_init(|| PAIRS.iter().map(|&p| (p, OnceLock::new())).collect());
-    map[name].get_or_init(|| open(name))
-}
+use common::{PAIRS, pair};
 
 fn u64_of(v: &Value, field: &str) -> u64 {
     v[field]

@@ -3,46 +3,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
-
 use heapdiff::diff::{self, Comparison, LeakGroup};
 use heapdiff::loaded::Loaded;
 use heapdiff::task::Hooks;
 use heapdiff::testkit::graph::GraphBuilder;
 
-struct Pair {
-    after: Loaded,
-    comparison: Comparison,
-}
-
-fn open(pair: &str) -> Pair {
-    let (before, after, _) = common::open_pair(
-        &common::fixture(&format!("{pair}.before.heapsnapshot")),
-        &common::fixture(&format!("{pair}.after.heapsnapshot")),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let comparison = diff::compare(&before, &after, None);
-    Pair { after, comparison }
-}
-
-/// Every pair loads once per test binary.
-fn pair(name: &'static str) -> &'static Pair {
-    static PAIRS: OnceLock<BTreeMap<&'static str, OnceLock<Pair>>> = OnceLock::new();
-    let map = PAIRS.get_or_init(|| {
-        [
-            "ssr-di-leak",
-            "no-leak-control",
-            "cache-growth",
-            "listener-closure",
-            "detached-dom",
-        ]
-        .into_iter()
-        .map(|p| (p, OnceLock::new()))
-        .collect()
-    });
-    map[name].get_or_init(|| open(name))
-}
+use common::{Pair, pair};
 
 fn count_of(group: &LeakGroup, class: &str) -> u64 {
     group

@@ -4,6 +4,9 @@
 //! missing fails the test that needs it, it is never skipped.
 #![allow(dead_code)]
 
+#[cfg(unix)]
+pub mod node;
+
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -158,4 +161,35 @@ pub fn open_pair(
     };
     let opened = heapdiff::pipeline::open_pair(paths, Default::default())?;
     Ok((opened.before, opened.after, opened.final_))
+}
+
+/// A fixture pair opened as `heapdiff diff` opens it, and its comparison.
+pub struct Pair {
+    pub before: heapdiff::loaded::Loaded,
+    pub after: heapdiff::loaded::Loaded,
+    pub comparison: heapdiff::diff::Comparison,
+}
+
+/// Every fixture pair loads once per test binary (tests run in parallel threads).
+pub fn pair(name: &str) -> &'static Pair {
+    use std::collections::BTreeMap;
+    use std::sync::OnceLock;
+    static LOADED: OnceLock<BTreeMap<&'static str, OnceLock<Pair>>> = OnceLock::new();
+    let map = LOADED.get_or_init(|| PAIRS.iter().map(|&p| (p, OnceLock::new())).collect());
+    let slot = map
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} is not a fixture pair"));
+    slot.get_or_init(|| {
+        let (before, after, _) = open_pair(
+            &fixture(&format!("{name}.before.heapsnapshot")),
+            &fixture(&format!("{name}.after.heapsnapshot")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let comparison = heapdiff::diff::compare(&before, &after, None);
+        Pair {
+            before,
+            after,
+            comparison,
+        }
+    })
 }
