@@ -99,8 +99,15 @@ fn run() -> Result<(), String> {
     let rss_before = peak_rss_kib();
     let cpu_before = heapdiff::testkit::measure::process_cpu_seconds();
     let t = Instant::now();
-    let saved = capture::stream::save_snapshot(&mut session, &dir, "bench", hooks, &|_| {})
-        .map_err(|e| e.to_string())?;
+    let saved = capture::stream::save_snapshot(
+        &mut session,
+        &dir,
+        "bench",
+        hooks,
+        capture::stream::Stop::Abort,
+        &|_| {},
+    )
+    .map_err(|e| e.to_string())?;
     let wall = t.elapsed().as_secs_f64();
     let rss_after = peak_rss_kib();
     let cpu = heapdiff::testkit::measure::process_cpu_seconds() - cpu_before;

@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::capture::stream::{self, Stop};
 use crate::capture::{
-    self, AttachOptions, CaptureError, Inspector, SavedSnapshot, Session, SnapshotFile, Target,
-    routine, run_load,
+    self, AttachOptions, CaptureError, Inspector, SavedSnapshot, Session, Target, routine, run_load,
 };
-use crate::format;
 use crate::task::Hooks;
 
 use super::capture_link::{HeapSample, Link};
@@ -252,67 +251,12 @@ fn save(
     if ctx.is_cancelled() {
         return Err(CaptureError::Cancelled);
     }
-    let started = Instant::now();
-    // Created at the first chunk: V8 builds the whole snapshot before it sends any, and a
-    // cancel during the build then leaves nothing to remove.
-    let mut file: Option<SnapshotFile> = None;
-    let mut bytes = 0u64;
-    let mut discarded = false;
-    let result = session.take_heap_snapshot(
-        &mut |chunk| {
-            if ctx.is_cancelled() {
-                // Dropping the file removes the .part now; V8 cannot stop a snapshot part-way,
-                // so the rest is read and thrown away (see the module documentation).
-                file = None;
-                discarded = true;
-                return Ok(());
-            }
-            if discarded {
-                return Ok(());
-            }
-            let f = match &mut file {
-                Some(f) => f,
-                None => file.insert(SnapshotFile::create(dir, name)?),
-            };
-            f.write(chunk)?;
-            bytes = f.bytes();
-            link.set_written(bytes);
-            ctx.report(0, "writing", 1.0);
-            Ok(())
-        },
-        hard,
-    );
-    if let Err(e) = result {
-        drop(file);
-        return Err(match e {
-            CaptureError::TargetGone {
-                address, reason, ..
-            } => CaptureError::TargetGone {
-                address,
-                during: format!(
-                    " mid-snapshot ({} of {name}.heapsnapshot received; the partial file was removed)",
-                    format::bytes(bytes)
-                ),
-                reason,
-            },
-            other => other,
-        });
-    }
-    if discarded || ctx.is_cancelled() {
-        return Err(CaptureError::Cancelled);
-    }
-    let Some(file) = file.filter(|_| bytes > 0) else {
-        return Err(CaptureError::Garbage {
-            address: session.address().to_string(),
-            what: format!("an empty snapshot for {name}.heapsnapshot"),
-        });
+    let discard = || ctx.is_cancelled();
+    let written = |bytes| {
+        link.set_written(bytes);
+        ctx.report(0, "writing", 1.0);
     };
-    let path = file.finish()?;
-    Ok(SavedSnapshot {
-        path,
-        bytes,
-        elapsed: started.elapsed(),
-    })
+    stream::save_snapshot(session, dir, name, hard, Stop::Discard(&discard), &written)
 }
 
 /// The load command through `sh -c`, as `--load` runs it; a failing one is an error.

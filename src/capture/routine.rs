@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::stream::{SavedSnapshot, save_snapshot};
+use super::stream::{SavedSnapshot, Stop, save_snapshot};
 use super::{CaptureError, LoadOutcome, OutputSink, Session, run_load};
 use crate::task::Hooks;
 
@@ -110,7 +110,7 @@ pub fn snapshot(
         session.collect_garbage(hooks)?;
     }
     on_event(Event::Step(Step::Snapshot { name }));
-    let saved = save_snapshot(session, &plan.out_dir, name, hooks, &|bytes| {
+    let saved = save_snapshot(session, &plan.out_dir, name, hooks, Stop::Abort, &|bytes| {
         on_event(Event::Written { name, bytes })
     })?;
     on_event(Event::Saved(&saved));

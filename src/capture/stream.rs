@@ -127,26 +127,54 @@ impl Drop for SnapshotFile {
     }
 }
 
+/// How a snapshot in progress can be stopped.
+#[derive(Clone, Copy)]
+pub enum Stop<'a> {
+    /// The hooks' cancel flag ends the session's request at once (the command line: Ctrl-C
+    /// ends everything anyway).
+    Abort,
+    /// `discard()` turning true removes the partial file at once, then reads the rest of the
+    /// chunks and throws them away: V8 cannot stop a snapshot part-way, and the session stays
+    /// usable for the next one (the window's Cancel). The hooks' cancel flag still aborts.
+    Discard(&'a dyn Fn() -> bool),
+}
+
 /// Takes a heap snapshot into `DIR/NAME.heapsnapshot`: `written` hears the bytes on disk so
-/// far after each chunk.
+/// far after each chunk. The file is created at the first chunk (V8 builds the whole snapshot
+/// before it sends any, so a stop during the build leaves nothing to remove).
 pub fn save_snapshot(
     session: &mut Session,
     dir: &Path,
     name: &str,
     hooks: Hooks,
+    stop: Stop,
     written: &dyn Fn(u64),
 ) -> Result<SavedSnapshot, CaptureError> {
     let started = Instant::now();
-    let mut file = SnapshotFile::create(dir, name)?;
+    let mut file: Option<SnapshotFile> = None;
+    let mut bytes = 0u64;
+    let mut discarded = false;
     let result = session.take_heap_snapshot(
         &mut |chunk| {
-            file.write(chunk)?;
-            written(file.bytes());
+            if let Stop::Discard(discard) = stop
+                && (discarded || discard())
+            {
+                // Dropping the file removes the .part now.
+                file = None;
+                discarded = true;
+                return Ok(());
+            }
+            let f = match &mut file {
+                Some(f) => f,
+                None => file.insert(SnapshotFile::create(dir, name)?),
+            };
+            f.write(chunk)?;
+            bytes = f.bytes();
+            written(bytes);
             Ok(())
         },
         hooks,
     );
-    let bytes = file.bytes();
     if let Err(e) = result {
         // Dropped before the error travels on, so the message can say the file is gone.
         drop(file);
@@ -155,12 +183,15 @@ pub fn save_snapshot(
             format::bytes(bytes)
         )));
     }
-    if bytes == 0 {
+    if discarded {
+        return Err(CaptureError::Cancelled);
+    }
+    let Some(file) = file.filter(|_| bytes > 0) else {
         return Err(CaptureError::Garbage {
             address: session.address().to_string(),
             what: format!("an empty snapshot for {name}.heapsnapshot"),
         });
-    }
+    };
     let path = file.finish()?;
     Ok(SavedSnapshot {
         path,
