@@ -154,7 +154,28 @@ fn measure_pair(before: &Path, after: &Path) {
         after,
         final_: None,
     };
-    let (b, a) = match pipeline::open_pair(paths, Default::default()) {
+    // BENCH_PHASES: when each side enters each phase, with the process's CPU time and RSS, to
+    // see what runs beside what (the pair's phases overlap on two cores).
+    let phases = std::env::var_os("BENCH_PHASES").is_some();
+    let seen = std::sync::Mutex::new(std::collections::HashSet::new());
+    let on_phase = |side: pipeline::Side, p: Progress| {
+        let Ok(mut seen) = seen.lock() else { return };
+        if seen.insert((side, p.phase)) {
+            eprintln!(
+                "  {:>7.3} s  cpu {:>7.3} s  rss {:>5} MB  {:<6} {}",
+                start.elapsed().as_secs_f64(),
+                cpu_seconds(),
+                rss("VmRSS:") / 1_000_000,
+                side.label(),
+                p.phase
+            );
+        }
+    };
+    let hooks = pipeline::PairHooks {
+        progress: phases.then_some(&on_phase as &(dyn Fn(pipeline::Side, Progress) + Sync)),
+        cancel: None,
+    };
+    let (b, a) = match pipeline::open_pair(paths, hooks) {
         Ok(x) => (x.before, x.after),
         Err(e) => {
             println!("{e}");
@@ -163,6 +184,14 @@ fn measure_pair(before: &Path, after: &Path) {
     };
     let loaded = start.elapsed().as_secs_f64();
     let stages = std::env::var_os("BENCH_STAGES").is_some();
+    if phases {
+        eprintln!(
+            "  {loaded:>7.3} s  cpu {:>7.3} s  rss {:>5} MB  opened, peak {} MB",
+            cpu_seconds(),
+            rss("VmRSS:") / 1_000_000,
+            rss("VmHWM:") / 1_000_000
+        );
+    }
     if stages {
         eprintln!(
             "  after open_pair: rss {} MB, peak {} MB",
@@ -173,6 +202,15 @@ fn measure_pair(before: &Path, after: &Path) {
     let t = Instant::now();
     let comparison = diff::compare(&b, &a, None);
     let compared = t.elapsed().as_secs_f64();
+    if phases {
+        eprintln!(
+            "  {:>7.3} s  cpu {:>7.3} s  rss {:>5} MB  compared, peak {} MB",
+            start.elapsed().as_secs_f64(),
+            cpu_seconds(),
+            rss("VmRSS:") / 1_000_000,
+            rss("VmHWM:") / 1_000_000
+        );
+    }
     if stages {
         eprintln!(
             "  after compare: rss {} MB, peak {} MB",
@@ -224,15 +262,61 @@ fn run_measured(cmd: &mut Command) -> (String, u64) {
 
 fn measure_one(path: &Path) {
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let phases = std::env::var_os("BENCH_PHASES").is_some();
+    // (phase, its start, its CPU start, the overall peak so far): each phase's own peak comes
+    // from VmHWM, reset (`clear_refs` 5) when a phase starts, and the overall peak is kept here.
+    let state = std::sync::Mutex::new((String::new(), Instant::now(), cpu_seconds(), 0u64));
+    let phase_line = |name: &str, started: Instant, cpu: f64, peak_so_far: &mut u64| {
+        let hwm = rss("VmHWM:");
+        *peak_so_far = (*peak_so_far).max(hwm);
+        eprintln!(
+            "  {:<28} {:>7.3} s  cpu {:>7.3} s  rss {} MB, phase peak {} MB",
+            name,
+            started.elapsed().as_secs_f64(),
+            cpu_seconds() - cpu,
+            rss("VmRSS:") / 1_000_000,
+            hwm / 1_000_000
+        );
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+    };
+    let on_progress = |p: Progress| {
+        let Ok(mut guard) = state.lock() else { return };
+        let (last, started, cpu, peak_so_far) = &mut *guard;
+        if phases && p.phase != last {
+            if !last.is_empty() {
+                phase_line(last, *started, *cpu, peak_so_far);
+            } else {
+                let _ = std::fs::write("/proc/self/clear_refs", "5");
+            }
+            *last = p.phase.to_string();
+            *started = Instant::now();
+            *cpu = cpu_seconds();
+        }
+    };
+    let hooks = Hooks {
+        progress: Some(&on_progress),
+        cancel: None,
+    };
+    // Ends the last phase: what follows is timed on its own.
+    let end_phase = || {
+        if let Ok(mut guard) = state.lock() {
+            let (last, started, cpu, peak_so_far) = &mut *guard;
+            if phases && !last.is_empty() {
+                phase_line(last, *started, *cpu, peak_so_far);
+            }
+            last.clear();
+        }
+    };
     let start = Instant::now();
     let cpu_start = cpu_seconds();
-    let snap = match snapshot::load(path, &Default::default()) {
+    let snap = match snapshot::load(path, &hooks) {
         Ok(s) => s,
         Err(e) => {
             println!("{e}");
             return;
         }
     };
+    end_phase();
     let load = start.elapsed().as_secs_f64();
     // Per-core throughput: the file's bytes over the CPU time (user + system, all threads)
     // that loading it took.
@@ -269,47 +353,22 @@ fn measure_one(path: &Path) {
     let mut shallow = std::mem::take(&mut snap.node_self_size);
     class::shallow_sizes_in_place(&snap, &mut shallow);
     let shallow_secs = t.elapsed().as_secs_f64();
+    // BENCH_REPEAT=N analyses N - 1 more times first (phase lines for each): the best of
+    // several runs, when the machine is shared.
+    let repeat: usize = std::env::var("BENCH_REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    for _ in 1..repeat {
+        drop(analysis::analyze(&snap, &shallow, &hooks));
+        end_phase();
+    }
     let t = Instant::now();
-    let phases = std::env::var_os("BENCH_PHASES").is_some();
-    // (phase, its start, the overall peak so far): each phase's own peak comes from VmHWM,
-    // reset (`clear_refs` 5) when a phase starts, and the overall peak is kept here.
-    let state = std::sync::Mutex::new((String::new(), Instant::now(), rss("VmHWM:")));
-    let phase_line = |name: &str, started: Instant, peak_so_far: &mut u64| {
-        let hwm = rss("VmHWM:");
-        *peak_so_far = (*peak_so_far).max(hwm);
-        eprintln!(
-            "  {:<28} {:>7.3} s  rss {} MB, phase peak {} MB",
-            name,
-            started.elapsed().as_secs_f64(),
-            rss("VmRSS:") / 1_000_000,
-            hwm / 1_000_000
-        );
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-    };
-    let on_progress = |p: Progress| {
-        let Ok(mut guard) = state.lock() else { return };
-        let (last, started, peak_so_far) = &mut *guard;
-        if phases && p.phase != last {
-            if !last.is_empty() {
-                phase_line(last, *started, peak_so_far);
-            } else {
-                let _ = std::fs::write("/proc/self/clear_refs", "5");
-            }
-            *last = p.phase.to_string();
-            *started = Instant::now();
-        }
-    };
-    let hooks = Hooks {
-        progress: Some(&on_progress),
-        cancel: None,
-    };
     let analysis = analysis::analyze(&snap, &shallow, &hooks).expect("analysis");
+    end_phase();
     let mut peak_so_far = rss("VmHWM:");
-    if let Ok((last, started, peak)) = state.into_inner() {
-        peak_so_far = peak;
-        if phases {
-            phase_line(&last, started, &mut peak_so_far);
-        }
+    if let Ok(guard) = state.lock() {
+        peak_so_far = peak_so_far.max(guard.3);
     }
     let analyse = t.elapsed().as_secs_f64();
     let t = Instant::now();

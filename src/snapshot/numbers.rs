@@ -112,9 +112,9 @@ struct Stream<'t, S> {
     out: Out<S>,
 }
 
-/// Bytes the fast path may look at: eight digits at most, then the comma or V8's newline and
-/// comma.
-const FAST: usize = 10;
+/// Bytes the fast path may look at: a newline (after the comma before), eight digits at most,
+/// then the comma or V8's newline and comma.
+const FAST: usize = 11;
 
 impl<S: Sink> Stream<'_, S> {
     /// Whether [`Stream::step`] may run.
@@ -132,7 +132,10 @@ impl<S: Sink> Stream<'_, S> {
     /// exactly the same inputs.
     #[inline(always)]
     fn step(&mut self) -> Result<(), PieceError> {
-        let (text, i) = (self.text, self.i);
+        let text = self.text;
+        // Writers other than V8 (heapdiff's own synth among them) put the newline after the
+        // comma: `digits,\ndigits`.
+        let i = self.i + usize::from(text[self.i] == b'\n');
         let chunk = load8(text, i);
         let digits = leading_digits(chunk);
         // V8 ends every node and edge record with a newline before the comma.
@@ -200,7 +203,8 @@ impl<S: Sink> Stream<'_, S> {
                 }
                 let comma = chunk_at + mask.trailing_zeros() as usize;
                 mask &= mask - 1;
-                let start = next;
+                // A newline after the comma (writers other than V8) is as usual as one before.
+                let start = next + usize::from(text[next] == b'\n');
                 let chunk = load8(text, start);
                 let mut digits = leading_digits(chunk);
                 let mut v = swar_value(chunk, digits);
@@ -631,11 +635,17 @@ mod tests {
                 let usual = round % 4 < 2 && next() % 16 != 0;
                 let piece = if usual { next() % 8 } else { next() % 15 };
                 text.extend_from_slice(pieces[piece as usize]);
-                if usual && next() % 5 == 0 {
+                // V8's newline before the comma, or other writers' after it.
+                let newline = usual && next() % 5 == 0;
+                let after = round % 8 < 4;
+                if newline && !after {
                     text.push(b'\n');
                 }
                 if next() % 4 != 0 {
                     text.push(b',');
+                }
+                if newline && after {
+                    text.push(b'\n');
                 }
             }
             let last = next() % 2 == 0;
