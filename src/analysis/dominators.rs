@@ -38,6 +38,11 @@ impl BitSet {
     }
 
     #[inline]
+    pub fn prefetch(&self, i: u32) {
+        crate::mem::prefetch(&self.words, i as usize / 64);
+    }
+
+    #[inline]
     pub fn set(&mut self, i: u32) {
         self.words[i as usize / 64] |= 1 << (i % 64);
     }
@@ -233,6 +238,11 @@ pub fn compute(
             let mut next = if v == start { NONE } else { slots[vi].ancestor };
             let end = first_edge[vi + 1];
             let mut cursor = slots[vi].label;
+            // The next few children's slots, asked for together (each is a miss of its own
+            // on a graph without locality).
+            for e in cursor..end.min(cursor + 8) {
+                crate::mem::prefetch(slots, edge_to[e as usize] as usize);
+            }
             while cursor < end {
                 let e = cursor;
                 cursor += 1;
@@ -294,51 +304,85 @@ pub fn compute(
     let mut stack: Vec<u32> = Vec::new();
     let root_semi = slots[root as usize].semi;
 
-    for i in (2..=reached).rev() {
-        if i.is_multiple_of(1 << 20) {
+    // The essential retainers of the next BATCH nodes are gathered first (they do not depend
+    // on the forest, so their cache misses overlap instead of queueing behind each EVAL), and
+    // each retainer's slot is prefetched for the EVAL that follows.
+    const BATCH: usize = 256;
+    let mut gathered = super::retainers::Gathered::default();
+    let mut batch: Vec<u32> = Vec::with_capacity(BATCH);
+    let mut hi = reached;
+    while hi >= 2 {
+        let lo = hi.saturating_sub(BATCH).max(1);
+        if hi / (1 << 20) != lo / (1 << 20) {
             if hooks.is_cancelled() {
                 return None;
             }
-            hooks.report(PHASE, 0.3 + 0.6 * (1.0 - i as f32 / reached as f32));
+            hooks.report(PHASE, 0.3 + 0.6 * (1.0 - hi as f32 / reached as f32));
         }
-        let w = vertex[i - 1];
-        let wi = w as usize;
-        let mut semi_w = slots[wi].semi;
-        let mut orphan = true;
-        for e in retainers.edges_of(w) {
-            if !essential.get(e) {
-                continue;
+        batch.clear();
+        batch.extend((lo + 1..=hi).rev().map(|i| vertex[i - 1]));
+        retainers.gather(
+            &batch,
+            |e| essential.get(e),
+            |e| essential.prefetch(e),
+            &mut gathered,
+        );
+        for &v in &gathered.sources {
+            crate::mem::prefetch(&slots, v as usize);
+        }
+        let (preds, ends) = (&gathered.sources, &gathered.ends);
+        let mut at = 0;
+        for (k, i) in (lo + 1..=hi).rev().enumerate() {
+            let w = vertex[i - 1];
+            let wi = w as usize;
+            let mut semi_w = slots[wi].semi;
+            let mine = &preds[at..ends[k]];
+            at = ends[k];
+            let mut orphan = mine.is_empty();
+            for &v in mine {
+                let s = eval(v, &mut slots, &mut stack);
+                if s < semi_w {
+                    semi_w = s;
+                }
             }
-            orphan = false;
-            let v = retainers.source(e);
-            let s = eval(v, &mut slots, &mut stack);
-            if s < semi_w {
-                semi_w = s;
+            if gathered.skipped(k) {
+                for e in retainers.edges_of(w) {
+                    if !essential.get(e) {
+                        continue;
+                    }
+                    orphan = false;
+                    let v = retainers.source(e);
+                    let s = eval(v, &mut slots, &mut stack);
+                    if s < semi_w {
+                        semi_w = s;
+                    }
+                }
+            }
+            if orphan {
+                // A node with no essential retainer hangs directly off the root.
+                semi_w = root_semi;
+            }
+            slots[wi].semi = semi_w;
+            slots[wi].label = w;
+            let s = vertex[semi_w as usize - 1] as usize;
+            bucket[wi] = bucket[s];
+            bucket[s] = w;
+            let p = slots[wi].ancestor;
+            // Vertices in p's bucket: their semidominator is p. The order within a bucket does not
+            // change the result (EVAL returns the vertex of minimal semi nearest to v).
+            let mut v = std::mem::replace(&mut bucket[p as usize], NONE);
+            while v != NONE {
+                let next = bucket[v as usize];
+                let u = eval_vertex(v, &mut slots, &mut stack);
+                bucket[v as usize] = if slots[u as usize].semi < slots[v as usize].semi {
+                    u
+                } else {
+                    p
+                };
+                v = next;
             }
         }
-        if orphan {
-            // A node with no essential retainer hangs directly off the root.
-            semi_w = root_semi;
-        }
-        slots[wi].semi = semi_w;
-        slots[wi].label = w;
-        let s = vertex[semi_w as usize - 1] as usize;
-        bucket[wi] = bucket[s];
-        bucket[s] = w;
-        let p = slots[wi].ancestor;
-        // Vertices in p's bucket: their semidominator is p. The order within a bucket does not
-        // change the result (EVAL returns the vertex of minimal semi nearest to v).
-        let mut v = std::mem::replace(&mut bucket[p as usize], NONE);
-        while v != NONE {
-            let next = bucket[v as usize];
-            let u = eval_vertex(v, &mut slots, &mut stack);
-            bucket[v as usize] = if slots[u as usize].semi < slots[v as usize].semi {
-                u
-            } else {
-                p
-            };
-            v = next;
-        }
+        hi = lo;
     }
     drop(stack);
 

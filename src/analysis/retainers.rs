@@ -43,18 +43,25 @@ impl EdgeSources {
     /// The node whose outgoing edges include `edge`.
     #[inline]
     pub fn source(&self, first_edge: &[u32], edge: u32) -> u32 {
-        let b = edge as usize / BLOCK;
-        let lo = self.block[b] as usize;
         // The next sample's source owns a later edge, so ours is at most that node.
-        let hi = match self.block.get(b + 1) {
-            Some(&s) => s as usize + 1,
-            None => first_edge.len() - 1,
-        };
+        let (lo, hi) = self.window(first_edge, edge);
         source_by_search(first_edge, lo, hi, edge)
     }
 
     pub fn heap_bytes(&self) -> usize {
         self.block.capacity() * 4
+    }
+
+    /// The nodes [`EdgeSources::source`] searches for `edge`'s source: `first_edge[lo..hi]`.
+    #[inline]
+    fn window(&self, first_edge: &[u32], edge: u32) -> (usize, usize) {
+        let b = edge as usize / BLOCK;
+        let lo = self.block[b] as usize;
+        let hi = match self.block.get(b + 1) {
+            Some(&s) => s as usize + 1,
+            None => first_edge.len() - 1,
+        };
+        (lo, hi)
     }
 }
 
@@ -355,6 +362,87 @@ impl<'a> Retainers<'a> {
     #[inline]
     pub fn source(&self, edge: u32) -> u32 {
         self.sources.source(self.first_edge, edge)
+    }
+
+    /// The retaining edges of many nodes at once, pushed to `edges` with each node's end in
+    /// `ends`, and their sources to `sources`, keeping only the edges `keep` accepts: what a
+    /// walk that is about to visit `nodes` needs, gathered in passes whose memory reads are
+    /// independent of each other (and prefetched a pass ahead), so that on a graph without
+    /// locality the misses overlap instead of queueing one behind another.
+    pub fn gather(
+        &self,
+        nodes: &[u32],
+        keep: impl Fn(u32) -> bool,
+        prefetch_keep: impl Fn(u32),
+        scratch: &mut Gathered,
+    ) {
+        use crate::mem::prefetch;
+        let Gathered {
+            ranges,
+            edges,
+            ends,
+            sources,
+        } = scratch;
+        ranges.clear();
+        edges.clear();
+        ends.clear();
+        sources.clear();
+        for &node in nodes {
+            let range = self.offsets.range(node);
+            prefetch(self.lists, range.start);
+            prefetch(self.first_edge, node as usize);
+            // The scratch stays small: a node with a long list (a shared string, a Map's
+            // table) is left to the caller, as `None`.
+            ranges.push((range.len() <= GATHER_BYTES).then_some(range));
+        }
+        for (&node, range) in nodes.iter().zip(ranges.iter()) {
+            let Some(range) = range else {
+                ends.push(edges.len());
+                continue;
+            };
+            let list = RetainingEdges {
+                bytes: self.lists[range.clone()].iter(),
+                previous: self.first_edge[node as usize],
+                first: true,
+            };
+            for e in list {
+                prefetch_keep(e);
+                prefetch(&self.sources.block, e as usize / BLOCK);
+                edges.push(e);
+            }
+            ends.push(edges.len());
+        }
+        let mut from = 0;
+        for end in ends.iter_mut() {
+            for &e in &edges[from..*end] {
+                if keep(e) {
+                    sources.push(self.sources.source(self.first_edge, e));
+                }
+            }
+            from = *end;
+            *end = sources.len();
+        }
+    }
+}
+
+/// Lists longer than this many bytes are not gathered ([`Gathered::skipped`]).
+const GATHER_BYTES: usize = 1024;
+
+/// The scratch vectors of [`Retainers::gather`]: after a call, node `k`'s kept retaining edges'
+/// sources are `sources[ends[k - 1]..ends[k]]` (from 0 for the first), unless
+/// [`Gathered::skipped`] says its list was too long to gather.
+#[derive(Default)]
+pub struct Gathered {
+    ranges: Vec<Option<std::ops::Range<usize>>>,
+    edges: Vec<u32>,
+    pub ends: Vec<usize>,
+    pub sources: Vec<u32>,
+}
+
+impl Gathered {
+    /// Whether node `k` of the last call was left out (its list is long; walk it directly).
+    pub fn skipped(&self, k: usize) -> bool {
+        self.ranges.get(k).is_some_and(Option::is_none)
     }
 }
 
