@@ -69,12 +69,17 @@ pub fn page_owned(snap: &Snapshot) -> BitSet {
         }
     }
     while let Some(node) = stack.pop() {
+        // The next nodes to pop are the top of the stack: their edges are asked for early.
+        if let Some(&next) = stack.last() {
+            snap.prefetch_edges(next);
+        }
         for e in snap.edges(node) {
             let child = snap.edge_to[e as usize];
             if flags.get(child) || snap.edge_kind(e) == EdgeKind::Weak {
                 continue;
             }
             flags.set(child);
+            snap.prefetch_node(child);
             stack.push(child);
         }
     }

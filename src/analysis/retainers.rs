@@ -98,11 +98,21 @@ pub struct RetainerOffsets {
 impl RetainerOffsets {
     /// From the length of every node's list.
     pub fn from_lengths(lengths: &[u64]) -> RetainerOffsets {
+        RetainerOffsets::from_lengths_of(lengths.len(), |i| lengths[i])
+    }
+
+    /// From the list lengths of `n` nodes, `length(i)` for node `i`.
+    pub fn from_lengths_of(n: usize, length: impl Fn(usize) -> u64) -> RetainerOffsets {
         let mut large = Vec::new();
-        let len = lengths
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| {
+        let mut sample = Vec::with_capacity(n.div_ceil(NODES_PER_SAMPLE) + 1);
+        let mut total = 0u64;
+        let len = (0..n)
+            .map(|i| {
+                if i % NODES_PER_SAMPLE == 0 {
+                    sample.push(total);
+                }
+                let l = length(i);
+                total += l;
                 if l >= u64::from(LARGE) {
                     large.push((i as u32, l));
                     LARGE
@@ -111,12 +121,6 @@ impl RetainerOffsets {
                 }
             })
             .collect();
-        let mut sample = Vec::with_capacity(lengths.len().div_ceil(NODES_PER_SAMPLE) + 1);
-        let mut total = 0u64;
-        for block in lengths.chunks(NODES_PER_SAMPLE) {
-            sample.push(total);
-            total += block.iter().sum::<u64>();
-        }
         sample.push(total);
         RetainerOffsets { sample, len, large }
     }
@@ -261,7 +265,119 @@ const NONE: u32 = u32::MAX;
 /// per thread, and every part scans all edges in ascending order, measuring (then writing) only
 /// the lists of its own nodes. Each node's list is therefore ascending by edge index, and the
 /// parts write disjoint slices, so the result does not depend on thread timing.
+///
+/// Each node's state (its last retaining edge so far, and its list's length, then where its
+/// next entry goes) is one 8-byte slot, so an edge costs one cache miss where targets are
+/// scattered, and the slots of the edges a little ahead are prefetched. Lists or parts of
+/// 4 GiB and more (hundreds of millions of retainers) take [`build_wide`].
 pub fn build(snap: &Snapshot) -> RetainerIndex {
+    let n = snap.node_count();
+    let edge_to = &snap.edge_to[..];
+    let first_edge = &snap.first_edge[..];
+    debug_assert!(edge_to.len() <= u32::MAX as usize);
+    let parts = rayon::current_num_threads().clamp(1, 64);
+    let span = n.div_ceil(parts).max(1);
+    let entry = |e: u32, t: u32, previous: u32| {
+        if previous == NONE {
+            zigzag(i64::from(e) - i64::from(first_edge[t as usize]))
+        } else {
+            u64::from(e - previous)
+        }
+    };
+    // Edges ahead of the scan whose slots are asked for.
+    const AHEAD: usize = 32;
+
+    // 1. `[previous, length]` of every node; a length that reaches u32::MAX saturates.
+    let mut state: Vec<[u32; 2]> = vec![[NONE, 0]; n];
+    state
+        .par_chunks_mut(span)
+        .enumerate()
+        .for_each(|(p, state)| {
+            let lo = (p * span) as u32;
+            let len = state.len() as u32;
+            for (e, &t) in edge_to.iter().enumerate() {
+                if let Some(&ahead) = edge_to.get(e + AHEAD) {
+                    let k = ahead.wrapping_sub(lo);
+                    if k < len {
+                        crate::mem::prefetch(state, k as usize);
+                    }
+                }
+                let k = t.wrapping_sub(lo);
+                if k < len {
+                    let slot = &mut state[k as usize];
+                    let bytes = varint_len(entry(e as u32, t, slot[0])) as u32;
+                    *slot = [e as u32, slot[1].saturating_add(bytes)];
+                }
+            }
+        });
+    if state.iter().any(|s| s[1] == u32::MAX) {
+        drop(state);
+        return build_wide(snap);
+    }
+    let offsets = RetainerOffsets::from_lengths_of(n, |i| u64::from(state[i][1]));
+    let part_bytes =
+        |lo: usize, hi: usize| offsets.range(hi as u32 - 1).end - offsets.range(lo as u32).start;
+    if (0..n)
+        .step_by(span)
+        .any(|lo| part_bytes(lo, (lo + span).min(n)) >= u32::MAX as usize)
+    {
+        drop(state);
+        return build_wide(snap);
+    }
+
+    // 2. Write the lists, each part into its own bytes; a slot's second word becomes where the
+    //    node's next entry goes, relative to the part's first byte.
+    let mut lists = vec![0u8; offsets.total()];
+    {
+        let mut pieces = Vec::with_capacity(parts);
+        let (mut state, mut bytes) = (&mut state[..], &mut lists[..]);
+        let mut lo = 0usize;
+        while lo < n {
+            let hi = (lo + span).min(n);
+            let (s, s_rest) = state.split_at_mut(hi - lo);
+            let (b, b_rest) = bytes.split_at_mut(part_bytes(lo, hi));
+            pieces.push((lo as u32, s, b));
+            (state, bytes) = (s_rest, b_rest);
+            lo = hi;
+        }
+        pieces.into_par_iter().for_each(|(lo, state, bytes)| {
+            let mut at = 0u32;
+            for slot in state.iter_mut() {
+                let length = slot[1];
+                *slot = [NONE, at];
+                at += length;
+            }
+            let len = state.len() as u32;
+            for (e, &t) in edge_to.iter().enumerate() {
+                if let Some(&ahead) = edge_to.get(e + AHEAD) {
+                    let k = ahead.wrapping_sub(lo);
+                    if k < len {
+                        crate::mem::prefetch(state, k as usize);
+                    }
+                }
+                let k = t.wrapping_sub(lo);
+                if k < len {
+                    let slot = &mut state[k as usize];
+                    let v = entry(e as u32, t, slot[0]);
+                    let written = write_varint(&mut bytes[slot[1] as usize..], v) as u32;
+                    *slot = [e as u32, slot[1] + written];
+                }
+            }
+        });
+    }
+    drop(state);
+
+    let sources = EdgeSources::new(first_edge, edge_to.len());
+    RetainerIndex {
+        offsets,
+        lists,
+        sources,
+    }
+}
+
+/// [`build`] with 12 bytes of state per node instead of 8: for lists or parts of 4 GiB and more,
+/// which 32-bit lengths cannot count.
+fn build_wide(snap: &Snapshot) -> RetainerIndex {
     let n = snap.node_count();
     let edge_to = &snap.edge_to[..];
     let first_edge = &snap.first_edge[..];
@@ -525,5 +641,11 @@ mod tests {
             "{} bytes",
             index.lists.len()
         );
+        // The 12-byte fallback writes the same index.
+        let wide = build_wide(&snap);
+        assert_eq!(wide.lists, index.lists);
+        assert_eq!(wide.offsets.sample, index.offsets.sample);
+        assert_eq!(wide.offsets.len, index.offsets.len);
+        assert_eq!(wide.offsets.large, index.offsets.large);
     }
 }

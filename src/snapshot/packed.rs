@@ -186,6 +186,12 @@ impl PackedEdges {
         u32::from_le_bytes(four)
     }
 
+    /// Asks for the line holding `edge`'s bits (see [`crate::mem::prefetch`]).
+    #[inline(always)]
+    pub fn prefetch(&self, edge: u32) {
+        crate::mem::prefetch(&self.bytes, 3 * edge as usize);
+    }
+
     /// The raw type: an index into `meta.edge_types`.
     #[inline(always)]
     pub fn edge_type(&self, edge: u32) -> u8 {
