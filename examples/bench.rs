@@ -23,6 +23,8 @@ use heapdiff::snapshot::{self, class};
 use heapdiff::task::{Hooks, Progress};
 
 fn main() {
+    // As the heapdiff binary does.
+    heapdiff::mem::return_large_blocks();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--one") {
         if let Some(file) = args.get(1) {

@@ -8,7 +8,7 @@
 //! task       progress and cancellation: the one hook type every stage reports to
 //! format     number and file-label formatting for tables, reports and the window
 //! hash       a fast hasher for the engine's integer keys
-//! mem        memory hints for the random-access phases (prefetching)
+//! mem        memory hints: prefetching, large blocks back to the system
 //! snapshot   file → Snapshot: columnar graph, strings interned once, every index checked
 //!   parse/     mod (sections → columns), json (token reader), header (meta → layout),
 //!              finish (validation, CSR offsets)

@@ -2,6 +2,7 @@ use clap::Parser;
 use heapdiff::cli::{self, Cli};
 
 fn main() {
+    heapdiff::mem::return_large_blocks();
     let args = Cli::parse();
     let code = match args.command {
         Some(command) => cli::run(command),
