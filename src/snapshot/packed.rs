@@ -165,10 +165,7 @@ impl PackedEdges {
     pub fn grow(&mut self, edges: usize) -> &mut [[u8; 3]] {
         let from = self.bytes.len().saturating_sub(1);
         self.bytes.truncate(from);
-        let added = 3 * edges + 1;
-        self.bytes.reserve(added);
-        super::columns::populate(&self.bytes.spare_capacity_mut()[..added]);
-        self.bytes.resize(from + added, 0);
+        super::columns::extend_zeroed(&mut self.bytes, 3 * edges + 1);
         self.bytes[from..from + 3 * edges].as_chunks_mut().0
     }
 
