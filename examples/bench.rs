@@ -21,8 +21,11 @@ use std::time::Instant;
 use heapdiff::analysis;
 use heapdiff::snapshot::{self, class};
 use heapdiff::task::{Hooks, Progress};
+use heapdiff::testkit::measure;
 
 fn main() {
+    // As the heapdiff binary does.
+    heapdiff::mem::return_large_blocks();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--one") {
         if let Some(file) = args.get(1) {
@@ -154,7 +157,28 @@ fn measure_pair(before: &Path, after: &Path) {
         after,
         final_: None,
     };
-    let (b, a) = match pipeline::open_pair(paths, Default::default()) {
+    // BENCH_PHASES: when each side enters each phase, with the process's CPU time and RSS, to
+    // see what runs beside what (the pair's phases overlap on two cores).
+    let phases = std::env::var_os("BENCH_PHASES").is_some();
+    let seen = std::sync::Mutex::new(std::collections::HashSet::new());
+    let on_phase = |side: pipeline::Side, p: Progress| {
+        let Ok(mut seen) = seen.lock() else { return };
+        if seen.insert((side, p.phase)) {
+            eprintln!(
+                "  {:>7.3} s  cpu {:>7.3} s  rss {:>5} MB  {:<6} {}",
+                start.elapsed().as_secs_f64(),
+                measure::process_cpu_seconds(),
+                measure::status_bytes("VmRSS:") / 1_000_000,
+                side.label(),
+                p.phase
+            );
+        }
+    };
+    let hooks = pipeline::PairHooks {
+        progress: phases.then_some(&on_phase as &(dyn Fn(pipeline::Side, Progress) + Sync)),
+        cancel: None,
+    };
+    let (b, a) = match pipeline::open_pair(paths, hooks) {
         Ok(x) => (x.before, x.after),
         Err(e) => {
             println!("{e}");
@@ -163,21 +187,38 @@ fn measure_pair(before: &Path, after: &Path) {
     };
     let loaded = start.elapsed().as_secs_f64();
     let stages = std::env::var_os("BENCH_STAGES").is_some();
+    if phases {
+        eprintln!(
+            "  {loaded:>7.3} s  cpu {:>7.3} s  rss {:>5} MB  opened, peak {} MB",
+            measure::process_cpu_seconds(),
+            measure::status_bytes("VmRSS:") / 1_000_000,
+            measure::status_bytes("VmHWM:") / 1_000_000
+        );
+    }
     if stages {
         eprintln!(
             "  after open_pair: rss {} MB, peak {} MB",
-            rss("VmRSS:") / 1_000_000,
-            rss("VmHWM:") / 1_000_000
+            measure::status_bytes("VmRSS:") / 1_000_000,
+            measure::status_bytes("VmHWM:") / 1_000_000
         );
     }
     let t = Instant::now();
     let comparison = diff::compare(&b, &a, None);
     let compared = t.elapsed().as_secs_f64();
+    if phases {
+        eprintln!(
+            "  {:>7.3} s  cpu {:>7.3} s  rss {:>5} MB  compared, peak {} MB",
+            start.elapsed().as_secs_f64(),
+            measure::process_cpu_seconds(),
+            measure::status_bytes("VmRSS:") / 1_000_000,
+            measure::status_bytes("VmHWM:") / 1_000_000
+        );
+    }
     if stages {
         eprintln!(
             "  after compare: rss {} MB, peak {} MB",
-            rss("VmRSS:") / 1_000_000,
-            rss("VmHWM:") / 1_000_000
+            measure::status_bytes("VmRSS:") / 1_000_000,
+            measure::status_bytes("VmHWM:") / 1_000_000
         );
     }
     let findings = report::build(&comparison, &b, &a, None, report::ReportOptions::default());
@@ -191,59 +232,84 @@ fn measure_pair(before: &Path, after: &Path) {
     );
 }
 
-/// User + system CPU time of this process so far, all threads.
-#[allow(unsafe_code)] // getrusage through libc
-fn cpu_seconds() -> f64 {
-    // SAFETY: a zeroed rusage is a valid value for getrusage to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: usage points to a live local.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
-}
-
-/// Runs a child and returns its stdout and peak RSS in bytes (from wait4's rusage).
-#[allow(clippy::zombie_processes)] // reaped by wait4, which clippy does not see
-#[allow(unsafe_code)] // wait4 through libc
+/// A measured child (stdout, peak RSS); the benchmark cannot go on without it.
 fn run_measured(cmd: &mut Command) -> (String, u64) {
-    let child = cmd
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.expect("stdout");
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut out).ok();
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our own child, status and usage point to live locals.
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    (out, usage.ru_maxrss as u64 * 1024)
+    measure::run_measured(cmd).expect("spawn a measured child")
 }
 
 fn measure_one(path: &Path) {
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let phases = std::env::var_os("BENCH_PHASES").is_some();
+    // (phase, its start, its CPU start, the overall peak so far): each phase's own peak comes
+    // from VmHWM, reset (`clear_refs` 5) when a phase starts, and the overall peak is kept here.
+    let state = std::sync::Mutex::new((
+        String::new(),
+        Instant::now(),
+        measure::process_cpu_seconds(),
+        0u64,
+    ));
+    let phase_line = |name: &str, started: Instant, cpu: f64, peak_so_far: &mut u64| {
+        let hwm = measure::status_bytes("VmHWM:");
+        *peak_so_far = (*peak_so_far).max(hwm);
+        eprintln!(
+            "  {:<28} {:>7.3} s  cpu {:>7.3} s  rss {} MB, phase peak {} MB",
+            name,
+            started.elapsed().as_secs_f64(),
+            measure::process_cpu_seconds() - cpu,
+            measure::status_bytes("VmRSS:") / 1_000_000,
+            hwm / 1_000_000
+        );
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+    };
+    let on_progress = |p: Progress| {
+        let Ok(mut guard) = state.lock() else { return };
+        let (last, started, cpu, peak_so_far) = &mut *guard;
+        if phases && p.phase != last {
+            if !last.is_empty() {
+                phase_line(last, *started, *cpu, peak_so_far);
+            } else {
+                let _ = std::fs::write("/proc/self/clear_refs", "5");
+            }
+            *last = p.phase.to_string();
+            *started = Instant::now();
+            *cpu = measure::process_cpu_seconds();
+        }
+    };
+    let hooks = Hooks {
+        progress: Some(&on_progress),
+        cancel: None,
+    };
+    // Ends the last phase: what follows is timed on its own.
+    let end_phase = || {
+        if let Ok(mut guard) = state.lock() {
+            let (last, started, cpu, peak_so_far) = &mut *guard;
+            if phases && !last.is_empty() {
+                phase_line(last, *started, *cpu, peak_so_far);
+            }
+            last.clear();
+        }
+    };
     let start = Instant::now();
-    let cpu_start = cpu_seconds();
-    let snap = match snapshot::load(path, &Default::default()) {
+    let cpu_start = measure::process_cpu_seconds();
+    let snap = match snapshot::load(path, &hooks) {
         Ok(s) => s,
         Err(e) => {
             println!("{e}");
             return;
         }
     };
+    end_phase();
     let load = start.elapsed().as_secs_f64();
     // Per-core throughput: the file's bytes over the CPU time (user + system, all threads)
     // that loading it took.
-    let load_cpu = cpu_seconds() - cpu_start;
+    let load_cpu = measure::process_cpu_seconds() - cpu_start;
     if std::env::var_os("BENCH_STAGES").is_some() {
         eprintln!(
             "after load: rss {} MB (anon {} MB, file {} MB), peak {} MB",
-            rss("VmRSS:") / 1_000_000,
-            rss("RssAnon:") / 1_000_000,
-            rss("RssFile:") / 1_000_000,
-            rss("VmHWM:") / 1_000_000
+            measure::status_bytes("VmRSS:") / 1_000_000,
+            measure::status_bytes("RssAnon:") / 1_000_000,
+            measure::status_bytes("RssFile:") / 1_000_000,
+            measure::status_bytes("VmHWM:") / 1_000_000
         );
         eprintln!(
             "  capacities: node_type {} name {} id {} self {} first_edge {} det {} edge_type+name {} bytes, edge_to {} strings {} ({} strings), locations {} bytes ({} located, {} distinct)",
@@ -269,47 +335,22 @@ fn measure_one(path: &Path) {
     let mut shallow = std::mem::take(&mut snap.node_self_size);
     class::shallow_sizes_in_place(&snap, &mut shallow);
     let shallow_secs = t.elapsed().as_secs_f64();
+    // BENCH_REPEAT=N analyses N - 1 more times first (phase lines for each): the best of
+    // several runs, when the machine is shared.
+    let repeat: usize = std::env::var("BENCH_REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    for _ in 1..repeat {
+        drop(analysis::analyze(&snap, &shallow, &hooks));
+        end_phase();
+    }
     let t = Instant::now();
-    let phases = std::env::var_os("BENCH_PHASES").is_some();
-    // (phase, its start, the overall peak so far): each phase's own peak comes from VmHWM,
-    // reset (`clear_refs` 5) when a phase starts, and the overall peak is kept here.
-    let state = std::sync::Mutex::new((String::new(), Instant::now(), rss("VmHWM:")));
-    let phase_line = |name: &str, started: Instant, peak_so_far: &mut u64| {
-        let hwm = rss("VmHWM:");
-        *peak_so_far = (*peak_so_far).max(hwm);
-        eprintln!(
-            "  {:<28} {:>7.3} s  rss {} MB, phase peak {} MB",
-            name,
-            started.elapsed().as_secs_f64(),
-            rss("VmRSS:") / 1_000_000,
-            hwm / 1_000_000
-        );
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-    };
-    let on_progress = |p: Progress| {
-        let Ok(mut guard) = state.lock() else { return };
-        let (last, started, peak_so_far) = &mut *guard;
-        if phases && p.phase != last {
-            if !last.is_empty() {
-                phase_line(last, *started, peak_so_far);
-            } else {
-                let _ = std::fs::write("/proc/self/clear_refs", "5");
-            }
-            *last = p.phase.to_string();
-            *started = Instant::now();
-        }
-    };
-    let hooks = Hooks {
-        progress: Some(&on_progress),
-        cancel: None,
-    };
     let analysis = analysis::analyze(&snap, &shallow, &hooks).expect("analysis");
-    let mut peak_so_far = rss("VmHWM:");
-    if let Ok((last, started, peak)) = state.into_inner() {
-        peak_so_far = peak;
-        if phases {
-            phase_line(&last, started, &mut peak_so_far);
-        }
+    end_phase();
+    let mut peak_so_far = measure::status_bytes("VmHWM:");
+    if let Ok(guard) = state.lock() {
+        peak_so_far = peak_so_far.max(guard.3);
     }
     let analyse = t.elapsed().as_secs_f64();
     let t = Instant::now();
@@ -319,8 +360,8 @@ fn measure_one(path: &Path) {
     if std::env::var_os("BENCH_STAGES").is_some() {
         eprintln!(
             "after classes: rss {} MB, peak {} MB ({} classes, class_of {} MB, dom_state {} MB; retainer lists {} MB, analysis {} MB)",
-            rss("VmRSS:") / 1_000_000,
-            rss("VmHWM:") / 1_000_000,
+            measure::status_bytes("VmRSS:") / 1_000_000,
+            measure::status_bytes("VmHWM:") / 1_000_000,
             classes.class_count(),
             classes.class_of.heap_bytes() / 1_000_000,
             classes.dom_state.capacity() / 1_000_000,
@@ -331,9 +372,9 @@ fn measure_one(path: &Path) {
     let total = start.elapsed().as_secs_f64();
     std::hint::black_box((&analysis, &classes));
     let peak = if phases {
-        peak_so_far.max(rss("VmHWM:"))
+        peak_so_far.max(measure::status_bytes("VmHWM:"))
     } else {
-        rss("VmHWM:")
+        measure::status_bytes("VmHWM:")
     };
     let name = path
         .file_name()
@@ -355,14 +396,4 @@ fn measure_one(path: &Path) {
         peak as f64 / 1e6,
         peak as f64 / bytes as f64
     );
-}
-
-/// A size line of /proc/self/status (`VmHWM:` is the peak resident set).
-fn rss(key: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }

@@ -1,13 +1,14 @@
 //! heapdiff: compare V8 heap snapshots and show what grew and what keeps it alive.
 //!
 //! Data flows one way: each module uses only modules listed above it, never one below (`task`,
-//! `format` and `hash`, `cli` and `app` are siblings that do not use each other either);
+//! `format`, `hash` and `mem`, `cli` and `app` are siblings that do not use each other either);
 //! `tests/layering.rs` checks every `crate::` path in `src/`.
 //!
 //! ```text
 //! task       progress and cancellation: the one hook type every stage reports to
 //! format     number and file-label formatting for tables, reports and the window
 //! hash       a fast hasher for the engine's integer keys
+//! mem        memory hints: prefetching, large blocks back to the system
 //! snapshot   file → Snapshot: columnar graph, strings interned once, every index checked
 //!   parse/     mod (sections → columns), json (token reader), header (meta → layout),
 //!              traces (trace_tree without recursion), ints (signed tables), finish
@@ -50,6 +51,7 @@ pub mod diff;
 pub mod format;
 pub mod hash;
 pub mod loaded;
+pub mod mem;
 pub mod pipeline;
 pub mod report;
 pub mod snapshot;

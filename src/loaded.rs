@@ -11,7 +11,9 @@ use crate::task::Hooks;
 
 pub struct Loaded {
     /// The snapshot, without its self sizes: `snapshot.node_self_size` is empty once loaded
-    /// (its array became [`Loaded::shallow`], as DevTools overwrites the self sizes in place).
+    /// (its array became [`Loaded::shallow`], as DevTools overwrites the self sizes in place),
+    /// nor its `node_detachedness` (the states after DevTools' propagation are
+    /// `classes.dom_state`).
     pub snapshot: Snapshot,
     /// DevTools' shallow sizes (after its size moves), per node ordinal.
     pub shallow: Vec<u32>,
@@ -23,6 +25,12 @@ pub struct Loaded {
     total_size: u64,
     /// Edges in the file (kept apart: a comparison base releases its edge vectors).
     edge_count: usize,
+}
+
+/// The file's DOM states are read only to name classes and move sizes; what DevTools shows
+/// after its propagation is `Classes::dom_state`. A byte per node less once classes are named.
+fn release_detachedness(snapshot: &mut Snapshot) {
+    snapshot.node_detachedness = Vec::new();
 }
 
 impl Loaded {
@@ -59,6 +67,7 @@ impl Loaded {
                 )
             })
             .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
+        release_detachedness(&mut snapshot);
         Ok(Loaded {
             edge_count: snapshot.edge_count(),
             snapshot,
@@ -87,6 +96,7 @@ impl Loaded {
         );
         let edge_count = snapshot.edge_count();
         snapshot.release_edges();
+        release_detachedness(&mut snapshot);
         Loaded {
             snapshot,
             shallow,

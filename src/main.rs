@@ -3,6 +3,7 @@ use heapdiff::app::{self, StartupOptions};
 use heapdiff::cli::{self, Cli, Done};
 
 fn main() {
+    heapdiff::mem::return_large_blocks();
     let args = Cli::parse();
     let done = match args.command {
         Some(command) => cli::run(command),

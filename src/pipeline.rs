@@ -5,18 +5,20 @@
 //! ```text
 //! open_one(FILE)              load → analyse                      → Loaded (Summary, Retainers)
 //! open_pair(BEFORE, AFTER[, FINAL])
-//!   AFTER: load → analyse ─────────────┐
-//!   BEFORE:   load (beside) → classify ┴→ Opened ─ compare → Compared (rows, suspects)
+//!   AFTER: load → definitions → analyse ───────┐
+//!   BEFORE:       load (beside) → classify ────┴→ Opened ─ compare → Compared (rows, suspects)
 //!   FINAL:  load → analyse (beside)  ──┘
 //! ```
 //!
 //! Each side reports its own progress ([`PairHooks`]); one cancel flag stops them all.
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::sync::atomic::AtomicBool;
 
 use crate::diff::{self, Comparison};
 use crate::loaded::Loaded;
+use crate::snapshot::class::InterfaceDefinition;
 use crate::snapshot::{self, LoadError, LoadErrorKind};
 use crate::task::{Hooks, Progress};
 
@@ -97,17 +99,24 @@ pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError
     let after_hooks = hooks.side(&after_progress);
     let final_hooks = hooks.side(&final_progress);
     let pair = || -> Result<(Loaded, Loaded), LoadError> {
-        // The definitions only depend on AFTER's names, which loading (not analysis) produces.
+        // The definitions only depend on AFTER's names, which loading (not analysis) produces;
+        // BEFORE starts loading beside them (a core would wait otherwise) and waits for them
+        // only to name its classes, long after they are ready.
         let after_snapshot = snapshot::load(paths.after, &after_hooks)?;
-        let definitions = snapshot::class::infer_interface_definitions(&after_snapshot);
+        let definitions: OnceLock<Vec<InterfaceDefinition>> = OnceLock::new();
         let (after, before) = rayon::join(
-            || Loaded::analyze(after_snapshot, after_hooks, Some(&definitions)),
+            || {
+                let ready = Ready(&definitions);
+                let inferred = snapshot::class::infer_interface_definitions(&after_snapshot);
+                let definitions = ready.set(inferred);
+                Loaded::analyze(after_snapshot, after_hooks, Some(definitions))
+            },
             || {
                 let snapshot = snapshot::load(paths.before, &before_hooks)?;
                 Ok(Loaded::comparison_base(
                     snapshot,
                     before_hooks,
-                    Some(&definitions),
+                    Some(definitions.wait()),
                 ))
             },
         );
@@ -126,6 +135,24 @@ pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError
             final_,
         }),
         (pair, final_) => Err(first_failure([pair.err(), final_.err()])),
+    }
+}
+
+/// Sets AFTER's interface definitions for BEFORE, which waits for them: set once inferred, or
+/// (should inferring panic) empty as the panic unwinds, so that BEFORE's side never waits
+/// forever for a result that the panic discards anyway.
+struct Ready<'a>(&'a OnceLock<Vec<InterfaceDefinition>>);
+
+impl<'a> Ready<'a> {
+    fn set(self, definitions: Vec<InterfaceDefinition>) -> &'a [InterfaceDefinition] {
+        let cell = self.0;
+        cell.get_or_init(|| definitions)
+    }
+}
+
+impl Drop for Ready<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(Vec::new());
     }
 }
 

@@ -4,7 +4,7 @@
 //! strings and char literals are not code and are not read.
 //!
 //! ```text
-//! task, format, hash < snapshot < analysis < loaded < diff < report < pipeline, capture < testkit
+//! task, format, hash, mem < snapshot < analysis < loaded < diff < report < pipeline, capture < testkit
 //!   < cli, app
 //! ```
 //!
@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("task", 0),
     ("format", 0),
     ("hash", 0),
+    ("mem", 0),
     ("snapshot", 1),
     ("analysis", 2),
     ("loaded", 3),

@@ -15,7 +15,7 @@ use crate::snapshot::{EdgeKind, Snapshot};
 use crate::task::Hooks;
 
 use super::distance::{is_document_dom_trees_root, is_user_root};
-use super::retainers::Retainers;
+use super::retainers::{Gathered, Retainers};
 use super::weakmap::WeakMapNames;
 
 const NONE: u32 = u32::MAX;
@@ -35,6 +35,11 @@ impl BitSet {
     #[inline]
     pub fn get(&self, i: u32) -> bool {
         self.words[i as usize / 64] & (1 << (i % 64)) != 0
+    }
+
+    #[inline]
+    pub fn prefetch(&self, i: u32) {
+        crate::mem::prefetch(&self.words, i as usize / 64);
     }
 
     #[inline]
@@ -64,12 +69,17 @@ pub fn page_owned(snap: &Snapshot) -> BitSet {
         }
     }
     while let Some(node) = stack.pop() {
+        // The next nodes to pop are the top of the stack: their edges are asked for early.
+        if let Some(&next) = stack.last() {
+            snap.prefetch_edges(next);
+        }
         for e in snap.edges(node) {
             let child = snap.edge_to[e as usize];
             if flags.get(child) || snap.edge_kind(e) == EdgeKind::Weak {
                 continue;
             }
             flags.set(child);
+            snap.prefetch_node(child);
             stack.push(child);
         }
     }
@@ -233,6 +243,11 @@ pub fn compute(
             let mut next = if v == start { NONE } else { slots[vi].ancestor };
             let end = first_edge[vi + 1];
             let mut cursor = slots[vi].label;
+            // The next few children's slots, asked for together (each is a miss of its own
+            // on a graph without locality).
+            for e in cursor..end.min(cursor + 8) {
+                crate::mem::prefetch(slots, edge_to[e as usize] as usize);
+            }
             while cursor < end {
                 let e = cursor;
                 cursor += 1;
@@ -294,51 +309,64 @@ pub fn compute(
     let mut stack: Vec<u32> = Vec::new();
     let root_semi = slots[root as usize].semi;
 
-    for i in (2..=reached).rev() {
-        if i.is_multiple_of(1 << 20) {
-            if hooks.is_cancelled() {
-                return None;
-            }
-            hooks.report(PHASE, 0.3 + 0.6 * (1.0 - i as f32 / reached as f32));
+    // The essential retainers of a batch of nodes are gathered before the batch is processed
+    // (they do not depend on the forest, so their cache misses overlap instead of queueing
+    // behind each EVAL), the next batch's on another core while this one is processed when a
+    // core is free (a summary's Lengauer-Tarjan leaves one idle), and each retainer's slot is
+    // prefetched shortly before its EVAL.
+    const BATCH: usize = 4096;
+    let keep = |e: u32| essential.get(e);
+    let prefetch_keep = |e: u32| essential.prefetch(e);
+    let batch_nodes = |hi: usize, nodes: &mut Vec<u32>| {
+        let lo = hi.saturating_sub(BATCH).max(1);
+        nodes.clear();
+        nodes.extend((lo + 1..=hi).rev().map(|i| vertex[i - 1]));
+        lo
+    };
+    let (mut current, mut next) = (Gathered::default(), Gathered::default());
+    let (mut current_nodes, mut next_nodes) = (Vec::new(), Vec::new());
+    let mut hi = reached;
+    if hi >= 2 {
+        batch_nodes(hi, &mut current_nodes);
+        retainers.gather(&current_nodes, keep, prefetch_keep, &mut current);
+    }
+    while hi >= 2 {
+        let lo = hi.saturating_sub(BATCH).max(1);
+        if hooks.is_cancelled() {
+            return None;
         }
-        let w = vertex[i - 1];
-        let wi = w as usize;
-        let mut semi_w = slots[wi].semi;
-        let mut orphan = true;
-        for e in retainers.edges_of(w) {
-            if !essential.get(e) {
-                continue;
-            }
-            orphan = false;
-            let v = retainers.source(e);
-            let s = eval(v, &mut slots, &mut stack);
-            if s < semi_w {
-                semi_w = s;
-            }
+        if hi / (1 << 20) != lo / (1 << 20) {
+            hooks.report(PHASE, 0.3 + 0.6 * (1.0 - hi as f32 / reached as f32));
         }
-        if orphan {
-            // A node with no essential retainer hangs directly off the root.
-            semi_w = root_semi;
+        let more = lo >= 2;
+        if more {
+            batch_nodes(lo, &mut next_nodes);
         }
-        slots[wi].semi = semi_w;
-        slots[wi].label = w;
-        let s = vertex[semi_w as usize - 1] as usize;
-        bucket[wi] = bucket[s];
-        bucket[s] = w;
-        let p = slots[wi].ancestor;
-        // Vertices in p's bucket: their semidominator is p. The order within a bucket does not
-        // change the result (EVAL returns the vertex of minimal semi nearest to v).
-        let mut v = std::mem::replace(&mut bucket[p as usize], NONE);
-        while v != NONE {
-            let next = bucket[v as usize];
-            let u = eval_vertex(v, &mut slots, &mut stack);
-            bucket[v as usize] = if slots[u as usize].semi < slots[v as usize].semi {
-                u
-            } else {
-                p
-            };
-            v = next;
-        }
+        let mut state = Forest {
+            slots: &mut slots,
+            bucket: &mut bucket,
+            stack: &mut stack,
+        };
+        rayon::join(
+            || {
+                if more {
+                    retainers.gather(&next_nodes, keep, prefetch_keep, &mut next);
+                }
+            },
+            || {
+                state.process(
+                    &current_nodes,
+                    &current,
+                    retainers,
+                    essential,
+                    &vertex,
+                    root_semi,
+                )
+            },
+        );
+        std::mem::swap(&mut current, &mut next);
+        std::mem::swap(&mut current_nodes, &mut next_nodes);
+        hi = lo;
     }
     drop(stack);
 
@@ -360,6 +388,94 @@ pub fn compute(
         dominator: bucket,
         preorder: vertex,
     })
+}
+
+/// The forest of Lengauer-Tarjan's second phase, borrowed for one batch.
+struct Forest<'a> {
+    slots: &'a mut [Slot],
+    bucket: &'a mut [u32],
+    stack: &'a mut Vec<u32>,
+}
+
+impl Forest<'_> {
+    /// Processes `nodes` (in reverse preorder, consecutive DFS numbers) whose essential
+    /// retainers `gathered` holds: each node's semidominator, its link into the forest, and
+    /// the dominators (or their stand-ins) of the nodes in its parent's bucket.
+    fn process(
+        &mut self,
+        nodes: &[u32],
+        gathered: &Gathered,
+        retainers: Retainers<'_>,
+        essential: &BitSet,
+        vertex: &[u32],
+        root_semi: u32,
+    ) {
+        /// Retainers whose slots are asked for at a time, just before their EVALs.
+        const PREFETCH: usize = 256;
+        let Forest {
+            slots,
+            bucket,
+            stack,
+        } = self;
+        let (preds, ends) = (&gathered.sources, &gathered.ends);
+        let mut at = 0;
+        for (k, &w) in nodes.iter().enumerate() {
+            if k % PREFETCH == 0 {
+                let from = if k == 0 { 0 } else { ends[k - 1] };
+                let to = ends[(k + PREFETCH).min(nodes.len()) - 1];
+                for &v in &preds[from..to] {
+                    crate::mem::prefetch(slots, v as usize);
+                }
+            }
+            let wi = w as usize;
+            let mut semi_w = slots[wi].semi;
+            let mine = &preds[at..ends[k]];
+            at = ends[k];
+            let mut orphan = mine.is_empty();
+            for &v in mine {
+                let s = eval(v, slots, stack);
+                if s < semi_w {
+                    semi_w = s;
+                }
+            }
+            if gathered.skipped(k) {
+                for e in retainers.edges_of(w) {
+                    if !essential.get(e) {
+                        continue;
+                    }
+                    orphan = false;
+                    let v = retainers.source(e);
+                    let s = eval(v, slots, stack);
+                    if s < semi_w {
+                        semi_w = s;
+                    }
+                }
+            }
+            if orphan {
+                // A node with no essential retainer hangs directly off the root.
+                semi_w = root_semi;
+            }
+            slots[wi].semi = semi_w;
+            slots[wi].label = w;
+            let s = vertex[semi_w as usize - 1] as usize;
+            bucket[wi] = bucket[s];
+            bucket[s] = w;
+            let p = slots[wi].ancestor;
+            // Vertices in p's bucket: their semidominator is p. The order within a bucket does
+            // not change the result (EVAL returns the vertex of minimal semi nearest to v).
+            let mut v = std::mem::replace(&mut bucket[p as usize], NONE);
+            while v != NONE {
+                let next = bucket[v as usize];
+                let u = eval_vertex(v, slots, stack);
+                bucket[v as usize] = if slots[u as usize].semi < slots[v as usize].semi {
+                    u
+                } else {
+                    p
+                };
+                v = next;
+            }
+        }
+    }
 }
 
 fn only_inessential_retainers(retainers: Retainers<'_>, essential: &BitSet, v: u32) -> bool {

@@ -104,8 +104,18 @@ pub fn compute(dominator: &[u32], preorder: &[u32], self_sizes: &[u32]) -> Retai
         let size = self_sizes.get(i).copied().unwrap_or(0);
         narrow(i as u32, u64::from(size), &mut big)
     }));
-    // preorder[0] is the root, which has no dominator to add to.
-    for &node in preorder.iter().skip(1).rev() {
+    // preorder[0] is the root, which has no dominator to add to. The preorder is the future:
+    // the dominators and sizes of the nodes a little ahead are asked for early.
+    for (i, &node) in preorder.iter().enumerate().skip(1).rev() {
+        if let Some(&far) = preorder.get(i.wrapping_sub(32)) {
+            crate::mem::prefetch(dominator, far as usize);
+            crate::mem::prefetch(&small, far as usize);
+        }
+        if let Some(&near) = preorder.get(i.wrapping_sub(8))
+            && let Some(&d) = dominator.get(near as usize)
+        {
+            crate::mem::prefetch(&small, d as usize);
+        }
         let d = dominator[node as usize];
         let (own, total) = (small[node as usize], small[d as usize]);
         if own != BIG && total != BIG {

@@ -43,18 +43,25 @@ impl EdgeSources {
     /// The node whose outgoing edges include `edge`.
     #[inline]
     pub fn source(&self, first_edge: &[u32], edge: u32) -> u32 {
-        let b = edge as usize / BLOCK;
-        let lo = self.block[b] as usize;
         // The next sample's source owns a later edge, so ours is at most that node.
-        let hi = match self.block.get(b + 1) {
-            Some(&s) => s as usize + 1,
-            None => first_edge.len() - 1,
-        };
+        let (lo, hi) = self.window(first_edge, edge);
         source_by_search(first_edge, lo, hi, edge)
     }
 
     pub fn heap_bytes(&self) -> usize {
         self.block.capacity() * 4
+    }
+
+    /// The nodes [`EdgeSources::source`] searches for `edge`'s source: `first_edge[lo..hi]`.
+    #[inline]
+    fn window(&self, first_edge: &[u32], edge: u32) -> (usize, usize) {
+        let b = edge as usize / BLOCK;
+        let lo = self.block[b] as usize;
+        let hi = match self.block.get(b + 1) {
+            Some(&s) => s as usize + 1,
+            None => first_edge.len() - 1,
+        };
+        (lo, hi)
     }
 }
 
@@ -91,11 +98,21 @@ pub struct RetainerOffsets {
 impl RetainerOffsets {
     /// From the length of every node's list.
     pub fn from_lengths(lengths: &[u64]) -> RetainerOffsets {
+        RetainerOffsets::from_lengths_of(lengths.len(), |i| lengths[i])
+    }
+
+    /// From the list lengths of `n` nodes, `length(i)` for node `i`.
+    pub fn from_lengths_of(n: usize, length: impl Fn(usize) -> u64) -> RetainerOffsets {
         let mut large = Vec::new();
-        let len = lengths
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| {
+        let mut sample = Vec::with_capacity(n.div_ceil(NODES_PER_SAMPLE) + 1);
+        let mut total = 0u64;
+        let len = (0..n)
+            .map(|i| {
+                if i % NODES_PER_SAMPLE == 0 {
+                    sample.push(total);
+                }
+                let l = length(i);
+                total += l;
                 if l >= u64::from(LARGE) {
                     large.push((i as u32, l));
                     LARGE
@@ -104,12 +121,6 @@ impl RetainerOffsets {
                 }
             })
             .collect();
-        let mut sample = Vec::with_capacity(lengths.len().div_ceil(NODES_PER_SAMPLE) + 1);
-        let mut total = 0u64;
-        for block in lengths.chunks(NODES_PER_SAMPLE) {
-            sample.push(total);
-            total += block.iter().sum::<u64>();
-        }
         sample.push(total);
         RetainerOffsets { sample, len, large }
     }
@@ -254,7 +265,119 @@ const NONE: u32 = u32::MAX;
 /// per thread, and every part scans all edges in ascending order, measuring (then writing) only
 /// the lists of its own nodes. Each node's list is therefore ascending by edge index, and the
 /// parts write disjoint slices, so the result does not depend on thread timing.
+///
+/// Each node's state (its last retaining edge so far, and its list's length, then where its
+/// next entry goes) is one 8-byte slot, so an edge costs one cache miss where targets are
+/// scattered, and the slots of the edges a little ahead are prefetched. Lists or parts of
+/// 4 GiB and more (hundreds of millions of retainers) take [`build_wide`].
 pub fn build(snap: &Snapshot) -> RetainerIndex {
+    let n = snap.node_count();
+    let edge_to = &snap.edge_to[..];
+    let first_edge = &snap.first_edge[..];
+    debug_assert!(edge_to.len() <= u32::MAX as usize);
+    let parts = rayon::current_num_threads().clamp(1, 64);
+    let span = n.div_ceil(parts).max(1);
+    let entry = |e: u32, t: u32, previous: u32| {
+        if previous == NONE {
+            zigzag(i64::from(e) - i64::from(first_edge[t as usize]))
+        } else {
+            u64::from(e - previous)
+        }
+    };
+    // Edges ahead of the scan whose slots are asked for.
+    const AHEAD: usize = 32;
+
+    // 1. `[previous, length]` of every node; a length that reaches u32::MAX saturates.
+    let mut state: Vec<[u32; 2]> = vec![[NONE, 0]; n];
+    state
+        .par_chunks_mut(span)
+        .enumerate()
+        .for_each(|(p, state)| {
+            let lo = (p * span) as u32;
+            let len = state.len() as u32;
+            for (e, &t) in edge_to.iter().enumerate() {
+                if let Some(&ahead) = edge_to.get(e + AHEAD) {
+                    let k = ahead.wrapping_sub(lo);
+                    if k < len {
+                        crate::mem::prefetch(state, k as usize);
+                    }
+                }
+                let k = t.wrapping_sub(lo);
+                if k < len {
+                    let slot = &mut state[k as usize];
+                    let bytes = varint_len(entry(e as u32, t, slot[0])) as u32;
+                    *slot = [e as u32, slot[1].saturating_add(bytes)];
+                }
+            }
+        });
+    if state.iter().any(|s| s[1] == u32::MAX) {
+        drop(state);
+        return build_wide(snap);
+    }
+    let offsets = RetainerOffsets::from_lengths_of(n, |i| u64::from(state[i][1]));
+    let part_bytes =
+        |lo: usize, hi: usize| offsets.range(hi as u32 - 1).end - offsets.range(lo as u32).start;
+    if (0..n)
+        .step_by(span)
+        .any(|lo| part_bytes(lo, (lo + span).min(n)) >= u32::MAX as usize)
+    {
+        drop(state);
+        return build_wide(snap);
+    }
+
+    // 2. Write the lists, each part into its own bytes; a slot's second word becomes where the
+    //    node's next entry goes, relative to the part's first byte.
+    let mut lists = vec![0u8; offsets.total()];
+    {
+        let mut pieces = Vec::with_capacity(parts);
+        let (mut state, mut bytes) = (&mut state[..], &mut lists[..]);
+        let mut lo = 0usize;
+        while lo < n {
+            let hi = (lo + span).min(n);
+            let (s, s_rest) = state.split_at_mut(hi - lo);
+            let (b, b_rest) = bytes.split_at_mut(part_bytes(lo, hi));
+            pieces.push((lo as u32, s, b));
+            (state, bytes) = (s_rest, b_rest);
+            lo = hi;
+        }
+        pieces.into_par_iter().for_each(|(lo, state, bytes)| {
+            let mut at = 0u32;
+            for slot in state.iter_mut() {
+                let length = slot[1];
+                *slot = [NONE, at];
+                at += length;
+            }
+            let len = state.len() as u32;
+            for (e, &t) in edge_to.iter().enumerate() {
+                if let Some(&ahead) = edge_to.get(e + AHEAD) {
+                    let k = ahead.wrapping_sub(lo);
+                    if k < len {
+                        crate::mem::prefetch(state, k as usize);
+                    }
+                }
+                let k = t.wrapping_sub(lo);
+                if k < len {
+                    let slot = &mut state[k as usize];
+                    let v = entry(e as u32, t, slot[0]);
+                    let written = write_varint(&mut bytes[slot[1] as usize..], v) as u32;
+                    *slot = [e as u32, slot[1] + written];
+                }
+            }
+        });
+    }
+    drop(state);
+
+    let sources = EdgeSources::new(first_edge, edge_to.len());
+    RetainerIndex {
+        offsets,
+        lists,
+        sources,
+    }
+}
+
+/// [`build`] with 12 bytes of state per node instead of 8: for lists or parts of 4 GiB and more,
+/// which 32-bit lengths cannot count.
+fn build_wide(snap: &Snapshot) -> RetainerIndex {
     let n = snap.node_count();
     let edge_to = &snap.edge_to[..];
     let first_edge = &snap.first_edge[..];
@@ -356,6 +479,87 @@ impl<'a> Retainers<'a> {
     pub fn source(&self, edge: u32) -> u32 {
         self.sources.source(self.first_edge, edge)
     }
+
+    /// The retaining edges of many nodes at once, pushed to `edges` with each node's end in
+    /// `ends`, and their sources to `sources`, keeping only the edges `keep` accepts: what a
+    /// walk that is about to visit `nodes` needs, gathered in passes whose memory reads are
+    /// independent of each other (and prefetched a pass ahead), so that on a graph without
+    /// locality the misses overlap instead of queueing one behind another.
+    pub fn gather(
+        &self,
+        nodes: &[u32],
+        keep: impl Fn(u32) -> bool,
+        prefetch_keep: impl Fn(u32),
+        scratch: &mut Gathered,
+    ) {
+        use crate::mem::prefetch;
+        let Gathered {
+            ranges,
+            edges,
+            ends,
+            sources,
+        } = scratch;
+        ranges.clear();
+        edges.clear();
+        ends.clear();
+        sources.clear();
+        for &node in nodes {
+            let range = self.offsets.range(node);
+            prefetch(self.lists, range.start);
+            prefetch(self.first_edge, node as usize);
+            // The scratch stays small: a node with a long list (a shared string, a Map's
+            // table) is left to the caller, as `None`.
+            ranges.push((range.len() <= GATHER_BYTES).then_some(range));
+        }
+        for (&node, range) in nodes.iter().zip(ranges.iter()) {
+            let Some(range) = range else {
+                ends.push(edges.len());
+                continue;
+            };
+            let list = RetainingEdges {
+                bytes: self.lists[range.clone()].iter(),
+                previous: self.first_edge[node as usize],
+                first: true,
+            };
+            for e in list {
+                prefetch_keep(e);
+                prefetch(&self.sources.block, e as usize / BLOCK);
+                edges.push(e);
+            }
+            ends.push(edges.len());
+        }
+        let mut from = 0;
+        for end in ends.iter_mut() {
+            for &e in &edges[from..*end] {
+                if keep(e) {
+                    sources.push(self.sources.source(self.first_edge, e));
+                }
+            }
+            from = *end;
+            *end = sources.len();
+        }
+    }
+}
+
+/// Lists longer than this many bytes are not gathered ([`Gathered::skipped`]).
+const GATHER_BYTES: usize = 1024;
+
+/// The scratch vectors of [`Retainers::gather`]: after a call, node `k`'s kept retaining edges'
+/// sources are `sources[ends[k - 1]..ends[k]]` (from 0 for the first), unless
+/// [`Gathered::skipped`] says its list was too long to gather.
+#[derive(Default)]
+pub struct Gathered {
+    ranges: Vec<Option<std::ops::Range<usize>>>,
+    edges: Vec<u32>,
+    pub ends: Vec<usize>,
+    pub sources: Vec<u32>,
+}
+
+impl Gathered {
+    /// Whether node `k` of the last call was left out (its list is long; walk it directly).
+    pub fn skipped(&self, k: usize) -> bool {
+        self.ranges.get(k).is_some_and(Option::is_none)
+    }
 }
 
 impl RetainerIndex {
@@ -437,5 +641,11 @@ mod tests {
             "{} bytes",
             index.lists.len()
         );
+        // The 12-byte fallback writes the same index.
+        let wide = build_wide(&snap);
+        assert_eq!(wide.lists, index.lists);
+        assert_eq!(wide.offsets.sample, index.offsets.sample);
+        assert_eq!(wide.offsets.len, index.offsets.len);
+        assert_eq!(wide.offsets.large, index.offsets.large);
     }
 }

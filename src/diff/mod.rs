@@ -19,6 +19,8 @@ pub mod paths;
 pub mod suspects;
 mod warnings;
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -178,15 +180,19 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
             .is_ok(),
         None => true,
     };
-    let candidates: Vec<Vec<u32>> = classes
+    // Without FINAL every new object is a candidate: the rows' own lists, not a copy.
+    let candidates: Vec<Cow<[u32]>> = classes
         .par_iter()
-        .map(|c| c.added.iter().copied().filter(|&n| survives(n)).collect())
+        .map(|c| match alive {
+            Some(_) => Cow::Owned(c.added.iter().copied().filter(|&n| survives(n)).collect()),
+            None => Cow::Borrowed(&c.added[..]),
+        })
         .collect();
     let walk = if alive.is_some() {
         drop(mark_all);
         let mut mark = vec![dominance::NONE; after.snapshot.node_count()];
         for (row, nodes) in candidates.iter().enumerate() {
-            for &n in nodes {
+            for &n in nodes.iter() {
                 mark[n as usize] = row as u32;
             }
         }

@@ -169,7 +169,7 @@ pub(crate) fn rank(
     after: &Loaded,
     classes: &[ClassDiff],
     tiers: &[Tier],
-    candidates: &[Vec<u32>],
+    candidates: &[std::borrow::Cow<[u32]>],
     flags: &[u8],
     index: PathIndex,
 ) -> Vec<Suspect> {

@@ -132,6 +132,23 @@ impl Snapshot {
         self.edges.heap_bytes()
     }
 
+    /// Asks for what a walk reads first about `node`: its type and where its edges start (see
+    /// [`crate::mem::prefetch`]; a hint, never a read).
+    #[inline(always)]
+    pub fn prefetch_node(&self, node: u32) {
+        crate::mem::prefetch(&self.node_type, node as usize);
+        crate::mem::prefetch(&self.first_edge, node as usize);
+    }
+
+    /// Asks for the first edges of `node` (their targets, types and names); reads `first_edge`.
+    #[inline(always)]
+    pub fn prefetch_edges(&self, node: u32) {
+        if let Some(&first) = self.first_edge.get(node as usize) {
+            crate::mem::prefetch(&self.edge_to, first as usize);
+            self.edges.prefetch(first);
+        }
+    }
+
     /// The node's name from the string table.
     pub fn node_name(&self, node: u32) -> &str {
         self.strings.get(self.node_name[node as usize])

@@ -165,10 +165,7 @@ impl PackedEdges {
     pub fn grow(&mut self, edges: usize) -> &mut [[u8; 3]] {
         let from = self.bytes.len().saturating_sub(1);
         self.bytes.truncate(from);
-        let added = 3 * edges + 1;
-        self.bytes.reserve(added);
-        super::columns::populate(&self.bytes.spare_capacity_mut()[..added]);
-        self.bytes.resize(from + added, 0);
+        super::columns::extend_zeroed(&mut self.bytes, 3 * edges + 1);
         self.bytes[from..from + 3 * edges].as_chunks_mut().0
     }
 
@@ -184,6 +181,12 @@ impl PackedEdges {
         let at = 3 * edge as usize;
         let four: [u8; 4] = self.bytes[at..at + 4].try_into().unwrap_or_default();
         u32::from_le_bytes(four)
+    }
+
+    /// Asks for the line holding `edge`'s bits (see [`crate::mem::prefetch`]).
+    #[inline(always)]
+    pub fn prefetch(&self, edge: u32) {
+        crate::mem::prefetch(&self.bytes, 3 * edge as usize);
     }
 
     /// The raw type: an index into `meta.edge_types`.

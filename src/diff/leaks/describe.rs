@@ -4,7 +4,7 @@
 use super::sentence::{SentenceParts, sentence};
 use super::{
     EntryFacts, EntryInfo, FOLDED, GroupPath, Holder, Inputs, LeakGroup, NO_SCRIPT, Part, Token,
-    folded_name, internal_name, is_new, is_synthetic,
+    folded_name, internal_name, is_new, is_synthetic, token,
 };
 use crate::diff::paths::{PathIndex, PathStep};
 use crate::hash::FxMap;
@@ -93,12 +93,12 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
     let headline = after.classes.name_of(headline_node).to_string();
     // The entries of the main sub-group's kind, across the finding: a list's links or a timer
     // ring's two directions are sub-groups of one kind of entry.
-    let kind = main.first().map(|&e| f.facts[e].key.3);
+    let kind = main.first().map(|&e| token(after, f.facts[e].node));
     let of_kind = f
         .subs
         .iter()
         .flat_map(|(s, _)| s.iter())
-        .filter(|&&e| Some(f.facts[e].key.3) == kind)
+        .filter(|&&e| Some(token(after, f.facts[e].node)) == kind)
         .count() as u64;
     let sentence = sentence(
         after,

@@ -1,14 +1,14 @@
 //! Where each entry hangs: its holder and the key it groups by, and the anchor above many
 //! holders.
 
-use super::{EntryFacts, FOLDED, Inputs, Token, folded_name, is_new, is_synthetic, token};
+use super::{EntryFacts, FOLDED, Inputs, SubKey, Token, folded_name, is_new, is_synthetic, token};
 use crate::analysis::paths::shows_retaining_edge;
 use crate::diff::paths::PathIndex;
 use crate::hash::FxMap;
 use crate::snapshot::EdgeKind;
 
 /// The holder and sub-group key of one entry.
-pub(super) fn entry_facts(inp: &Inputs, paths: &mut PathIndex, entry: u32) -> EntryFacts {
+pub(super) fn entry_facts(inp: &Inputs, paths: &mut PathIndex, entry: u32) -> (EntryFacts, SubKey) {
     let after = inp.after;
     let snap = &after.snapshot;
     let analysis = &after.analysis;
@@ -57,12 +57,12 @@ pub(super) fn entry_facts(inp: &Inputs, paths: &mut PathIndex, entry: u32) -> En
         ),
         None => (Token::Class(u32::MAX), u8::MAX, FOLDED),
     };
-    EntryFacts {
+    let facts = EntryFacts {
         node: entry,
         holder,
-        key: (retainer, edge_type, edge_name, token(after, entry)),
         edge: step.map(|(e, _)| e),
-    }
+    };
+    (facts, (retainer, edge_type, edge_name, token(after, entry)))
 }
 
 /// The deepest non-synthetic object dominating at least half of a sub-group's holders.

@@ -156,7 +156,7 @@ pub(crate) struct Inputs<'a> {
     pub after: &'a Loaded,
     pub classes: &'a [ClassDiff],
     /// Each row's leak candidates (new objects).
-    pub candidates: &'a [Vec<u32>],
+    pub candidates: &'a [std::borrow::Cow<'a, [u32]>],
     /// Entries, members and flags ([`NEW`] on candidates) from the dominator walk over them.
     pub walk: &'a Walk,
     pub tree: &'a DominatorTree,
@@ -178,10 +178,11 @@ const NO_SCRIPT: u32 = u32::MAX;
 type SubKey = (Token, u8, u32, Token);
 const FOLDED: u32 = u32::MAX;
 
+/// What is kept of each entry (20 bytes; its 48-byte sub-group key is only looked up: an
+/// out-of-memory snapshot can have a million entries).
 struct EntryFacts {
     node: u32,
     holder: Option<u32>,
-    key: SubKey,
     /// The edge from the key retainer into the entry.
     edge: Option<u32>,
 }
@@ -194,23 +195,24 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
     if walk.entries.is_empty() {
         return Vec::new();
     }
+    // Sub-groups (as the entries come), then findings by anchor.
+    let mut sub_of_key: FxMap<SubKey, usize> = FxMap::default();
+    let mut subs: Vec<Vec<usize>> = Vec::new();
     let facts: Vec<EntryFacts> = walk
         .entries
         .iter()
-        .map(|&e| entry_facts(inp, paths, e))
+        .enumerate()
+        .map(|(i, &e)| {
+            let (facts, key) = entry_facts(inp, paths, e);
+            let next = subs.len();
+            let s = *sub_of_key.entry(key).or_insert(next);
+            if s == next {
+                subs.push(Vec::new());
+            }
+            subs[s].push(i);
+            facts
+        })
         .collect();
-
-    // Sub-groups, then findings by anchor.
-    let mut sub_of_key: FxMap<SubKey, usize> = FxMap::default();
-    let mut subs: Vec<Vec<usize>> = Vec::new();
-    for (i, f) in facts.iter().enumerate() {
-        let next = subs.len();
-        let s = *sub_of_key.entry(f.key).or_insert(next);
-        if s == next {
-            subs.push(Vec::new());
-        }
-        subs[s].push(i);
-    }
     let anchors: Vec<Option<u32>> = subs.iter().map(|s| anchor(inp, &facts, s)).collect();
     let mut finding_of_anchor: FxMap<u32, usize> = FxMap::default();
     let mut findings: Vec<Vec<usize>> = Vec::new(); // sub-groups per finding

@@ -18,7 +18,7 @@ pub use locations::{LocationColumns, NOT_A_NODE};
 pub use nodes::{NodeColumns, NodeField};
 
 /// Grows `column` by `records` zeros when the layout has its field; returns the new tail.
-pub(super) fn grow<T: Copy + Default>(
+pub(super) fn grow<T: Copy + Default + Send>(
     column: &mut Vec<T>,
     present: bool,
     records: usize,
@@ -27,10 +27,29 @@ pub(super) fn grow<T: Copy + Default>(
         return &mut [];
     }
     let from = column.len();
-    column.reserve(records);
-    populate(&column.spare_capacity_mut()[..records]);
-    column.resize(from + records, T::default());
+    extend_zeroed(column, records);
     &mut column[from..]
+}
+
+/// Appends `records` default values (zeros) to `column`, its new pages populated and zeroed on
+/// all cores: a block's columns grow by megabytes, and one thread zeroing them while the
+/// others waited was a sequential part of every block.
+#[allow(unsafe_code)] // set_len once every new element is written; see the SAFETY comment
+pub fn extend_zeroed<T: Copy + Default + Send>(column: &mut Vec<T>, records: usize) {
+    use rayon::prelude::*;
+    const CHUNK_BYTES: usize = 1 << 20;
+    let from = column.len();
+    column.reserve(records);
+    let per_chunk = (CHUNK_BYTES / std::mem::size_of::<T>().max(1)).max(1);
+    column.spare_capacity_mut()[..records]
+        .par_chunks_mut(per_chunk)
+        .for_each(|chunk| {
+            populate(chunk);
+            chunk.fill(std::mem::MaybeUninit::new(T::default()));
+        });
+    // SAFETY: `reserve` made room for `records` more elements and the loop above wrote every
+    // one of them (the chunks cover `spare_capacity_mut()[..records]` exactly).
+    unsafe { column.set_len(from + records) };
 }
 
 /// Backs `memory` with pages in one system call before it is written: a block's columns are
