@@ -115,7 +115,7 @@ impl<'a> Filter<'a> {
 /// Computes `distance[node]` for every node. Returns `None` when `cancel` is set.
 pub fn compute(snap: &Snapshot, weakmaps: &WeakMapNames, hooks: &Hooks) -> Option<Vec<i32>> {
     let n = snap.node_count();
-    let mut distance = vec![NO_DISTANCE; n];
+    let mut distance = crate::mem::huge_vec(n, NO_DISTANCE);
     if n == 0 {
         return Some(distance);
     }

@@ -28,7 +28,7 @@ pub struct BitSet {
 impl BitSet {
     pub fn new(len: usize) -> BitSet {
         BitSet {
-            words: vec![0; len.div_ceil(64)],
+            words: crate::mem::huge_vec(len.div_ceil(64), 0),
         }
     }
 
@@ -224,9 +224,10 @@ pub fn compute(
     let edge_to = &snap.edge_to;
     const PHASE: &str = "building dominator tree";
 
-    let mut slots = vec![Slot::default(); n];
+    let mut slots = crate::mem::huge_vec(n, Slot::default());
     // `vertex[k - 1]` is the node with DFS number k.
     let mut vertex: Vec<u32> = Vec::with_capacity(n);
+    crate::mem::advise_huge(vertex.spare_capacity_mut());
 
     // Iterative DFS (DevTools' order): `label` is v's next edge to examine, `ancestor` the way
     // back up; the walk ends when it climbs past the start's parent.
@@ -305,7 +306,7 @@ pub fn compute(
     }
     // `bucket[v]`: v's bucket head until v is processed, then v's link in its semidominator's
     // bucket, then (once out of it) v's dominator.
-    let mut bucket = vec![NONE; n];
+    let mut bucket = crate::mem::huge_vec(n, NONE);
     let mut stack: Vec<u32> = Vec::new();
     let root_semi = slots[root as usize].semi;
 

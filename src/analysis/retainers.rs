@@ -288,7 +288,7 @@ pub fn build(snap: &Snapshot) -> RetainerIndex {
     const AHEAD: usize = 32;
 
     // 1. `[previous, length]` of every node; a length that reaches u32::MAX saturates.
-    let mut state: Vec<[u32; 2]> = vec![[NONE, 0]; n];
+    let mut state: Vec<[u32; 2]> = crate::mem::huge_vec(n, [NONE, 0]);
     state
         .par_chunks_mut(span)
         .enumerate()
@@ -327,7 +327,7 @@ pub fn build(snap: &Snapshot) -> RetainerIndex {
 
     // 2. Write the lists, each part into its own bytes; a slot's second word becomes where the
     //    node's next entry goes, relative to the part's first byte.
-    let mut lists = vec![0u8; offsets.total()];
+    let mut lists = crate::mem::huge_vec(offsets.total(), 0u8);
     {
         let mut pieces = Vec::with_capacity(parts);
         let (mut state, mut bytes) = (&mut state[..], &mut lists[..]);

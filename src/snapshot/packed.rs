@@ -159,6 +159,7 @@ impl PackedEdges {
     /// Reserves room for `edges` more edges.
     pub fn reserve(&mut self, edges: usize) {
         self.bytes.reserve_exact(3 * edges + 1);
+        crate::mem::advise_huge(self.bytes.spare_capacity_mut());
     }
 
     /// Appends `edges` zeroed edges, keeping the padding byte last, and returns their slots.

@@ -64,6 +64,8 @@ impl EdgeColumns {
     pub fn reserve(&mut self, edges: usize) {
         self.packed.reserve(edges);
         self.to.reserve_exact(edges);
+        // Read at scattered places by every walk of the graph.
+        crate::mem::advise_huge(self.to.spare_capacity_mut());
     }
 
     pub fn into_edges(self) -> Edges {

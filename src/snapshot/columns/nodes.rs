@@ -55,6 +55,9 @@ impl NodeColumns {
         self.id.reserve_exact(nodes);
         self.self_size.reserve_exact(nodes);
         self.edge_count.reserve_exact(nodes + 1);
+        // Read at scattered places by every walk of the graph.
+        crate::mem::advise_huge(self.node_type.spare_capacity_mut());
+        crate::mem::advise_huge(self.edge_count.spare_capacity_mut());
         if self.has(NodeField::Detachedness) {
             self.detachedness.reserve_exact(nodes);
         }
