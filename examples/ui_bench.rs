@@ -24,9 +24,9 @@
 //!    release binary beside this example) and the window's state machine (`HeapdiffApp::new`
 //!    with `StartupOptions::from_files`, frames stepped headless every 5 ms as a repainting
 //!    window would), each in its own child process so each peak RSS is its own: wall time and
-//!    peak RSS (VmHWM) to the first frame that draws the full Comparison table, then to the end
-//!    of BEFORE's background analysis (the deleted objects' retainers), and the child's peak
-//!    from wait4. The window's GPU side (textures, the renderer) is not included.
+//!    peak RSS (VmHWM) to the first frame that draws the comparison (the Leaks view it opens on),
+//!    then to the end of BEFORE's background analysis (the deleted objects' retainers), and the
+//!    child's peak from wait4. The window's GPU side (textures, the renderer) is not included.
 
 use std::time::{Duration, Instant};
 
@@ -410,7 +410,7 @@ fn pair(before: &str, after: &str, window_first: bool, warm: bool) {
         cli_peak as f64,
     );
     row(
-        &format!("window: first full Comparison table ({rows} rows; VmHWM)"),
+        &format!("window: first frame of the comparison ({rows} rows; VmHWM)"),
         table_secs,
         table_peak,
     );
@@ -427,7 +427,7 @@ fn pair(before: &str, after: &str, window_first: bool, warm: bool) {
 }
 
 /// `--first-table` (the child of `--pair`): the window's state machine on the pair; prints
-/// seconds and VmHWM bytes to the first full Comparison table, then to BEFORE analysed, and
+/// seconds and VmHWM bytes to the first frame of the comparison, then to BEFORE analysed, and
 /// the rows.
 fn first_table(process_start: Instant, before: &str, after: &str) {
     use heapdiff::app::model::Content;
@@ -450,11 +450,16 @@ fn first_table(process_start: Instant, before: &str, after: &str) {
         }
         texts
     };
-    // The first frame that draws the Comparison table (its column headers and rows).
+    // The first frame that draws the comparison: the Leaks view it opens on (its card list's
+    // heading), or the Comparison table (its column headers and rows).
     loop {
         let texts = step(&mut app);
+        let leaks_drawn = |t: &String| {
+            t == "No likely leak" || t.ends_with(" likely leak") || t.ends_with(" likely leaks")
+        };
         // A pair without changes shows AFTER's Summary instead.
-        let drawn = app.content.compare_rows().is_none() || texts.iter().any(|t| t == "# New");
+        let drawn = app.content.compare_rows().is_none()
+            || texts.iter().any(|t| t == "# New" || leaks_drawn(t));
         if !app.is_loading() && matches!(app.content, Content::Pair(_)) && drawn {
             break;
         }

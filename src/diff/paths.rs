@@ -297,8 +297,6 @@ impl<'a> PathIndex<'a> {
     /// The next hops of `nodes`, computed in parallel (each is independent of the memo), to
     /// hand to [`PathIndex::merge_with_hops`].
     pub fn first_hops(&self, nodes: &[u32]) -> Vec<u64> {
-        let loaded = self.loaded;
-        let strings = &loaded.snapshot.strings;
         nodes
             .par_iter()
             .with_min_len(1024)
@@ -306,15 +304,22 @@ impl<'a> PathIndex<'a> {
                 if self.shape_of.get(node as usize) != Some(&UNKNOWN) || self.cancelled() {
                     return NO_HOP;
                 }
-                let mut owns_edge = |edge: u32, source: u32| {
-                    owns(loaded, edge, source, &mut |name| {
-                        parse_weakmap_table_id(strings.get(name))
-                    })
-                };
-                next_hop(loaded, node, &mut owns_edge)
+                self.shared_next_hop(node)
                     .map_or(END_HOP, |(e, s)| (u64::from(e) << 32) | u64::from(s))
             })
             .collect()
+    }
+
+    /// [`PathIndex::next_hop`] without the memo's table-id cache, for callers on many threads.
+    pub(crate) fn shared_next_hop(&self, node: u32) -> Option<(u32, u32)> {
+        let loaded = self.loaded;
+        let strings = &loaded.snapshot.strings;
+        let mut owns_edge = |edge: u32, source: u32| {
+            owns(loaded, edge, source, &mut |name| {
+                parse_weakmap_table_id(strings.get(name))
+            })
+        };
+        next_hop(loaded, node, &mut owns_edge)
     }
 
     /// What a step names a node by (its class; closures and synthetic roots by name), so a

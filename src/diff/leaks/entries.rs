@@ -8,7 +8,7 @@ use crate::hash::FxMap;
 use crate::snapshot::EdgeKind;
 
 /// The holder and sub-group key of one entry.
-pub(super) fn entry_facts(inp: &Inputs, paths: &mut PathIndex, entry: u32) -> (EntryFacts, SubKey) {
+pub(super) fn entry_facts(inp: &Inputs, paths: &PathIndex, entry: u32) -> (EntryFacts, SubKey) {
     let after = inp.after;
     let snap = &after.snapshot;
     let analysis = &after.analysis;
@@ -25,7 +25,7 @@ pub(super) fn entry_facts(inp: &Inputs, paths: &mut PathIndex, entry: u32) -> (E
         let mut node = entry;
         let mut found = None;
         for _ in 0..64 {
-            let Some((_, source)) = paths.next_hop(node) else {
+            let Some((_, source)) = paths.shared_next_hop(node) else {
                 break;
             };
             if !is_new(inp, source) && !is_synthetic(after, source) {
@@ -48,7 +48,7 @@ pub(super) fn entry_facts(inp: &Inputs, paths: &mut PathIndex, entry: u32) -> (E
             .max()
             .map(|e| (e, h))
     });
-    let step = direct.or_else(|| paths.next_hop(entry));
+    let step = direct.or_else(|| paths.shared_next_hop(entry));
     let (retainer, edge_type, edge_name) = match step {
         Some((edge, source)) => (
             token(after, source),
