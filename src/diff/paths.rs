@@ -200,7 +200,10 @@ const RECENT: usize = 1024;
 /// Memoised next hops and path shapes of one snapshot.
 pub struct PathIndex<'a> {
     loaded: &'a Loaded,
-    /// Per node: its path's shape, or `UNKNOWN` until visited.
+    /// Per node: its path's shape, bitwise inverted so that `UNKNOWN` is 0 and the vector
+    /// starts as untouched zero pages (only the pages of visited nodes become resident: the
+    /// leak groups, beside which it is allocated, are the peak of an out-of-memory diff).
+    /// Read and written through [`PathIndex::known`] and [`PathIndex::set_shape`].
     shape_of: Vec<u32>,
     /// Per shape: (first step, shape of the rest). Entry 0 is `END`.
     shapes: Vec<(StepKey, u32)>,
@@ -227,7 +230,7 @@ impl<'a> PathIndex<'a> {
     pub fn new(loaded: &'a Loaded) -> PathIndex<'a> {
         PathIndex {
             loaded,
-            shape_of: vec![UNKNOWN; loaded.snapshot.node_count()],
+            shape_of: vec![!UNKNOWN; loaded.snapshot.node_count()],
             shapes: vec![((0, 0, 0), END)],
             interned: HashMap::new(),
             recent: vec![(((0, 0, 0), u32::MAX), u32::MAX); RECENT],
@@ -301,7 +304,7 @@ impl<'a> PathIndex<'a> {
             .par_iter()
             .with_min_len(1024)
             .map(|&node| {
-                if self.shape_of.get(node as usize) != Some(&UNKNOWN) || self.cancelled() {
+                if self.known(node) != Some(UNKNOWN) || self.cancelled() {
                     return NO_HOP;
                 }
                 self.shared_next_hop(node)
@@ -365,9 +368,18 @@ impl<'a> PathIndex<'a> {
         self.shape_from(node, None)
     }
 
+    /// `node`'s shape as far as known (`UNKNOWN` before it is visited); `None` past the end.
+    fn known(&self, node: u32) -> Option<u32> {
+        self.shape_of.get(node as usize).map(|&s| !s)
+    }
+
+    fn set_shape(&mut self, node: u32, shape: u32) {
+        self.shape_of[node as usize] = !shape;
+    }
+
     /// [`PathIndex::shape`], with `node`'s next hop already known when `first` is given.
     fn shape_from(&mut self, node: u32, first: Option<Option<(u32, StepKey)>>) -> u32 {
-        let Some(&known) = self.shape_of.get(node as usize) else {
+        let Some(known) = self.known(node) else {
             return END;
         };
         if known != UNKNOWN {
@@ -381,7 +393,7 @@ impl<'a> PathIndex<'a> {
         let mut tail = END;
         let mut first = first;
         loop {
-            let s = self.shape_of[current as usize];
+            let s = !self.shape_of[current as usize];
             if s != UNKNOWN {
                 tail = s;
                 break;
@@ -398,18 +410,18 @@ impl<'a> PathIndex<'a> {
                     current = source;
                 }
                 None => {
-                    self.shape_of[current as usize] = END;
+                    self.set_shape(current, END);
                     break;
                 }
             }
         }
         while let Some((n, key)) = pending.pop() {
             let id = self.intern(key, tail);
-            self.shape_of[n as usize] = id;
+            self.set_shape(n, id);
             tail = id;
         }
         self.pending = pending;
-        self.shape_of[node as usize]
+        !self.shape_of[node as usize]
     }
 
     /// One step as printed.
@@ -601,7 +613,7 @@ impl<'a> PathIndex<'a> {
             // The lead shown: the first member's step, as long as its longest run.
             let mut lead: Lead = None;
             for &(_, _, n) in chunk {
-                let shape = self.shape_of[n as usize];
+                let shape = !self.shape_of[n as usize];
                 if let Some((key, len, _)) = self.lead(n, shape) {
                     match &mut lead {
                         None => lead = Some((key, len)),

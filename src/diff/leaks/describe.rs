@@ -45,9 +45,9 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
         .max_by(|&a, &b| retained.of(a).cmp(&retained.of(b)).then(b.cmp(&a)))
         .unwrap_or_else(|| entries.first().copied().unwrap_or(0));
     let first_fact = main.first().map(|&e| &f.facts[e]);
-    let single_holder = first_fact.and_then(|x| x.holder);
+    let single_holder = first_fact.and_then(|x| x.holder());
     let distinct_holders = {
-        let mut hs: Vec<u32> = main.iter().filter_map(|&e| f.facts[e].holder).collect();
+        let mut hs: Vec<u32> = main.iter().filter_map(|&e| f.facts[e].holder()).collect();
         hs.sort_unstable();
         hs.dedup();
         hs.len() as u64
@@ -66,7 +66,7 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
     let expression = with_tail(after, &holder_expression(&path_steps), &tail);
 
     let holder = holder_node.map(|h| {
-        let edge = tail.first().copied().or(first_fact.and_then(|x| x.edge));
+        let edge = tail.first().copied().or(first_fact.and_then(|x| x.edge()));
         Holder {
             id: snap.node_id[h as usize],
             class_name: after.classes.name_of(h).to_string(),

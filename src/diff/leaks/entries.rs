@@ -1,7 +1,9 @@
 //! Where each entry hangs: its holder and the key it groups by, and the anchor above many
 //! holders.
 
-use super::{EntryFacts, FOLDED, Inputs, SubKey, Token, folded_name, is_new, is_synthetic, token};
+use super::{
+    EntryFacts, FOLDED, Inputs, NONE, SubKey, Token, folded_name, is_new, is_synthetic, token,
+};
 use crate::analysis::paths::shows_retaining_edge;
 use crate::diff::paths::PathIndex;
 use crate::hash::FxMap;
@@ -59,8 +61,8 @@ pub(super) fn entry_facts(inp: &Inputs, paths: &PathIndex, entry: u32) -> (Entry
     };
     let facts = EntryFacts {
         node: entry,
-        holder,
-        edge: step.map(|(e, _)| e),
+        holder: holder.unwrap_or(NONE),
+        edge: step.map_or(NONE, |(e, _)| e),
     };
     (facts, (retainer, edge_type, edge_name, token(after, entry)))
 }
@@ -71,7 +73,7 @@ pub(super) fn anchor(inp: &Inputs, facts: &[EntryFacts], sub: &[usize]) -> Optio
     let dominator = &after.analysis.dominator;
     let mut weight: FxMap<u32, u64> = FxMap::default();
     for &e in sub {
-        if let Some(h) = facts[e].holder {
+        if let Some(h) = facts[e].holder() {
             *weight.entry(h).or_insert(0) += 1;
         }
     }

@@ -179,13 +179,27 @@ const NO_SCRIPT: u32 = u32::MAX;
 type SubKey = (Token, u8, u32, Token);
 const FOLDED: u32 = u32::MAX;
 
-/// What is kept of each entry (20 bytes; its 48-byte sub-group key is only looked up: an
+/// What is kept of each entry (12 bytes; its 48-byte sub-group key is only looked up: an
 /// out-of-memory snapshot can have a million entries).
 struct EntryFacts {
     node: u32,
-    holder: Option<u32>,
-    /// The edge from the key retainer into the entry.
-    edge: Option<u32>,
+    /// The old object holding the entry, or `NONE`.
+    holder: u32,
+    /// The edge from the key retainer into the entry, or `NONE`.
+    edge: u32,
+}
+
+/// No holder, no edge.
+const NONE: u32 = u32::MAX;
+
+impl EntryFacts {
+    fn holder(&self) -> Option<u32> {
+        (self.holder != NONE).then_some(self.holder)
+    }
+
+    fn edge(&self) -> Option<u32> {
+        (self.edge != NONE).then_some(self.edge)
+    }
 }
 
 /// The leak groups, most likely first. `paths` memoises shortest paths (and is worth passing on
@@ -203,7 +217,7 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
     // snapshot can have a million entries), sub-grouped in entry order.
     let mut facts: Vec<EntryFacts> = Vec::with_capacity(walk.entries.len());
     let shared: &PathIndex = paths;
-    for slice in walk.entries.chunks(1 << 16) {
+    for slice in walk.entries.chunks(1 << 14) {
         let keyed: Vec<(EntryFacts, SubKey)> = slice
             .par_iter()
             .with_min_len(256)
@@ -278,7 +292,7 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
             sub_list
                 .iter()
                 .flat_map(|&s| &subs[s])
-                .any(|&e| facts[e].holder.is_some())
+                .any(|&e| facts[e].holder().is_some())
         })
         .collect();
     let mut likely: Vec<bool> = likely_findings(inp, &parts, &retained_of)
@@ -408,10 +422,10 @@ fn grown_holders(
         if (main.len() as u64) < LIKELY_MIN {
             continue;
         }
-        let Some(holder) = facts[main[0]].holder else {
+        let Some(holder) = facts[main[0]].holder() else {
             continue;
         };
-        let single = main.iter().all(|&e| facts[e].holder == Some(holder));
+        let single = main.iter().all(|&e| facts[e].holder() == Some(holder));
         let plain = !matches!(
             snap.node_kind(holder),
             NodeKind::Hidden | NodeKind::Array | NodeKind::Code | NodeKind::ObjectShape
