@@ -24,8 +24,9 @@
 //!            read them), contexts (which Context variables no live function uses)
 //! loaded     Snapshot + classes + shallow sizes + Analysis: one snapshot, ready to show
 //! diff       two Loaded → Comparison: compare (DevTools' rows), dominance (what new objects
-//!            retain), paths (merged retainer paths, chains folded), suspects, leaks (one
-//!            finding per leak), warnings (ids that do not carry over)
+//!            retain), hops (which edges own, the next hop), paths (merged retainer paths, chains
+//!            folded), suspects, leaks (one finding per leak), warnings (ids that do not
+//!            carry over)
 //! report     Comparison → Findings → markdown | html | findings JSON; text (shared layout);
 //!            retainers (the pane)
 //! pipeline   files → Loaded / compared pair: the one way in for every front end

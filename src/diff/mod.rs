@@ -14,6 +14,7 @@
 
 mod compare;
 mod dominance;
+mod hops;
 pub mod leaks;
 pub mod paths;
 pub mod suspects;
