@@ -67,6 +67,11 @@ pub fn huge_vec<T: Clone>(n: usize, value: T) -> Vec<T> {
     v
 }
 
+/// Whether [`advise_huge`] asks for huge pages behind an array of `bytes`.
+pub fn wants_huge_pages(bytes: usize) -> bool {
+    cfg!(target_os = "linux") && bytes >= HUGE_MIN_BYTES
+}
+
 /// Asks for huge pages behind `memory` (not yet written: pages already touched keep their size).
 #[allow(unsafe_code)] // madvise is a system call; see the SAFETY comment
 pub fn advise_huge<T>(memory: &[std::mem::MaybeUninit<T>]) {
@@ -74,7 +79,7 @@ pub fn advise_huge<T>(memory: &[std::mem::MaybeUninit<T>]) {
     {
         const HUGE: usize = 2 << 20;
         let bytes = std::mem::size_of_val(memory);
-        if bytes < HUGE_MIN_BYTES {
+        if !wants_huge_pages(bytes) {
             return;
         }
         let start = memory.as_ptr() as usize;

@@ -40,11 +40,16 @@ pub fn extend_zeroed<T: Copy + Default + Send>(column: &mut Vec<T>, records: usi
     const CHUNK_BYTES: usize = 1 << 20;
     let from = column.len();
     column.reserve(records);
+    // A column in huge pages (see `mem::advise_huge`) faults 2 MiB at a time: populating it a
+    // megabyte per thread only makes two threads wait on one page.
+    let huge = crate::mem::wants_huge_pages(column.capacity() * std::mem::size_of::<T>());
     let per_chunk = (CHUNK_BYTES / std::mem::size_of::<T>().max(1)).max(1);
     column.spare_capacity_mut()[..records]
-        .par_chunks_mut(per_chunk)
+        .par_chunks_mut(if huge { 2 * per_chunk } else { per_chunk })
         .for_each(|chunk| {
-            populate(chunk);
+            if !huge {
+                populate(chunk);
+            }
             chunk.fill(std::mem::MaybeUninit::new(T::default()));
         });
     // SAFETY: `reserve` made room for `records` more elements and the loop above wrote every
