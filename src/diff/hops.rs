@@ -84,6 +84,8 @@ pub(super) fn next_hop(
     }
     let dom = loaded.classes.dom();
     let mut best: Option<(i32, u32, u32)> = None;
+    // The best retainer's shown name, built once for all the ties it meets.
+    let mut best_name: Option<std::borrow::Cow<str>> = None;
     for edge in analysis.retaining_edges(snap, node) {
         let source = analysis.edge_source(snap, edge);
         let ds = analysis.distance[source as usize];
@@ -107,10 +109,8 @@ pub(super) fn next_hop(
                 {
                     std::cmp::Ordering::Equal
                 } else {
-                    cmp_utf16(
-                        &display_name(snap, dom, source),
-                        &display_name(snap, dom, bs),
-                    )
+                    let theirs = best_name.get_or_insert_with(|| display_name(snap, dom, bs));
+                    cmp_utf16(&display_name(snap, dom, source), theirs)
                 };
                 let better = order.is_lt() || (order.is_eq() && edge > be);
                 if !better {
@@ -119,6 +119,9 @@ pub(super) fn next_hop(
             }
         }
         if owns(edge, source) {
+            if best.is_none_or(|(_, _, bs)| bs != source) {
+                best_name = None;
+            }
             best = Some((ds, edge, source));
         }
     }

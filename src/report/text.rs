@@ -17,18 +17,22 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut line = String::new();
     let mut len = 0;
     for word in text.split(' ') {
-        let mut word = word.to_string();
+        let mut word = word;
         let mut wlen = word.chars().count();
+        // A word longer than a line is cut, each piece found once (re-collecting the rest per
+        // piece made a 50 KB class name in a hostile file quadratic).
         while wlen > width {
-            // A word longer than a line: cut it.
             if len > 0 {
                 lines.push(std::mem::take(&mut line));
                 len = 0;
             }
-            let head: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
-            wlen = word.chars().count();
-            lines.push(head);
+            let cut = word
+                .char_indices()
+                .nth(width)
+                .map_or(word.len(), |(i, _)| i);
+            lines.push(word[..cut].to_string());
+            word = &word[cut..];
+            wlen -= width;
         }
         if len > 0 && len + 1 + wlen > width {
             lines.push(std::mem::take(&mut line));
@@ -38,7 +42,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             line.push(' ');
             len += 1;
         }
-        line.push_str(&word);
+        line.push_str(word);
         len += wlen;
     }
     if len > 0 || lines.is_empty() {
@@ -242,6 +246,18 @@ mod tests {
         let lines = wrap(&long, 20);
         assert_eq!(lines.len(), 3);
         assert!(lines.iter().all(|l| l.chars().count() <= 20));
+        // A hostile 50 KB class name of multi-byte characters: cut at character boundaries,
+        // every piece full but the last, nothing lost.
+        let hostile = "é9".repeat(25_001);
+        let lines = wrap(&hostile, 40);
+        assert_eq!(lines.len(), 50_002usize.div_ceil(40));
+        assert_eq!(lines.concat(), hostile);
+        assert!(
+            lines[..lines.len() - 1]
+                .iter()
+                .all(|l| l.chars().count() == 40)
+        );
+        assert_eq!(wrap(&format!("a {hostile} b"), 40).len(), lines.len() + 1);
     }
 
     #[test]

@@ -34,14 +34,21 @@ fn cons_string_name(snap: &Snapshot, node: u32) -> String {
     let mut stack: Vec<Option<u32>> = vec![Some(node)];
     // A hostile file can make cons strings whose halves are missing or lead back to cons
     // strings without ever reaching text (a cycle, or node 0 typed as a cons string): `len`
-    // would never grow and the stack would grow without end. A real cons tree of at most
-    // MAX_CONS_STRING_NAME_LENGTH units visits fewer nodes than this.
-    let mut visits = 0usize;
-    while len < MAX_CONS_STRING_NAME_LENGTH && visits < 8 * MAX_CONS_STRING_NAME_LENGTH {
-        visits += 1;
+    // would never grow and the stack would grow without end. The work (nodes visited and
+    // edges read) is bounded instead: a real cons tree of at most MAX_CONS_STRING_NAME_LENGTH
+    // units visits fewer than 2 × that many nodes with a few edges each, where a hostile one
+    // could make every visit read the root's thousands of edges.
+    let mut work = 0usize;
+    while len < MAX_CONS_STRING_NAME_LENGTH && work < 16 * MAX_CONS_STRING_NAME_LENGTH {
+        work += 1;
         let Some(top) = stack.pop() else { break };
         // A cons string missing a half reads node 0 there, as DevTools does.
         let current = top.unwrap_or(0);
+        // Node 0 typed as a cons string (a hostile file: it is the synthetic root) would be
+        // expanded again for every missing half, never reaching text: it reads as empty.
+        if top.is_none() && snap.node_kind(0) == NodeKind::ConsString {
+            continue;
+        }
         if snap.node_kind(current) != NodeKind::ConsString {
             let part = snap.node_name(current);
             name.push_str(part);
@@ -53,6 +60,7 @@ fn cons_string_name(snap: &Snapshot, node: u32) -> String {
             if first.is_some() && second.is_some() {
                 break;
             }
+            work += 1;
             if snap.edge_kind(edge) != EdgeKind::Internal {
                 continue;
             }
