@@ -68,29 +68,83 @@ impl DominatorTree {
     }
 
     /// Walks the tree depth first from the root with an explicit stack (a 10-million-node chain
-    /// is a tree of depth 10 million).
+    /// is a tree of depth 10 million). The stack holds one frame per level, where the walk is in
+    /// that node's children, not every pending child: a node dominating a million others (the
+    /// array of an out-of-memory snapshot's leak) costs one frame, not a million.
     pub fn walk(&self, mut visit: impl FnMut(Visit) -> bool) {
-        if self.root as usize + 1 >= self.first.len() {
+        struct Frame {
+            node: u32,
+            /// Index into `children` of the next child to enter.
+            next: u32,
+            leave: bool,
+        }
+        let root = self.root;
+        if root as usize + 1 >= self.first.len() {
             return;
         }
-        // Bit 32 marks a pending `Leave`.
-        const LEAVE: u64 = 1 << 32;
-        let mut stack: Vec<u64> = vec![u64::from(self.root)];
-        while let Some(entry) = stack.pop() {
-            let node = entry as u32;
-            if entry & LEAVE != 0 {
-                visit(Visit::Leave(node));
-                continue;
-            }
-            let children = self.children(node);
-            if visit(Visit::Enter(node)) {
-                if children.is_empty() {
-                    visit(Visit::Leave(node));
+        let frame = |node: u32, leave: bool| Frame {
+            node,
+            next: self.first[node as usize],
+            leave,
+        };
+        let mut stack = vec![frame(root, visit(Visit::Enter(root)))];
+        while let Some(top) = stack.last_mut() {
+            let end = self.first[top.node as usize + 1];
+            if top.next < end {
+                let child = self.children[top.next as usize];
+                top.next += 1;
+                let leave = visit(Visit::Enter(child));
+                if self.children(child).is_empty() {
+                    if leave {
+                        visit(Visit::Leave(child));
+                    }
                 } else {
-                    stack.push(entry | LEAVE);
+                    stack.push(frame(child, leave));
+                }
+            } else {
+                let Some(done) = stack.pop() else { break };
+                if done.leave {
+                    visit(Visit::Leave(done.node));
                 }
             }
-            stack.extend(children.iter().rev().map(|&c| u64::from(c)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parents before children, children ascending, `Leave` only where `Enter` asked for it and
+    /// after the whole subtree; nodes outside the tree never visited.
+    #[test]
+    fn walk_visits_in_depth_first_order() {
+        // 0 → {1, 2}, 1 → {3, 4}, 2 → {5}, 5 → {6}; 7 names a node past the end, 8 itself.
+        let tree = DominatorTree::new(&[0, 0, 0, 1, 1, 2, 5, 99, 8], 0);
+        assert_eq!(tree.children(0), &[1, 2]);
+        assert_eq!(tree.children(8), &[] as &[u32]);
+        let mut seen = Vec::new();
+        tree.walk(|v| {
+            seen.push(v);
+            // No `Leave` for node 2 (its subtree is still walked).
+            v != Visit::Enter(2)
+        });
+        use Visit::{Enter as E, Leave as L};
+        let expected = [
+            E(0),
+            E(1),
+            E(3),
+            L(3),
+            E(4),
+            L(4),
+            L(1),
+            E(2),
+            E(5),
+            E(6),
+            L(6),
+            L(5),
+            L(0),
+        ];
+        assert_eq!(seen, expected);
     }
 }
