@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::hops::{next_hop, owns, parse_weakmap_table_id};
+use crate::hash::FxSet;
 use crate::loaded::Loaded;
 use crate::snapshot::NodeKind;
 
@@ -181,8 +182,8 @@ impl<'a> PathIndex<'a> {
     }
 
     /// The next hops of `nodes`, computed in parallel (each is independent of the memo), to
-    /// hand to [`PathIndex::merge_with_hops`].
-    pub fn first_hops(&self, nodes: &[u32]) -> Vec<u64> {
+    /// be memoised one after another.
+    fn first_hops(&self, nodes: &[u32]) -> Vec<u64> {
         nodes
             .par_iter()
             .with_min_len(1024)
@@ -434,27 +435,21 @@ impl<'a> PathIndex<'a> {
     /// group with the lowest node ordinal (independent of what the memo held before).
     /// `counted(node)` says whether a node's retained size adds to its path's.
     pub fn merge(&mut self, nodes: &[u32], counted: &dyn Fn(u32) -> bool) -> Vec<MergedPath> {
-        let hops = self.first_hops(nodes);
-        self.merge_with_hops(nodes, &hops, counted)
-    }
-
-    /// [`PathIndex::merge`] with the nodes' next hops from [`PathIndex::first_hops`] (computed
-    /// against this index: a node whose shape was known then has `NO_HOP` and is looked up).
-    pub fn merge_with_hops(
-        &mut self,
-        nodes: &[u32],
-        hops: &[u64],
-        counted: &dyn Fn(u32) -> bool,
-    ) -> Vec<MergedPath> {
-        let cancel = self.cancel;
-        let keyed: Vec<(u32, u32)> = nodes
-            .iter()
-            .zip(hops)
-            .enumerate()
-            .take_while(|(i, _)| {
-                i % 4096 != 0 || !cancel.is_some_and(|c| c.load(Ordering::Relaxed))
-            })
-            .map(|(_, (&n, &hop))| {
+        // Paths that differ only in how long their chains are are one path: keyed by the
+        // folded shape, and a leading run through objects of the node's own class (the list
+        // a node sits in: `next`, `_idleNext`) left out of the key, so the list's first node
+        // (no such step) merges with the rest. (folded key, node): the shape after the lead is
+        // looked up again per group rather than kept per node.
+        let mut keyed: Vec<(u32, u32)> = Vec::with_capacity(nodes.len());
+        // The next hops on all cores, a slice at a time: 8 bytes a node in all, not 28 with
+        // every hop and the shapes beside the key (a row of an out-of-memory snapshot can have
+        // a million objects, and two rows merge at once).
+        'slices: for slice in nodes.chunks(1 << 16) {
+            let hops = self.first_hops(slice);
+            for (i, (&n, &hop)) in slice.iter().zip(&hops).enumerate() {
+                if i % 4096 == 0 && self.cancelled() {
+                    break 'slices;
+                }
                 let first = match hop {
                     NO_HOP => None,
                     END_HOP => Some(None),
@@ -464,23 +459,13 @@ impl<'a> PathIndex<'a> {
                     }
                 };
                 let shape = self.shape_from(n, first);
-                (shape, n)
-            })
-            .collect();
-        // Paths that differ only in how long their chains are are one path: keyed by the
-        // folded shape, and a leading run through objects of the node's own class (the list
-        // a node sits in: `next`, `_idleNext`) left out of the key, so the list's first node
-        // (no such step) merges with the rest. (folded key, shape after the lead, node)
-        let mut keyed: Vec<(u32, u32, u32)> = keyed
-            .into_iter()
-            .map(|(shape, n)| {
                 let rest = match self.lead(n, shape) {
                     Some((_, _, after)) => after,
                     None => shape,
                 };
-                (self.folded(rest), rest, n)
-            })
-            .collect();
+                keyed.push((self.folded(rest), n));
+            }
+        }
         keyed.sort_unstable();
         let retained = &self.loaded.analysis.retained_size;
         // (its distinct shapes after the lead, the lead, the merged path)
@@ -488,24 +473,40 @@ impl<'a> PathIndex<'a> {
         for chunk in keyed.chunk_by(|a, b| a.0 == b.0) {
             let retained_size = chunk
                 .iter()
-                .filter(|&&(_, _, n)| counted(n))
-                .map(|&(_, _, n)| retained.of(n))
+                .filter(|&&(_, n)| counted(n))
+                .map(|&(_, n)| retained.of(n))
                 .sum();
-            let mut shapes: Vec<u32> = chunk.iter().map(|&(_, s, _)| s).collect();
-            shapes.dedup();
-            // The lead shown: the first member's step, as long as its longest run.
-            let mut lead: Lead = None;
-            for &(_, _, n) in chunk {
+            // The distinct shapes after the lead, and the lead shown: the step of the member
+            // first in (shape after the lead, node) order that has one, as long as the longest
+            // run of that step.
+            let mut shapes: FxSet<u32> = FxSet::default();
+            let mut first: Option<(u32, u32, StepKey)> = None;
+            for &(_, n) in chunk {
                 let shape = !self.shape_of[n as usize];
-                if let Some((key, len, _)) = self.lead(n, shape) {
-                    match &mut lead {
-                        None => lead = Some((key, len)),
-                        Some((k, longest)) if *k == key => *longest = (*longest).max(len),
-                        Some(_) => {}
-                    }
+                let lead = self.lead(n, shape);
+                let rest = lead.map_or(shape, |(_, _, after)| after);
+                shapes.insert(rest);
+                if let Some((key, _, _)) = lead
+                    && first.is_none_or(|(r, m, _)| (rest, n) < (r, m))
+                {
+                    first = Some((rest, n, key));
                 }
             }
-            let example = chunk.iter().map(|&(_, _, n)| n).min().unwrap_or(0);
+            let lead: Lead = first.map(|(_, _, key)| {
+                let mut longest = 0;
+                for &(_, n) in chunk {
+                    let shape = !self.shape_of[n as usize];
+                    if let Some((k, len, _)) = self.lead(n, shape)
+                        && k == key
+                    {
+                        longest = longest.max(len);
+                    }
+                }
+                (key, longest)
+            });
+            let mut shapes: Vec<u32> = shapes.into_iter().collect();
+            shapes.sort_unstable();
+            let example = chunk.iter().map(|&(_, n)| n).min().unwrap_or(0);
             groups.push((
                 shapes,
                 lead,
