@@ -32,6 +32,11 @@ impl Groups {
     pub fn nodes_of(&self, group: usize) -> &[u32] {
         &self.nodes[self.first[group] as usize..self.first[group + 1] as usize]
     }
+
+    /// The groups' classes alone, the node lists freed.
+    pub fn into_class(self) -> Vec<u32> {
+        self.class
+    }
 }
 
 const NO_GROUP: u32 = u32::MAX;

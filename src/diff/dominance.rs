@@ -13,46 +13,90 @@
 
 use crate::analysis::dominator_tree::{DominatorTree, Visit};
 
-/// Marks per node: which row a new node belongs to, `NONE` for the others.
-pub(crate) const NONE: u32 = u32::MAX;
-
 /// Flags per node set by [`walk`].
 pub(crate) const TOP_OF_CLASS: u8 = 1;
 pub(crate) const OWNER_ROOT: u8 = 2;
-/// Set on every marked node: the flags alone say which objects are new.
+/// Set on every marked node, by the caller: the flags alone say which objects are new.
 pub(crate) const NEW: u8 = 4;
+/// Set on the entries: a member belongs to the last entry before it in [`Walk::members`].
+pub(crate) const ENTRY: u8 = 8;
+/// What [`new_flags`] sets and [`walk`] turns into the flags above (a marked node the tree
+/// does not reach is left with none).
+const MARKED: u8 = 16;
 
 /// What one walk finds.
 pub(crate) struct Walk {
-    /// Per node: [`NEW`], [`TOP_OF_CLASS`], [`OWNER_ROOT`] for marked nodes, 0 elsewhere.
+    /// Per node: [`NEW`], [`TOP_OF_CLASS`], [`OWNER_ROOT`], [`ENTRY`] for marked nodes, 0
+    /// elsewhere.
     pub flags: Vec<u8>,
     /// The entries, in depth-first order.
     pub entries: Vec<u32>,
-    /// Every marked node with the index of its entry in `entries`, in depth-first order.
-    pub members: Vec<(u32, u32)>,
+    /// Every marked node in depth-first order: an entry, then the marked nodes it dominates.
+    /// Four bytes a member, not eight with its entry's index beside it: an out-of-memory
+    /// snapshot's comparison can have millions ([`Walk::members`] derives the index).
+    members: Vec<u32>,
 }
 
-/// Walks the tree from the root. `mark[node]` is the row of a new node (or [`NONE`]),
-/// `tier[row]` its tier (higher = more application-like).
-pub(crate) fn walk(tree: &DominatorTree, mark: &[u32], tier: &[u8]) -> Walk {
-    let n = mark.len();
-    let mut flags = vec![0u8; n];
+impl Walk {
+    /// Every marked node with the index of its entry in `entries`, in depth-first order.
+    pub fn members(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let mut entry = u32::MAX;
+        self.members.iter().map(move |&node| {
+            if self.flags[node as usize] & ENTRY != 0 {
+                entry = entry.wrapping_add(1);
+            }
+            (node, entry)
+        })
+    }
+
+    /// The flags alone, the rest freed.
+    pub fn into_flags(self) -> Vec<u8> {
+        self.flags
+    }
+}
+
+/// Per node, a mark on the nodes of `lists` (a row's new objects each), 0 elsewhere: the marks
+/// [`walk`] starts from.
+pub(crate) fn new_flags<'a>(node_count: usize, lists: impl Iterator<Item = &'a [u32]>) -> Vec<u8> {
+    let mut flags = vec![0u8; node_count];
+    for nodes in lists {
+        for &n in nodes {
+            if let Some(f) = flags.get_mut(n as usize) {
+                *f = MARKED;
+            }
+        }
+    }
+    flags
+}
+
+/// Walks the tree from the root over the nodes [`new_flags`] marked and flags them.
+/// `row_of(node)` is the row of a new node (an index into `tier`, `None` leaves the node out),
+/// `tier[row]` its tier (higher = more application-like). The row is looked up, not stored per
+/// node: four bytes a node less beside the tree.
+pub(crate) fn walk(
+    tree: &DominatorTree,
+    mut flags: Vec<u8>,
+    row_of: impl Fn(u32) -> Option<usize>,
+    tier: &[u8],
+) -> Walk {
     let mut entries: Vec<u32> = Vec::new();
-    let mut members: Vec<(u32, u32)> = Vec::new();
+    let mut members: Vec<u32> = Vec::new();
     // Marked ancestors open above the current node.
     let mut open_any = 0u32;
     let tiers = tier.iter().copied().max().map_or(1, |t| t as usize + 1);
     // Open new ancestors per row and per tier.
     let mut open_row = vec![0u32; tier.len()];
     let mut open_tier = vec![0u32; tiers];
-    let row_of = |node: u32| -> Option<(usize, usize)> {
-        let row = *mark.get(node as usize)?;
-        let t = *tier.get(row as usize)?;
-        Some((row as usize, t as usize))
+    let marked = |flags: &[u8], node: u32| -> Option<(usize, usize)> {
+        if flags.get(node as usize)? & MARKED == 0 {
+            return None;
+        }
+        let row = row_of(node)?;
+        Some((row, *tier.get(row)? as usize))
     };
     tree.walk(|visit| match visit {
         Visit::Enter(node) => {
-            let Some((row, t)) = row_of(node) else {
+            let Some((row, t)) = marked(&flags, node) else {
                 return false;
             };
             let same = open_row[row];
@@ -64,18 +108,19 @@ pub(crate) fn walk(tree: &DominatorTree, mark: &[u32], tier: &[u8]) -> Walk {
             if at_least == same {
                 f |= OWNER_ROOT;
             }
-            flags[node as usize] = f;
             if open_any == 0 {
+                f |= ENTRY;
                 entries.push(node);
             }
-            members.push((node, entries.len() as u32 - 1));
+            flags[node as usize] = f | MARKED;
+            members.push(node);
             open_row[row] += 1;
             open_tier[t] += 1;
             open_any += 1;
             true
         }
         Visit::Leave(node) => {
-            if let Some((row, t)) = row_of(node) {
+            if let Some((row, t)) = marked(&flags, node) {
                 open_row[row] -= 1;
                 open_tier[t] -= 1;
                 open_any -= 1;
@@ -83,6 +128,9 @@ pub(crate) fn walk(tree: &DominatorTree, mark: &[u32], tier: &[u8]) -> Walk {
             false
         }
     });
+    for f in &mut flags {
+        *f &= !MARKED;
+    }
     Walk {
         flags,
         entries,

@@ -126,8 +126,9 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
     let (bg, ag) = rayon::join(|| compare::groups(before), || compare::groups(after));
     let merged = compare::merge(before, &bg, after, &ag);
     let before_counted = bg.nodes.len() as u64;
-    // Only the groups' classes are used from here on.
-    let (bg, ag) = (bg.class, ag.class);
+    // Only the groups' classes are used from here on: their node lists (four bytes a counted
+    // node) go now, not at the end of the function as the rest of a partly moved value would.
+    let (bg, ag) = (bg.into_class(), ag.into_class());
     // The dominator tree's child lists only need AFTER's analysis; built once the groups' node
     // lists are gone, and beside the rows.
     let (tree, mut classes) = rayon::join(
@@ -152,8 +153,21 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
     // What the new objects keep alive, and which of them are owned by other new objects.
     let tiers: Vec<Tier> = classes.iter().map(|c| suspects::tier(after, c)).collect();
     let tier_rank: Vec<u8> = tiers.iter().map(|t| t.rank()).collect();
-    let mark_all = marks(after, &classes, |_, _| true);
-    let walk_all = dominance::walk(&tree, &mark_all, &tier_rank);
+    // The row of a new object, from its class: a row is one class of AFTER's.
+    let mut row_of_class = vec![u32::MAX; after.classes.class_count()];
+    for (row, c) in classes.iter().enumerate() {
+        if let Some(slot) = c.after_class.and_then(|k| row_of_class.get_mut(k as usize)) {
+            *slot = row as u32;
+        }
+    }
+    let row_of = |node: u32| -> Option<usize> {
+        let class = after.classes.class_of.get(node as usize)?;
+        let row = *row_of_class.get(class as usize)?;
+        (row != u32::MAX).then_some(row as usize)
+    };
+    let node_count = after.snapshot.node_count();
+    let new_all = dominance::new_flags(node_count, classes.iter().map(|c| &c.added[..]));
+    let walk_all = dominance::walk(&tree, new_all, row_of, &tier_rank);
     let retained = &after.analysis.retained_size;
     classes.par_iter_mut().for_each(|c| {
         c.added_retained_size = c
@@ -190,20 +204,26 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
         })
         .collect();
     let walk = if alive.is_some() {
-        drop(mark_all);
-        let mut mark = vec![dominance::NONE; after.snapshot.node_count()];
-        for (row, nodes) in candidates.iter().enumerate() {
-            for &n in nodes.iter() {
-                mark[n as usize] = row as u32;
-            }
-        }
-        dominance::walk(&tree, &mark, &tier_rank)
+        drop(walk_all);
+        let new = dominance::new_flags(node_count, candidates.iter().map(|c| &c[..]));
+        dominance::walk(&tree, new, row_of, &tier_rank)
     } else {
-        drop(mark_all);
         walk_all
     };
-    // The leak groups read the tree's child lists; the suspects do not, and merge paths with
-    // the memo the groups left.
+    // The leak groups need the tree only for each entry's headline; the tree (eight bytes a
+    // node) goes before they and the suspects start. Most entries head their own finding, so
+    // only the others are kept.
+    let headlines: Vec<(u32, u32)> = walk
+        .entries
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, &e)| {
+            let h = leaks::headline(after, &tree, e);
+            (h != e).then_some((i as u32, h))
+        })
+        .collect();
+    drop(tree);
+    // The suspects merge paths with the memo the groups left.
     let mut index = PathIndex::new(after);
     let leaks = leaks::find(
         &leaks::Inputs {
@@ -212,12 +232,14 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
             classes: &classes,
             candidates: &candidates,
             walk: &walk,
-            tree: &tree,
+            headlines: &headlines,
         },
         &mut index,
     );
-    drop(tree);
-    let suspects = suspects::rank(after, &classes, &tiers, &candidates, &walk.flags, index);
+    drop(headlines);
+    // The suspects read the flags only.
+    let flags = walk.into_flags();
+    let suspects = suspects::rank(after, &classes, &tiers, &candidates, &flags, index);
 
     Comparison {
         totals,
@@ -293,19 +315,6 @@ fn rows(
     });
 
     classes
-}
-
-/// Per after node, the row of the new objects `keep` accepts (`dominance::NONE` elsewhere).
-fn marks(after: &Loaded, classes: &[ClassDiff], keep: impl Fn(usize, u32) -> bool) -> Vec<u32> {
-    let mut mark = vec![dominance::NONE; after.snapshot.node_count()];
-    for (row, c) in classes.iter().enumerate() {
-        for &n in &c.added {
-            if keep(row, n) {
-                mark[n as usize] = row as u32;
-            }
-        }
-    }
-    mark
 }
 
 /// The merged retainer paths of any set of after-snapshot nodes (e.g. a row's `added`), most

@@ -6,6 +6,7 @@ use super::{
     EntryFacts, EntryInfo, FOLDED, GroupPath, Holder, Inputs, LeakGroup, NO_SCRIPT, Part, Token,
     folded_name, internal_name, is_new, is_synthetic, token,
 };
+use crate::analysis::dominator_tree::DominatorTree;
 use crate::diff::paths::{PathIndex, PathStep};
 use crate::hash::FxMap;
 use crate::loaded::Loaded;
@@ -14,7 +15,7 @@ use crate::snapshot::{EdgeKind, NodeKind, class};
 /// One finding's pieces, for [`describe`].
 pub(super) struct Finding<'a> {
     /// Its sub-groups (entry indexes) and their anchors.
-    pub(super) subs: Vec<(&'a [usize], Option<u32>)>,
+    pub(super) subs: Vec<(&'a [u32], Option<u32>)>,
     pub(super) facts: &'a [EntryFacts],
     pub(super) parts: &'a FxMap<Token, (u64, u64)>,
     pub(super) likely: bool,
@@ -29,25 +30,38 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
     let entries: Vec<u32> = f
         .subs
         .iter()
-        .flat_map(|(s, _)| s.iter().map(|&e| f.facts[e].node))
+        .flat_map(|(s, _)| s.iter().map(|&e| f.facts[e as usize].node))
         .collect();
     // The largest sub-group speaks for the finding.
-    let sub_size = |s: &[usize]| -> u64 { s.iter().map(|&e| retained.of(f.facts[e].node)).sum() };
+    let sub_size = |s: &[u32]| -> u64 {
+        s.iter()
+            .map(|&e| retained.of(f.facts[e as usize].node))
+            .sum()
+    };
     let (main, anchor) = f
         .subs
         .iter()
         .max_by(|a, b| sub_size(a.0).cmp(&sub_size(b.0)).then(b.0[0].cmp(&a.0[0])))
         .map(|&(s, a)| (s, a))
         .unwrap_or((&[], None));
-    let example = main
+    // The example is an entry (an index into `f.facts`, as into `inp.headlines`).
+    let node_of = |e: u32| f.facts[e as usize].node;
+    let example_entry = main
         .iter()
-        .map(|&e| f.facts[e].node)
-        .max_by(|&a, &b| retained.of(a).cmp(&retained.of(b)).then(b.cmp(&a)))
-        .unwrap_or_else(|| entries.first().copied().unwrap_or(0));
-    let first_fact = main.first().map(|&e| &f.facts[e]);
+        .copied()
+        .max_by(|&a, &b| {
+            let (a, b) = (node_of(a), node_of(b));
+            retained.of(a).cmp(&retained.of(b)).then(b.cmp(&a))
+        })
+        .or_else(|| f.subs.iter().flat_map(|(s, _)| s.iter()).next().copied());
+    let example = example_entry.map_or(0, node_of);
+    let first_fact = main.first().map(|&e| &f.facts[e as usize]);
     let single_holder = first_fact.and_then(|x| x.holder());
     let distinct_holders = {
-        let mut hs: Vec<u32> = main.iter().filter_map(|&e| f.facts[e].holder()).collect();
+        let mut hs: Vec<u32> = main
+            .iter()
+            .filter_map(|&e| f.facts[e as usize].holder())
+            .collect();
         hs.sort_unstable();
         hs.dedup();
         hs.len() as u64
@@ -89,16 +103,23 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
 
     let entry = entry_info(after, example);
     let composition = composition(after, f.parts);
-    let headline_node = headline(inp, example);
+    let headline_node = example_entry
+        .and_then(|e| {
+            let i = inp.headlines.binary_search_by_key(&e, |h| h.0).ok()?;
+            Some(inp.headlines[i].1)
+        })
+        .unwrap_or(example);
     let headline = after.classes.name_of(headline_node).to_string();
     // The entries of the main sub-group's kind, across the finding: a list's links or a timer
     // ring's two directions are sub-groups of one kind of entry.
-    let kind = main.first().map(|&e| token(after, f.facts[e].node));
+    let kind = main
+        .first()
+        .map(|&e| token(after, f.facts[e as usize].node));
     let of_kind = f
         .subs
         .iter()
         .flat_map(|(s, _)| s.iter())
-        .filter(|&&e| Some(token(after, f.facts[e].node)) == kind)
+        .filter(|&&e| Some(token(after, f.facts[e as usize].node)) == kind)
         .count() as u64;
     let sentence = sentence(
         after,
@@ -345,16 +366,14 @@ pub(super) fn is_dom(class_name: &str) -> bool {
 }
 
 /// Down from `entry` through plumbing while one child keeps at least half the retained size.
-pub(super) fn headline(inp: &Inputs, entry: u32) -> u32 {
-    let after = inp.after;
+pub(crate) fn headline(after: &Loaded, tree: &DominatorTree, entry: u32) -> u32 {
     let retained = &after.analysis.retained_size;
     let mut x = entry;
     for _ in 0..64 {
         if !plumbing(after, x) {
             break;
         }
-        let Some(&child) = inp
-            .tree
+        let Some(&child) = tree
             .children(x)
             .iter()
             .max_by(|&&a, &&b| retained.of(a).cmp(&retained.of(b)).then(b.cmp(&a)))

@@ -68,12 +68,12 @@ pub(super) fn entry_facts(inp: &Inputs, paths: &PathIndex, entry: u32) -> (Entry
 }
 
 /// The deepest non-synthetic object dominating at least half of a sub-group's holders.
-pub(super) fn anchor(inp: &Inputs, facts: &[EntryFacts], sub: &[usize]) -> Option<u32> {
+pub(super) fn anchor(inp: &Inputs, facts: &[EntryFacts], sub: &[u32]) -> Option<u32> {
     let after = inp.after;
     let dominator = &after.analysis.dominator;
     let mut weight: FxMap<u32, u64> = FxMap::default();
     for &e in sub {
-        if let Some(h) = facts[e].holder() {
+        if let Some(h) = facts[e as usize].holder() {
             *weight.entry(h).or_insert(0) += 1;
         }
     }

@@ -43,6 +43,7 @@ mod sentence;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use describe::headline;
 use describe::{Finding, describe};
 use entries::{anchor, entry_facts};
 use likely::likely_findings;
@@ -50,7 +51,6 @@ use likely::likely_findings;
 use super::ClassDiff;
 use super::dominance::{NEW, Walk};
 use super::paths::{PathIndex, PathStep};
-use crate::analysis::dominator_tree::DominatorTree;
 use crate::analysis::scripts::SourceLocation;
 use crate::loaded::Loaded;
 use crate::snapshot::NodeKind;
@@ -160,7 +160,9 @@ pub(crate) struct Inputs<'a> {
     pub candidates: &'a [std::borrow::Cow<'a, [u32]>],
     /// Entries, members and flags ([`NEW`] on candidates) from the dominator walk over them.
     pub walk: &'a Walk,
-    pub tree: &'a DominatorTree,
+    /// (entry index in `walk.entries`, its [`headline`]) for the entries whose headline is not
+    /// the entry itself, ascending.
+    pub headlines: &'a [(u32, u32)],
 }
 
 /// What a class or function is, for grouping and counting. Closures are told apart by their
@@ -212,7 +214,8 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
     }
     // Sub-groups (as the entries come), then findings by anchor.
     let mut sub_of_key: FxMap<SubKey, usize> = FxMap::default();
-    let mut subs: Vec<Vec<usize>> = Vec::new();
+    // Entry indexes as u32: four bytes an entry less, and a million entries is no rare count.
+    let mut subs: Vec<Vec<u32>> = Vec::new();
     // The entries' facts on all cores, a slice at a time (a key is 48 bytes; an out-of-memory
     // snapshot can have a million entries), sub-grouped in entry order.
     let mut facts: Vec<EntryFacts> = Vec::with_capacity(walk.entries.len());
@@ -230,7 +233,7 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
             if s == next {
                 subs.push(Vec::new());
             }
-            subs[s].push(i);
+            subs[s].push(i as u32);
             facts.push(entry_facts);
         }
     }
@@ -258,7 +261,7 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
     for (f, sub_list) in findings.iter().enumerate() {
         for &s in sub_list {
             for &e in &subs[s] {
-                finding_of_entry[e] = f as u32;
+                finding_of_entry[e as usize] = f as u32;
             }
         }
     }
@@ -267,20 +270,21 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
     let retained = &after.analysis.retained_size;
     let mut parts: Vec<FxMap<Token, (u64, u64)>> = vec![FxMap::default(); findings.len()];
     let mut new_count = vec![0u64; findings.len()];
-    for &(node, entry) in &walk.members {
+    for (node, entry) in walk.members() {
         let f = finding_of_entry[entry as usize] as usize;
         let slot = parts[f].entry(token(after, node)).or_insert((0, 0));
         slot.0 += 1;
         slot.1 += u64::from(after.shallow[node as usize]);
         new_count[f] += 1;
     }
+    drop(finding_of_entry);
     let retained_of: Vec<u64> = findings
         .iter()
         .map(|sub_list| {
             sub_list
                 .iter()
                 .flat_map(|&s| &subs[s])
-                .map(|&e| retained.of(facts[e].node))
+                .map(|&e| retained.of(facts[e as usize].node))
                 .sum()
         })
         .collect();
@@ -292,7 +296,7 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
             sub_list
                 .iter()
                 .flat_map(|&s| &subs[s])
-                .any(|&e| facts[e].holder().is_some())
+                .any(|&e| facts[e as usize].holder().is_some())
         })
         .collect();
     let mut likely: Vec<bool> = likely_findings(inp, &parts, &retained_of)
@@ -314,9 +318,9 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
             .then(retained_of[b].cmp(&retained_of[a]))
             .then(new_count[b].cmp(&new_count[a]))
             .then(
-                facts[subs[findings[a][0]][0]]
+                facts[subs[findings[a][0]][0] as usize]
                     .node
-                    .cmp(&facts[subs[findings[b][0]][0]].node),
+                    .cmp(&facts[subs[findings[b][0]][0] as usize].node),
             )
     });
     let kept = likely.iter().filter(|&&l| l).count() + OTHERS_KEPT;
@@ -408,7 +412,7 @@ fn internal_name(name: &str) -> bool {
 fn grown_holders(
     inp: &Inputs,
     findings: &[Vec<usize>],
-    subs: &[Vec<usize>],
+    subs: &[Vec<u32>],
     facts: &[EntryFacts],
 ) -> Vec<usize> {
     let after = inp.after;
@@ -422,10 +426,12 @@ fn grown_holders(
         if (main.len() as u64) < LIKELY_MIN {
             continue;
         }
-        let Some(holder) = facts[main[0]].holder() else {
+        let Some(holder) = facts[main[0] as usize].holder() else {
             continue;
         };
-        let single = main.iter().all(|&e| facts[e].holder() == Some(holder));
+        let single = main
+            .iter()
+            .all(|&e| facts[e as usize].holder() == Some(holder));
         let plain = !matches!(
             snap.node_kind(holder),
             NodeKind::Hidden | NodeKind::Array | NodeKind::Code | NodeKind::ObjectShape
