@@ -27,25 +27,22 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
     let after = inp.after;
     let snap = &after.snapshot;
     let retained = &after.analysis.retained_size;
+    // Entries are indexes into `f.facts` (as into `inp.headlines`); this is an entry's node.
+    let node_of = |e: u32| f.facts[e as usize].node;
     let entries: Vec<u32> = f
         .subs
         .iter()
-        .flat_map(|(s, _)| s.iter().map(|&e| f.facts[e as usize].node))
+        .flat_map(|(s, _)| s.iter().map(|&e| node_of(e)))
         .collect();
     // The largest sub-group speaks for the finding.
-    let sub_size = |s: &[u32]| -> u64 {
-        s.iter()
-            .map(|&e| retained.of(f.facts[e as usize].node))
-            .sum()
-    };
+    let sub_size = |s: &[u32]| -> u64 { s.iter().map(|&e| retained.of(node_of(e))).sum() };
     let (main, anchor) = f
         .subs
         .iter()
         .max_by(|a, b| sub_size(a.0).cmp(&sub_size(b.0)).then(b.0[0].cmp(&a.0[0])))
         .map(|&(s, a)| (s, a))
         .unwrap_or((&[], None));
-    // The example is an entry (an index into `f.facts`, as into `inp.headlines`).
-    let node_of = |e: u32| f.facts[e as usize].node;
+    // The example is an entry.
     let example_entry = main
         .iter()
         .copied()
@@ -112,14 +109,12 @@ pub(super) fn describe(inp: &Inputs, paths: &mut PathIndex, f: Finding) -> LeakG
     let headline = after.classes.name_of(headline_node).to_string();
     // The entries of the main sub-group's kind, across the finding: a list's links or a timer
     // ring's two directions are sub-groups of one kind of entry.
-    let kind = main
-        .first()
-        .map(|&e| token(after, f.facts[e as usize].node));
+    let kind = main.first().map(|&e| token(after, node_of(e)));
     let of_kind = f
         .subs
         .iter()
         .flat_map(|(s, _)| s.iter())
-        .filter(|&&e| Some(token(after, f.facts[e as usize].node)) == kind)
+        .filter(|&&e| Some(token(after, node_of(e))) == kind)
         .count() as u64;
     let sentence = sentence(
         after,
