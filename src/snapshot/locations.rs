@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::Location;
 
 /// Bitmap words per rank sample.
@@ -20,6 +22,36 @@ fn recent_slot([script, line, column]: [u32; 3]) -> usize {
     let h = (u64::from(script) << 40 ^ u64::from(line) << 20 ^ u64::from(column))
         .wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (h >> (64 - RECENT.trailing_zeros())) as usize
+}
+
+/// Numbers the distinct `(script, line, column)` of `locations` in order of first appearance:
+/// the keys in that order, and each location's number.
+fn number_distinct(locations: &[Location]) -> (Vec<[u32; 3]>, Vec<u32>) {
+    // The map hashes with SipHash, as the keys come from the file; a small direct-mapped cache
+    // in front of it answers most look-ups (closures of a few thousand functions) with one
+    // multiply, where a collision only costs a trip to the map.
+    let mut index: HashMap<[u32; 3], u32> = HashMap::new();
+    let mut recent: Vec<Option<([u32; 3], u32)>> = vec![None; RECENT];
+    let mut keys = Vec::new();
+    let which = locations
+        .iter()
+        .map(|l| {
+            let key = [l.script_id, l.line, l.column];
+            let slot = &mut recent[recent_slot(key)];
+            match *slot {
+                Some((k, i)) if k == key => i,
+                _ => {
+                    let i = *index.entry(key).or_insert_with(|| {
+                        keys.push(key);
+                        keys.len() as u32 - 1
+                    });
+                    *slot = Some((key, i));
+                    i
+                }
+            }
+        })
+        .collect();
+    (keys, which)
 }
 
 #[derive(Debug, Default)]
@@ -36,34 +68,43 @@ pub struct Locations {
 
 impl Locations {
     /// From locations sorted by node, at most one per node, every node below `node_count`.
+    ///
+    /// Distinct locations are numbered in order of first appearance. A heap of many functions
+    /// has hundreds of thousands, and a look-up each is a miss: the locations are split into
+    /// one part per core, each numbers its own, and the parts' numbers are then merged in
+    /// order (which keeps the first-appearance order of the whole).
     pub fn new(node_count: usize, sorted: &[Location]) -> Locations {
         debug_assert!(sorted.windows(2).all(|w| w[0].node < w[1].node));
         let mut located = vec![0u64; node_count.div_ceil(64)];
-        // The map hashes with SipHash, as the keys come from the file; a small direct-mapped
-        // cache in front of it answers most look-ups (a few thousand distinct keys) with one
-        // multiply, where a collision only costs a trip to the map.
+        for l in sorted {
+            located[l.node as usize / 64] |= 1 << (l.node % 64);
+        }
+        let part = sorted
+            .len()
+            .div_ceil(rayon::current_num_threads().max(1))
+            .max(1);
+        let parts: Vec<(Vec<[u32; 3]>, Vec<u32>)> =
+            sorted.par_chunks(part).map(number_distinct).collect();
         let mut index: HashMap<[u32; 3], u32> = HashMap::new();
-        let mut recent: Vec<Option<([u32; 3], u32)>> = vec![None; RECENT];
         let mut distinct = Vec::new();
-        let which = sorted
+        let global: Vec<Vec<u32>> = parts
             .iter()
-            .map(|l| {
-                located[l.node as usize / 64] |= 1 << (l.node % 64);
-                let key = [l.script_id, l.line, l.column];
-                let slot = &mut recent[recent_slot(key)];
-                match *slot {
-                    Some((k, i)) if k == key => i,
-                    _ => {
-                        let i = *index.entry(key).or_insert_with(|| {
+            .map(|(keys, _)| {
+                keys.iter()
+                    .map(|&key| {
+                        *index.entry(key).or_insert_with(|| {
                             distinct.push(key);
                             distinct.len() as u32 - 1
-                        });
-                        *slot = Some((key, i));
-                        i
-                    }
-                }
+                        })
+                    })
+                    .collect()
             })
             .collect();
+        drop(index);
+        let mut which = Vec::with_capacity(sorted.len());
+        for ((_, local), global) in parts.iter().zip(&global) {
+            which.extend(local.iter().map(|&i| global[i as usize]));
+        }
         let mut rank = Vec::with_capacity(located.len().div_ceil(WORDS_PER_SAMPLE));
         let mut before = 0u32;
         for words in located.chunks(WORDS_PER_SAMPLE) {

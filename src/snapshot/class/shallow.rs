@@ -1,6 +1,8 @@
 //! Shallow sizes: `JSHeapSnapshot.calculateShallowSizes`, the self sizes DevTools shows once
 //! owned arrays and hidden nodes have moved into their single owner.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use rayon::prelude::*;
 
 use super::dom::{dom_states, renamed_detached};
@@ -46,44 +48,58 @@ pub fn shallow_sizes_with_dom(snap: &Snapshot, dom: Option<&[u8]>) -> Vec<u32> {
 }
 
 /// The size moves of [`shallow_sizes_with_dom`], applied to `sizes` (the self sizes on entry).
+///
+/// DevTools finds each owned node's owner with one worklist. A node's owner only ever rises
+/// from unvisited to one owner to "several" (self-owning nodes never change), and it is the join
+/// of what its non-weak retainers carry, so any order of updates reaches the same fixed point:
+/// here in rounds, each spread over the cores (the first from every self-owning node, then from
+/// the nodes whose owner changed in the round before). On a heap without locality each edge is
+/// a cache miss, and one core waits for them alone.
 fn move_owned_sizes(snap: &Snapshot, dom: Option<&[u8]>, sizes: &mut [u32]) {
     let n = snap.node_count();
     if n == 0 || !has_user_roots(snap) || sizes.len() < n {
         return;
     }
-    const UNVISITED: u32 = u32::MAX;
-    const MULTIPLE_OWNERS: u32 = u32::MAX - 1;
     if n as u64 >= MULTIPLE_OWNERS as u64 {
         return;
     }
-    let mut owners: Vec<u32> = (0..n as u32)
+    let owners: Vec<AtomicU32> = (0..n as u32)
         .into_par_iter()
-        .map(|node| match snap.node_kind(node) {
-            NodeKind::Hidden | NodeKind::Array => UNVISITED,
-            _ if is_external_string_data(snap, dom, node) => UNVISITED,
-            _ => node,
+        .map(|node| {
+            AtomicU32::new(match snap.node_kind(node) {
+                NodeKind::Hidden | NodeKind::Array => UNVISITED,
+                _ if is_external_string_data(snap, dom, node) => UNVISITED,
+                _ => node,
+            })
         })
         .collect();
-    let mut worklist: Vec<u32> = (0..n as u32).filter(|&i| owners[i as usize] == i).collect();
-    // Each node enters the worklist at most twice (unvisited -> one owner -> several), so this
-    // terminates; the order does not change the fixed point.
-    while let Some(node) = worklist.pop() {
-        let owner = owners[node as usize];
-        for edge in snap.edges(node) {
-            if snap.edge_kind(edge) == EdgeKind::Weak {
-                continue;
+    // Each round's nodes in chunks, each chunk's changed nodes in a list of its own.
+    const CHUNK: usize = 1 << 14;
+    let mut worklist: Vec<u32> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .flat_map_iter(|c| {
+            let mut changed = Vec::new();
+            for node in (c * CHUNK) as u32..((c + 1) * CHUNK).min(n) as u32 {
+                if owners[node as usize].load(Ordering::Relaxed) == node {
+                    spread(snap, &owners, node, &mut changed);
+                }
             }
-            let target = snap.edge_to[edge as usize];
-            let current = owners[target as usize];
-            if current == UNVISITED {
-                owners[target as usize] = owner;
-                worklist.push(target);
-            } else if current != target && current != owner && current != MULTIPLE_OWNERS {
-                owners[target as usize] = MULTIPLE_OWNERS;
-                worklist.push(target);
-            }
-        }
+            changed
+        })
+        .collect();
+    while !worklist.is_empty() {
+        worklist = worklist
+            .par_chunks(CHUNK)
+            .flat_map_iter(|nodes| {
+                let mut changed = Vec::new();
+                for &node in nodes {
+                    spread(snap, &owners, node, &mut changed);
+                }
+                changed
+            })
+            .collect();
     }
+    let owners: Vec<u32> = owners.into_iter().map(AtomicU32::into_inner).collect();
     for (node, &owner) in owners.iter().enumerate() {
         if owner == UNVISITED || owner == MULTIPLE_OWNERS || owner as usize == node {
             continue;
@@ -95,6 +111,40 @@ fn move_owned_sizes(snap: &Snapshot, dom: Option<&[u8]>, sizes: &mut [u32]) {
         let moved = std::mem::take(&mut sizes[node]);
         // DevTools stores sizes in a Uint32Array, which wraps.
         sizes[owner as usize] = sizes[owner as usize].wrapping_add(moved);
+    }
+}
+
+const UNVISITED: u32 = u32::MAX;
+const MULTIPLE_OWNERS: u32 = u32::MAX - 1;
+
+/// Joins `node`'s owner into the owner of each node it retains over a non-weak edge, pushing
+/// to `changed` the nodes whose owner that changed (once per change: at most twice a node).
+fn spread(snap: &Snapshot, owners: &[AtomicU32], node: u32, changed: &mut Vec<u32>) {
+    let owner = owners[node as usize].load(Ordering::Relaxed);
+    for edge in snap.edges(node) {
+        if snap.edge_kind(edge) == EdgeKind::Weak {
+            continue;
+        }
+        let target = snap.edge_to[edge as usize];
+        let slot = &owners[target as usize];
+        let mut current = slot.load(Ordering::Relaxed);
+        loop {
+            let joined = if current == UNVISITED {
+                owner
+            } else if current == target || current == owner || current == MULTIPLE_OWNERS {
+                break;
+            } else {
+                MULTIPLE_OWNERS
+            };
+            match slot.compare_exchange_weak(current, joined, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    changed.push(target);
+                    break;
+                }
+                Err(now) => current = now,
+            }
+        }
     }
 }
 
