@@ -178,8 +178,12 @@ struct Interner<'a> {
     detached_copy: HashMap<u32, u32>,
     added: HashMap<String, u32>,
     by_type: [u32; 256],
-    interfaces: HashMap<String, u32>,
-    located: HashMap<(u32, u32, u32, u32), u32>,
+    /// Per interface definition, its class (`NO_CLASS` until an object matches it): one look-up
+    /// per plain object, no hashing of its name.
+    interfaces: Vec<u32>,
+    /// Per interface name, its class: definitions of one name share it.
+    interface_names: HashMap<String, u32>,
+    located: FxMap<(u32, u32, u32, u32), u32>,
     /// Per class, the first class with the same name text (location keys compare names as text).
     canonical: Vec<u32>,
     by_text: HashMap<String, u32>,
@@ -195,8 +199,9 @@ impl<'a> Interner<'a> {
             detached_copy: HashMap::new(),
             added: HashMap::new(),
             by_type: [NO_CLASS; 256],
-            interfaces: HashMap::new(),
-            located: HashMap::new(),
+            interfaces: Vec::new(),
+            interface_names: HashMap::new(),
+            located: FxMap::default(),
             canonical: Vec::new(),
             by_text: HashMap::new(),
         }
@@ -289,12 +294,23 @@ impl<'a> Interner<'a> {
         class
     }
 
-    fn interface(&mut self, name: &str) -> u32 {
-        if let Some(&class) = self.interfaces.get(name) {
+    /// The class of interface definition `index`, named `name`.
+    fn interface(&mut self, index: usize, name: &str) -> u32 {
+        if let Some(&class) = self.interfaces.get(index).filter(|&&c| c != NO_CLASS) {
             return class;
         }
-        let class = self.named(name.to_owned());
-        self.interfaces.insert(name.to_owned(), class);
+        let class = match self.interface_names.get(name) {
+            Some(&class) => class,
+            None => {
+                let class = self.named(name.to_owned());
+                self.interface_names.insert(name.to_owned(), class);
+                class
+            }
+        };
+        if self.interfaces.len() <= index {
+            self.interfaces.resize(index + 1, NO_CLASS);
+        }
+        self.interfaces[index] = class;
         class
     }
 
@@ -393,7 +409,7 @@ pub fn classify(snap: &Snapshot, definitions: Option<&[InterfaceDefinition]>) ->
                 let matched = matches.get(node as usize).filter(|&m| m != no_match);
                 match matched {
                     Some(m) => match definitions.get(m as usize) {
-                        Some(d) => interner.interface(&d.name),
+                        Some(d) => interner.interface(m as usize, &d.name),
                         None => interner.object_class(NameSource::Own(name)),
                     },
                     _ if renamed_detached(snap, dom.as_deref(), node) => {
