@@ -130,7 +130,13 @@ pub(crate) fn groups(loaded: &Loaded) -> Groups {
             .iter()
             .map(|&node| (u64::from(ids[node as usize]) << 32) | u64::from(node))
             .collect();
-        keys.sort_unstable();
+        // A class of millions (strings, arrays) would keep one core sorting after the others
+        // are done: it is sorted on all of them.
+        if keys.len() >= 1 << 18 {
+            keys.par_sort_unstable();
+        } else {
+            keys.sort_unstable();
+        }
         for (slot, key) in s.iter_mut().zip(keys) {
             *slot = key as u32;
         }
