@@ -27,6 +27,29 @@ pub struct Loaded {
     edge_count: usize,
 }
 
+/// The self sizes moved out of the snapshot (to become the shallow sizes in place), and their
+/// sum (DevTools' `totalSize`).
+fn take_self_sizes(snapshot: &mut Snapshot) -> (Vec<u32>, u64) {
+    let total = snapshot.node_self_size.iter().map(|&s| u64::from(s)).sum();
+    (std::mem::take(&mut snapshot.node_self_size), total)
+}
+
+/// A snapshot's classes and the names of its scripts: what naming needs only the file for.
+pub struct Named {
+    classes: Classes,
+    scripts: ScriptNames,
+}
+
+impl Named {
+    /// `definitions`: as [`Loaded::open`]'s.
+    pub fn new(snapshot: &Snapshot, definitions: Option<&[InterfaceDefinition]>) -> Named {
+        Named {
+            classes: class::classify(snapshot, definitions),
+            scripts: ScriptNames::new(snapshot),
+        }
+    }
+}
+
 /// The file's DOM states are read only to name classes and move sizes; what DevTools shows
 /// after its propagation is `Classes::dom_state`. A byte per node less once classes are named.
 fn release_detachedness(snapshot: &mut Snapshot) {
@@ -53,30 +76,68 @@ impl Loaded {
         hooks: Hooks,
         definitions: Option<&[InterfaceDefinition]>,
     ) -> Result<Loaded, LoadError> {
-        let total_size = snapshot.node_self_size.iter().map(|&s| u64::from(s)).sum();
-        let mut shallow = std::mem::take(&mut snapshot.node_self_size);
+        let (mut shallow, total_size) = take_self_sizes(&mut snapshot);
         class::shallow_sizes_in_place(&snapshot, &mut shallow);
         // Classes are named beside the distances, after the dominator tree: its temporaries are
         // the peak of the whole pipeline, and the class of every node need not be held beside
         // them.
-        let (analysis, (classes, scripts)) =
-            analysis::analyze_beside(&snapshot, &shallow, &hooks, || {
-                (
-                    class::classify(&snapshot, definitions),
-                    ScriptNames::new(&snapshot),
-                )
-            })
-            .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
+        let (analysis, named) = analysis::analyze_beside(&snapshot, &shallow, &hooks, || {
+            Named::new(&snapshot, definitions)
+        })
+        .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
+        Ok(Loaded::assemble(
+            snapshot, shallow, total_size, analysis, named,
+        ))
+    }
+
+    /// [`Loaded::analyze`] with the classes named by `name` instead, which runs on a core of its
+    /// own (`rayon::join`) while this one analyses: the AFTER of a comparison analyses while
+    /// BEFORE loads and then names AFTER's classes, so the core that finished BEFORE fills the
+    /// dominator tree's sequential tail instead of waiting for it. `name` returns its own
+    /// result beside the classes (BEFORE).
+    pub fn analyze_named_beside<T: Send>(
+        mut snapshot: Snapshot,
+        hooks: Hooks,
+        beside: impl FnOnce(&Snapshot) -> (T, Option<Named>) + Send,
+    ) -> (Result<Loaded, LoadError>, T) {
+        let (mut shallow, total_size) = take_self_sizes(&mut snapshot);
+        let snap = &snapshot;
+        let (analysis, (other, named)) = rayon::join(
+            || {
+                class::shallow_sizes_in_place(snap, &mut shallow);
+                analysis::analyze(snap, &shallow, &hooks)
+            },
+            || beside(snap),
+        );
+        let loaded = match (analysis, named) {
+            (Some(analysis), Some(named)) => Ok(Loaded::assemble(
+                snapshot, shallow, total_size, analysis, named,
+            )),
+            _ => Err(LoadError::new(
+                snapshot.file_name.clone(),
+                LoadErrorKind::Cancelled,
+            )),
+        };
+        (loaded, other)
+    }
+
+    fn assemble(
+        mut snapshot: Snapshot,
+        shallow: Vec<u32>,
+        total_size: u64,
+        analysis: Analysis,
+        named: Named,
+    ) -> Loaded {
         release_detachedness(&mut snapshot);
-        Ok(Loaded {
+        Loaded {
             edge_count: snapshot.edge_count(),
             snapshot,
             shallow,
-            classes,
+            classes: named.classes,
             analysis,
-            scripts,
+            scripts: named.scripts,
             total_size,
-        })
+        }
     }
 
     /// Names classes and computes shallow sizes, without the graph analysis, then releases
@@ -88,8 +149,7 @@ impl Loaded {
         definitions: Option<&[InterfaceDefinition]>,
     ) -> Loaded {
         hooks.report("naming classes", 0.0);
-        let total_size = snapshot.node_self_size.iter().map(|&s| u64::from(s)).sum();
-        let mut shallow = std::mem::take(&mut snapshot.node_self_size);
+        let (mut shallow, total_size) = take_self_sizes(&mut snapshot);
         let (_, classes) = rayon::join(
             || class::shallow_sizes_in_place(&snapshot, &mut shallow),
             || class::classify(&snapshot, definitions),

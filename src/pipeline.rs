@@ -5,20 +5,18 @@
 //! ```text
 //! open_one(FILE)              load → analyse                      → Loaded (Summary, Retainers)
 //! open_pair(BEFORE, AFTER[, FINAL])
-//!   AFTER: load → definitions → analyse ───────┐
-//!   BEFORE:       load (beside) → classify ────┴→ Opened ─ compare → Compared (rows, suspects)
-//!   FINAL:  load → analyse (beside)  ──┘
+//!   AFTER:  load → analyse ──────────────────────────────────────────────────┐
+//!             └ beside: definitions → BEFORE load → classify → AFTER's classes ┴→ Opened
+//!   FINAL:  load → analyse (beside)  ──┘                     Opened ─ compare → Compared
 //! ```
 //!
 //! Each side reports its own progress ([`PairHooks`]); one cancel flag stops them all.
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::sync::atomic::AtomicBool;
 
 use crate::diff::{self, Comparison};
-use crate::loaded::Loaded;
-use crate::snapshot::class::InterfaceDefinition;
+use crate::loaded::{Loaded, Named};
 use crate::snapshot::{self, LoadError, LoadErrorKind};
 use crate::task::{Hooks, Progress};
 
@@ -80,11 +78,13 @@ pub fn open_one(path: &Path, hooks: Hooks) -> Result<Loaded, LoadError> {
 /// Loads AFTER, then BEFORE classified with AFTER's interface definitions (DevTools'
 /// `aggregatesForDiff(target.interfaceDefinitions())`), and FINAL.
 ///
-/// BEFORE's loading overlaps AFTER's analysis: the analysis' sequential phases (the dominator
-/// tree, the distance BFS) leave a core free. BEFORE is never analysed — a Comparison reads only
-/// its ids, classes and shallow sizes — and its edges are released once it is classified, so
-/// the pair's peak is AFTER's analysis plus BEFORE's nodes. FINAL (rarely given) loads and
-/// analyses beside the pair.
+/// AFTER analyses on one core while the other infers AFTER's interface definitions, loads and
+/// classifies BEFORE, then names AFTER's classes (see [`Loaded::analyze_named_beside`]): the
+/// analysis' sequential phases (the dominator tree, the distance BFS) leave a core free, and
+/// naming needs only the file. BEFORE is never analysed — a Comparison reads only its ids,
+/// classes and shallow sizes — and its edges are released once it is classified, so the pair's
+/// peak is AFTER's analysis plus BEFORE's nodes. FINAL (rarely given) loads and analyses beside
+/// the pair.
 pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError> {
     let on = |side: Side| {
         move |p: Progress| {
@@ -99,27 +99,16 @@ pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError
     let after_hooks = hooks.side(&after_progress);
     let final_hooks = hooks.side(&final_progress);
     let pair = || -> Result<(Loaded, Loaded), LoadError> {
-        // The definitions only depend on AFTER's names, which loading (not analysis) produces;
-        // BEFORE starts loading beside them (a core would wait otherwise) and waits for them
-        // only to name its classes, long after they are ready.
         let after_snapshot = snapshot::load(paths.after, &after_hooks)?;
-        let definitions: OnceLock<Vec<InterfaceDefinition>> = OnceLock::new();
-        let (after, before) = rayon::join(
-            || {
-                let ready = Ready(&definitions);
-                let inferred = snapshot::class::infer_interface_definitions(&after_snapshot);
-                let definitions = ready.set(inferred);
-                Loaded::analyze(after_snapshot, after_hooks, Some(definitions))
-            },
-            || {
-                let snapshot = snapshot::load(paths.before, &before_hooks)?;
-                Ok(Loaded::comparison_base(
-                    snapshot,
-                    before_hooks,
-                    Some(definitions.wait()),
-                ))
-            },
-        );
+        let (after, before) = Loaded::analyze_named_beside(after_snapshot, after_hooks, |after| {
+            let definitions = snapshot::class::infer_interface_definitions(after);
+            let before = snapshot::load(paths.before, &before_hooks)
+                .map(|b| Loaded::comparison_base(b, before_hooks, Some(&definitions)));
+            // AFTER's classes only matter when there is a BEFORE to compare with.
+            let named = (before.is_ok() && !before_hooks.is_cancelled())
+                .then(|| Named::new(after, Some(&definitions)));
+            (before, named)
+        });
         match (after, before) {
             (Ok(after), Ok(before)) => Ok((before, after)),
             (after, before) => Err(first_failure([after.err(), before.err()])),
@@ -135,24 +124,6 @@ pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError
             final_,
         }),
         (pair, final_) => Err(first_failure([pair.err(), final_.err()])),
-    }
-}
-
-/// Sets AFTER's interface definitions for BEFORE, which waits for them: set once inferred, or
-/// (should inferring panic) empty as the panic unwinds, so that BEFORE's side never waits
-/// forever for a result that the panic discards anyway.
-struct Ready<'a>(&'a OnceLock<Vec<InterfaceDefinition>>);
-
-impl<'a> Ready<'a> {
-    fn set(self, definitions: Vec<InterfaceDefinition>) -> &'a [InterfaceDefinition] {
-        let cell = self.0;
-        cell.get_or_init(|| definitions)
-    }
-}
-
-impl Drop for Ready<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.set(Vec::new());
     }
 }
 
