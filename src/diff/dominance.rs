@@ -18,7 +18,7 @@ pub(crate) const TOP_OF_CLASS: u8 = 1;
 pub(crate) const OWNER_ROOT: u8 = 2;
 /// Set on every marked node, by the caller: the flags alone say which objects are new.
 pub(crate) const NEW: u8 = 4;
-/// Set on the entries: a member belongs to the last entry before it in [`Walk::members`].
+/// Set on the entries: a member belongs to the last entry before it in [`Members::iter`].
 pub(crate) const ENTRY: u8 = 8;
 /// What [`new_flags`] sets and [`walk`] turns into the flags above (a marked node the tree
 /// does not reach is left with none).
@@ -29,29 +29,37 @@ pub(crate) struct Walk {
     /// Per node: [`NEW`], [`TOP_OF_CLASS`], [`OWNER_ROOT`], [`ENTRY`] for marked nodes, 0
     /// elsewhere.
     pub flags: Vec<u8>,
+    /// The entries and the marked nodes below each (what the leak groups read, and can drop
+    /// before the flags).
+    pub members: Members,
+}
+
+/// The entries and their members, in depth-first order.
+pub(crate) struct Members {
     /// The entries, in depth-first order.
     pub entries: Vec<u32>,
     /// Every marked node in depth-first order: an entry, then the marked nodes it dominates.
     /// Four bytes a member, not eight with its entry's index beside it: an out-of-memory
-    /// snapshot's comparison can have millions ([`Walk::members`] derives the index).
-    members: Vec<u32>,
+    /// snapshot's comparison can have millions ([`Members::iter`] derives the index).
+    nodes: Vec<u32>,
 }
 
-impl Walk {
-    /// Every marked node with the index of its entry in `entries`, in depth-first order.
-    pub fn members(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+impl Members {
+    /// How many marked nodes the walk reached.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Every marked node with the index of its entry in `entries`, in depth-first order;
+    /// `flags` are the walk's.
+    pub fn iter<'a>(&'a self, flags: &'a [u8]) -> impl Iterator<Item = (u32, u32)> + 'a {
         let mut entry = u32::MAX;
-        self.members.iter().map(move |&node| {
-            if self.flags[node as usize] & ENTRY != 0 {
+        self.nodes.iter().map(move |&node| {
+            if flags[node as usize] & ENTRY != 0 {
                 entry = entry.wrapping_add(1);
             }
             (node, entry)
         })
-    }
-
-    /// The flags alone, the rest freed.
-    pub fn into_flags(self) -> Vec<u8> {
-        self.flags
     }
 }
 
@@ -133,7 +141,9 @@ pub(crate) fn walk(
     }
     Walk {
         flags,
-        entries,
-        members,
+        members: Members {
+            entries,
+            nodes: members,
+        },
     }
 }

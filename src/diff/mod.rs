@@ -213,7 +213,8 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
     // The leak groups need the tree only for each entry's headline; the tree (eight bytes a
     // node) goes before they and the suspects start. Most entries head their own finding, so
     // only the others are kept.
-    let headlines: Vec<(u32, u32)> = walk
+    let dominance::Walk { flags, members } = walk;
+    let headlines: Vec<(u32, u32)> = members
         .entries
         .par_iter()
         .enumerate()
@@ -223,23 +224,34 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
         })
         .collect();
     drop(tree);
-    // The suspects merge paths with the memo the groups left.
-    let mut index = PathIndex::new(after);
-    let leaks = leaks::find(
-        &leaks::Inputs {
-            before,
-            after,
-            classes: &classes,
-            candidates: &candidates,
-            walk: &walk,
-            headlines: &headlines,
+    // The leak groups run beside the suspects' merged paths (see `suspects::rank_beside`): their
+    // sequential parts (sub-grouping, composition, the findings' details) no longer leave a
+    // core idle. Each holds tables per new object, though: when new objects are most of the
+    // heap (an out-of-memory snapshot beside an early one) holding both at once would be the
+    // comparison's peak, so there they run one after the other. The groups own the members
+    // (four bytes a new object) and free them before the merges need the room.
+    let side_by_side = members.len() * 2 < node_count;
+    let (suspects, leaks) = suspects::rank_beside(
+        after,
+        &classes,
+        &tiers,
+        &candidates,
+        &flags,
+        side_by_side,
+        || {
+            let groups = leaks::find(&leaks::Inputs {
+                before,
+                after,
+                classes: &classes,
+                candidates: &candidates,
+                flags: &flags,
+                members: &members,
+                headlines: &headlines,
+            });
+            drop(members);
+            groups
         },
-        &mut index,
     );
-    drop(headlines);
-    // The suspects read the flags only.
-    let flags = walk.into_flags();
-    let suspects = suspects::rank(after, &classes, &tiers, &candidates, &flags, index);
 
     Comparison {
         totals,

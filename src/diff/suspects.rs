@@ -29,6 +29,8 @@
 //!    first, then by retained size of the candidates (counted once, see
 //!    [`super::ClassDiff::added_retained_size`]), then by count.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde::Serialize;
 
 use super::ClassDiff;
@@ -162,17 +164,26 @@ fn never_leaks(after: &Loaded, row: &ClassDiff, tier: Tier) -> bool {
     )
 }
 
-/// Applies the rule of the module documentation. `candidates[row]` are the row's leak
-/// candidates (after ordinals), `flags` the per-node result of `dominance::walk` over them;
-/// `index` memoises paths for one of the two halves merged side by side.
-pub(crate) fn rank(
+/// Applies the rule of the module documentation, with `beside` run on one of the two workers
+/// that merge the picked rows' paths. `candidates[row]` are the row's leak candidates (after
+/// ordinals), `flags` the per-node result of `dominance::walk` over them.
+///
+/// The rows wait in one queue, largest first; one worker runs `beside` first, the other starts
+/// merging at once, and each takes the next row as it finishes one: the work beside (the leak
+/// groups) is balanced against the merging without a model of either's cost. Each worker keeps
+/// its own memo, made when it takes its first row (a merge's result does not depend on what its
+/// memo held before, so neither does the order in which the workers take the rows). Unless
+/// `side_by_side`, `beside` runs alone first and both workers merge after it (what each holds
+/// per object is then not held at once).
+pub(crate) fn rank_beside<T: Send>(
     after: &Loaded,
     classes: &[ClassDiff],
     tiers: &[Tier],
     candidates: &[std::borrow::Cow<[u32]>],
     flags: &[u8],
-    index: PathIndex,
-) -> Vec<Suspect> {
+    side_by_side: bool,
+    beside: impl FnOnce() -> T + Send,
+) -> (Vec<Suspect>, T) {
     let heap = after.total_size().max(1) as f64;
     let retained = &after.analysis.retained_size;
     let flag = |n: u32, f: u8| flags.get(n as usize).is_some_and(|&x| x & f != 0);
@@ -209,31 +220,26 @@ pub(crate) fn rank(
         };
         picked.push((row, group, size, owner_roots));
     }
-    // Merging paths walks retainers row after row; two halves of the rows (balanced by their
-    // candidates) run side by side, each with its own memo.
-    let mut halves: [Vec<usize>; 2] = Default::default();
-    let mut load = [0usize; 2];
-    let mut by_size: Vec<usize> = (0..picked.len()).collect();
-    by_size.sort_by_key(|&k| std::cmp::Reverse(candidates[picked[k].0].len()));
-    for k in by_size {
-        let lighter = usize::from(load[1] < load[0]);
-        load[lighter] += candidates[picked[k].0].len();
-        halves[lighter].push(k);
-    }
-    // The given index (with what the leak groups memoised) serves one half.
-    let merge_half = |half: &[usize], index: Option<PathIndex>| -> Vec<(usize, Vec<MergedPath>)> {
-        let mut index = index.unwrap_or_else(|| PathIndex::new(after));
-        half.iter()
-            .map(|&k| {
-                let nodes = &candidates[picked[k].0];
-                (k, index.merge(nodes, &|x| flag(x, TOP_OF_CLASS)))
-            })
-            .collect()
+    let mut queue: Vec<usize> = (0..picked.len()).collect();
+    queue.sort_by_key(|&k| std::cmp::Reverse(candidates[picked[k].0].len()));
+    let taken = AtomicUsize::new(0);
+    let work = || -> Vec<(usize, Vec<MergedPath>)> {
+        let mut index: Option<PathIndex> = None;
+        let mut done = Vec::new();
+        while let Some(&k) = queue.get(taken.fetch_add(1, Ordering::Relaxed)) {
+            let index = index.get_or_insert_with(|| PathIndex::new(after));
+            let nodes = &candidates[picked[k].0];
+            done.push((k, index.merge(nodes, &|x| flag(x, TOP_OF_CLASS))));
+        }
+        done
     };
-    let (a, b) = rayon::join(
-        || merge_half(&halves[0], Some(index)),
-        || merge_half(&halves[1], None),
-    );
+    let ((beside, a), b) = if side_by_side {
+        rayon::join(|| (beside(), work()), work)
+    } else {
+        let beside = beside();
+        let (a, b) = rayon::join(work, work);
+        ((beside, a), b)
+    };
     let mut merged: Vec<Vec<MergedPath>> = vec![Vec::new(); picked.len()];
     for (k, paths) in a.into_iter().chain(b) {
         merged[k] = paths;
@@ -275,5 +281,5 @@ pub(crate) fn rank(
             .then(b.2.added_count.cmp(&a.2.added_count))
             .then(a.2.class_key.cmp(&b.2.class_key))
     });
-    ranked.into_iter().map(|(_, _, s)| s).collect()
+    (ranked.into_iter().map(|(_, _, s)| s).collect(), beside)
 }

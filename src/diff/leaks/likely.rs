@@ -33,7 +33,7 @@ pub(super) fn likely_findings(
     let candidates_of_row: Vec<u64> = inp.candidates.iter().map(|c| c.len() as u64).collect();
     // … and per function, from the closures new in AFTER and those deleted from BEFORE.
     let mut function_growth: FxMap<FunctionKey, i64> = FxMap::default();
-    for (node, _) in inp.walk.members() {
+    for (node, _) in inp.members.iter(inp.flags) {
         if snap.node_kind(node) == NodeKind::Closure {
             *function_growth
                 .entry(function_key(after, node))
@@ -71,7 +71,7 @@ pub(super) fn likely_findings(
     };
     // Function tokens → their cross-snapshot keys and whether they are Node's own code.
     let mut function_of: FxMap<Token, (FunctionKey, bool)> = FxMap::default();
-    for (node, _) in inp.walk.members() {
+    for (node, _) in inp.members.iter(inp.flags) {
         let t = token(after, node);
         if let Token::Function(_, script, ..) = t {
             function_of.entry(t).or_insert_with(|| {

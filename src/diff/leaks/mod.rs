@@ -49,7 +49,7 @@ use entries::{anchor, entry_facts};
 use likely::likely_findings;
 
 use super::ClassDiff;
-use super::dominance::{NEW, Walk};
+use super::dominance::{Members, NEW};
 use super::paths::{PathIndex, PathStep};
 use crate::analysis::scripts::SourceLocation;
 use crate::loaded::Loaded;
@@ -158,9 +158,11 @@ pub(crate) struct Inputs<'a> {
     pub classes: &'a [ClassDiff],
     /// Each row's leak candidates (new objects).
     pub candidates: &'a [std::borrow::Cow<'a, [u32]>],
-    /// Entries, members and flags ([`NEW`] on candidates) from the dominator walk over them.
-    pub walk: &'a Walk,
-    /// (entry index in `walk.entries`, its [`headline`]) for the entries whose headline is not
+    /// Flags ([`NEW`] on candidates) from the dominator walk over them.
+    pub flags: &'a [u8],
+    /// The entries and their members (from the same walk).
+    pub members: &'a Members,
+    /// (entry index in `members.entries`, its [`headline`]) for the entries whose headline is not
     /// the entry itself, ascending.
     pub headlines: &'a [(u32, u32)],
 }
@@ -204,12 +206,13 @@ impl EntryFacts {
     }
 }
 
-/// The leak groups, most likely first. `paths` memoises shortest paths (and is worth passing on
-/// to the suspects' merge, which walks many of the same nodes).
-pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
+/// The leak groups, most likely first.
+pub(crate) fn find(inp: &Inputs) -> Vec<LeakGroup> {
     let after = inp.after;
-    let walk = inp.walk;
-    if walk.entries.is_empty() {
+    // Shortest paths, memoised: the holders', and the entries' next hops.
+    let paths = &mut PathIndex::new(after);
+    let entries = &inp.members.entries;
+    if entries.is_empty() {
         return Vec::new();
     }
     // Sub-groups (as the entries come), then findings by anchor.
@@ -218,9 +221,9 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
     let mut subs: Vec<Vec<u32>> = Vec::new();
     // The entries' facts on all cores, a slice at a time (a key is 48 bytes; an out-of-memory
     // snapshot can have a million entries), sub-grouped in entry order.
-    let mut facts: Vec<EntryFacts> = Vec::with_capacity(walk.entries.len());
+    let mut facts: Vec<EntryFacts> = Vec::with_capacity(entries.len());
     let shared: &PathIndex = paths;
-    for slice in walk.entries.chunks(1 << 14) {
+    for slice in entries.chunks(1 << 14) {
         let keyed: Vec<(EntryFacts, SubKey)> = slice
             .par_iter()
             .with_min_len(256)
@@ -270,7 +273,7 @@ pub(crate) fn find(inp: &Inputs, paths: &mut PathIndex) -> Vec<LeakGroup> {
     let retained = &after.analysis.retained_size;
     let mut parts: Vec<FxMap<Token, (u64, u64)>> = vec![FxMap::default(); findings.len()];
     let mut new_count = vec![0u64; findings.len()];
-    for (node, entry) in walk.members() {
+    for (node, entry) in inp.members.iter(inp.flags) {
         let f = finding_of_entry[entry as usize] as usize;
         let slot = parts[f].entry(token(after, node)).or_insert((0, 0));
         slot.0 += 1;
@@ -361,8 +364,7 @@ fn is_synthetic(loaded: &Loaded, node: u32) -> bool {
 }
 
 fn is_new(inp: &Inputs, node: u32) -> bool {
-    inp.walk
-        .flags
+    inp.flags
         .get(node as usize)
         .is_some_and(|&f| f & NEW != 0)
 }
