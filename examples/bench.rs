@@ -148,9 +148,10 @@ fn bench_pair(before: &str, after: &str, oracle: bool) {
     }
 }
 
-/// The child of `--pair`: the same steps as `heapdiff diff --format json -o FILE`.
+/// The child of `--pair`: the same steps as `heapdiff diff --format json -o FILE`
+/// (`pipeline::compare_files`, with the opening and the comparison timed apart).
 fn measure_pair(before: &Path, after: &Path) {
-    use heapdiff::{diff, pipeline, report};
+    use heapdiff::{pipeline, report};
     let start = Instant::now();
     let paths = pipeline::PairPaths {
         before,
@@ -178,8 +179,8 @@ fn measure_pair(before: &Path, after: &Path) {
         progress: phases.then_some(&on_phase as &(dyn Fn(pipeline::Side, Progress) + Sync)),
         cancel: None,
     };
-    let (b, a) = match pipeline::open_pair(paths, hooks) {
-        Ok(x) => (x.before, x.after),
+    let opened = match pipeline::open_pair(paths, hooks) {
+        Ok(x) => x,
         Err(e) => {
             println!("{e}");
             return;
@@ -203,7 +204,12 @@ fn measure_pair(before: &Path, after: &Path) {
         );
     }
     let t = Instant::now();
-    let comparison = diff::compare(&b, &a, None);
+    let pipeline::Compared {
+        before: b,
+        after: a,
+        comparison,
+        ..
+    } = opened.compare();
     let compared = t.elapsed().as_secs_f64();
     if phases {
         eprintln!(

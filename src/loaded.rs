@@ -36,8 +36,8 @@ fn take_self_sizes(snapshot: &mut Snapshot) -> (Vec<u32>, u64) {
 
 /// A snapshot's classes and the names of its scripts: what naming needs only the file for.
 pub struct Named {
-    classes: Classes,
-    scripts: ScriptNames,
+    pub classes: Classes,
+    pub scripts: ScriptNames,
 }
 
 impl Named {
@@ -90,24 +90,23 @@ impl Loaded {
         ))
     }
 
-    /// [`Loaded::analyze`] with the classes named by `name` instead, which runs on a core of its
-    /// own (`rayon::join`) while this one analyses: the AFTER of a comparison analyses while
-    /// BEFORE loads and then names AFTER's classes, so the core that finished BEFORE fills the
-    /// dominator tree's sequential tail instead of waiting for it. `name` returns its own
-    /// result beside the classes (BEFORE).
+    /// [`Loaded::analyze`] with the classes named by `beside` instead, which runs on a core of
+    /// its own (`rayon::join`) while this one analyses: the AFTER of a comparison analyses
+    /// while BEFORE loads, and the core that loaded BEFORE then names AFTER's classes and
+    /// builds the Comparison's rows, filling the dominator tree's sequential tail instead of
+    /// waiting for it. `beside` gets the snapshot and its shallow sizes, and returns its own
+    /// result beside the classes (None: not named, which fails the analysis as cancelled).
     pub fn analyze_named_beside<T: Send>(
         mut snapshot: Snapshot,
         hooks: Hooks,
-        beside: impl FnOnce(&Snapshot) -> (T, Option<Named>) + Send,
+        beside: impl FnOnce(&Snapshot, &[u32]) -> (T, Option<Named>) + Send,
     ) -> (Result<Loaded, LoadError>, T) {
         let (mut shallow, total_size) = take_self_sizes(&mut snapshot);
-        let snap = &snapshot;
+        class::shallow_sizes_in_place(&snapshot, &mut shallow);
+        let (snap, sizes) = (&snapshot, &shallow[..]);
         let (analysis, (other, named)) = rayon::join(
-            || {
-                class::shallow_sizes_in_place(snap, &mut shallow);
-                analysis::analyze(snap, &shallow, &hooks)
-            },
-            || beside(snap),
+            || analysis::analyze(snap, sizes, &hooks),
+            || beside(snap, sizes),
         );
         let loaded = match (analysis, named) {
             (Some(analysis), Some(named)) => Ok(Loaded::assemble(

@@ -59,6 +59,23 @@ pub struct Opened {
     pub before: Loaded,
     pub after: Loaded,
     pub final_: Option<Loaded>,
+    /// The Comparison's rows, built while AFTER was analysed ([`Opened::compare`] finishes
+    /// them).
+    pub rows: diff::Rows,
+}
+
+impl Opened {
+    /// The pair's Comparison.
+    pub fn compare(self) -> Compared {
+        let comparison =
+            diff::compare_rows(&self.before, &self.after, self.final_.as_ref(), self.rows);
+        Compared {
+            before: self.before,
+            after: self.after,
+            final_: self.final_,
+            comparison,
+        }
+    }
 }
 
 /// An opened pair and its comparison: everything a report, the CLI or the window shows.
@@ -98,19 +115,31 @@ pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError
     let before_hooks = hooks.side(&before_progress);
     let after_hooks = hooks.side(&after_progress);
     let final_hooks = hooks.side(&final_progress);
-    let pair = || -> Result<(Loaded, Loaded), LoadError> {
+    let pair = || -> Result<(Loaded, Loaded, diff::Rows), LoadError> {
         let after_snapshot = snapshot::load(paths.after, &after_hooks)?;
-        let (after, before) = Loaded::analyze_named_beside(after_snapshot, after_hooks, |after| {
-            let definitions = snapshot::class::infer_interface_definitions(after);
-            let before = snapshot::load(paths.before, &before_hooks)
-                .map(|b| Loaded::comparison_base(b, before_hooks, Some(&definitions)));
-            // AFTER's classes only matter when there is a BEFORE to compare with.
-            let named = (before.is_ok() && !before_hooks.is_cancelled())
-                .then(|| Named::new(after, Some(&definitions)));
-            (before, named)
-        });
+        let (after, before) =
+            Loaded::analyze_named_beside(after_snapshot, after_hooks, |after, shallow| {
+                let definitions = snapshot::class::infer_interface_definitions(after);
+                let before = match snapshot::load(paths.before, &before_hooks) {
+                    Ok(b) => Loaded::comparison_base(b, before_hooks, Some(&definitions)),
+                    Err(e) => return (Err(e), None),
+                };
+                // AFTER's classes, then the Comparison's rows: neither needs AFTER's analysis.
+                if before_hooks.is_cancelled() {
+                    return (Ok((before, None)), None);
+                }
+                let named = Named::new(after, Some(&definitions));
+                let after = diff::Counted {
+                    snapshot: after,
+                    shallow,
+                    classes: &named.classes,
+                    scripts: &named.scripts,
+                };
+                let rows = diff::rows(before.counted(), after);
+                (Ok((before, Some(rows))), Some(named))
+            });
         match (after, before) {
-            (Ok(after), Ok(before)) => Ok((before, after)),
+            (Ok(after), Ok((before, Some(rows)))) => Ok((before, after, rows)),
             (after, before) => Err(first_failure([after.err(), before.err()])),
         }
     };
@@ -118,10 +147,11 @@ pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError
         paths.final_.map(|f| Loaded::open(f, final_hooks, None))
     });
     match (pair, final_.transpose()) {
-        (Ok((before, after)), Ok(final_)) => Ok(Opened {
+        (Ok((before, after, rows)), Ok(final_)) => Ok(Opened {
             before,
             after,
             final_,
+            rows,
         }),
         (pair, final_) => Err(first_failure([pair.err(), final_.err()])),
     }
@@ -179,11 +209,5 @@ pub fn compare_files(paths: PairPaths, hooks: PairHooks) -> Result<Compared, Loa
             },
         );
     }
-    let comparison = diff::compare(&opened.before, &opened.after, opened.final_.as_ref());
-    Ok(Compared {
-        before: opened.before,
-        after: opened.after,
-        final_: opened.final_,
-        comparison,
-    })
+    Ok(opened.compare())
 }

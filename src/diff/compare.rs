@@ -16,7 +16,33 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use crate::analysis::scripts::ScriptNames;
 use crate::loaded::Loaded;
+use crate::snapshot::Snapshot;
+use crate::snapshot::class::Classes;
+
+/// What the Comparison's rows read of one snapshot: ids, classes and shallow sizes (and, of
+/// AFTER, the script names of class locations); no analysis, so the rows can be built before
+/// AFTER's analysis is done (see [`crate::pipeline::open_pair`]).
+#[derive(Clone, Copy)]
+pub struct Counted<'a> {
+    pub snapshot: &'a Snapshot,
+    pub shallow: &'a [u32],
+    pub classes: &'a Classes,
+    pub scripts: &'a ScriptNames,
+}
+
+impl Loaded {
+    /// This snapshot as the Comparison's rows read it.
+    pub fn counted(&self) -> Counted<'_> {
+        Counted {
+            snapshot: &self.snapshot,
+            shallow: &self.shallow,
+            classes: &self.classes,
+            scripts: &self.scripts,
+        }
+    }
+}
 
 /// The counted nodes of one snapshot grouped by public class key, each group sorted by id.
 pub(crate) struct Groups {
@@ -42,7 +68,7 @@ impl Groups {
 const NO_GROUP: u32 = u32::MAX;
 
 /// Builds the per-key node lists of one snapshot (`getAggregatesByClassKey(true, …)`).
-pub(crate) fn groups(loaded: &Loaded) -> Groups {
+pub(crate) fn groups(loaded: Counted) -> Groups {
     let classes = &loaded.classes;
     let n = loaded
         .snapshot
@@ -161,7 +187,7 @@ pub(crate) struct Merged {
 
 /// `calculateSnapshotDiff`: the keys with anything new or deleted, in DevTools' order (base keys
 /// first, then keys only the target has).
-pub(crate) fn merge(before: &Loaded, bg: &Groups, after: &Loaded, ag: &Groups) -> Vec<Merged> {
+pub(crate) fn merge(before: Counted, bg: &Groups, after: Counted, ag: &Groups) -> Vec<Merged> {
     let after_by_key: HashMap<&str, u32> = ag
         .class
         .iter()

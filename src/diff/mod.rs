@@ -29,6 +29,7 @@ use crate::analysis::dominator_tree::DominatorTree;
 use crate::loaded::Loaded;
 use crate::task::Hooks;
 
+pub use compare::Counted;
 pub use leaks::LeakGroup;
 pub use paths::{MergedPath, PathIndex, PathStep};
 pub use suspects::{Suspect, Tier};
@@ -120,21 +121,52 @@ pub struct Comparison {
     pub warnings: Vec<String>,
 }
 
-/// Compares `before` and `after` (`before` classified with `after`'s interface definitions; see
-/// [`crate::pipeline::open_pair`]). With `final_`, suspects only count new objects still alive in it.
-pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comparison {
+/// The Comparison's rows (DevTools' six numbers per class key, the new and deleted objects of
+/// each) before what AFTER's analysis adds to them: [`rows`] builds them from the two
+/// snapshots' classes, ids and shallow sizes alone, [`compare_rows`] finishes the Comparison.
+pub struct Rows {
+    classes: Vec<ClassDiff>,
+    /// BEFORE's counted nodes (for the id-overlap warning).
+    before_counted: u64,
+}
+
+/// The rows of `before` and `after` (`before` classified with `after`'s interface definitions).
+pub fn rows(before: compare::Counted, after: compare::Counted) -> Rows {
     let (bg, ag) = rayon::join(|| compare::groups(before), || compare::groups(after));
     let merged = compare::merge(before, &bg, after, &ag);
     let before_counted = bg.nodes.len() as u64;
     // Only the groups' classes are used from here on: their node lists (four bytes a counted
     // node) go now, not at the end of the function as the rest of a partly moved value would.
     let (bg, ag) = (bg.into_class(), ag.into_class());
-    // The dominator tree's child lists only need AFTER's analysis; built once the groups' node
-    // lists are gone, and beside the rows.
-    let (tree, mut classes) = rayon::join(
-        || DominatorTree::new(&after.analysis.dominator, after.snapshot.root),
-        || rows(before, after, merged, &bg, &ag),
-    );
+    Rows {
+        classes: class_rows(before, after, merged, &bg, &ag),
+        before_counted,
+    }
+}
+
+/// Compares `before` and `after` (`before` classified with `after`'s interface definitions; see
+/// [`crate::pipeline::open_pair`]). With `final_`, suspects only count new objects still alive in it.
+pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comparison {
+    compare_rows(
+        before,
+        after,
+        final_,
+        rows(before.counted(), after.counted()),
+    )
+}
+
+/// [`compare`] with the rows already built (by [`rows`], from the same snapshots).
+pub fn compare_rows(
+    before: &Loaded,
+    after: &Loaded,
+    final_: Option<&Loaded>,
+    rows: Rows,
+) -> Comparison {
+    let Rows {
+        mut classes,
+        before_counted,
+    } = rows;
+    let tree = DominatorTree::new(&after.analysis.dominator, after.snapshot.root);
 
     let after_total = after.total_size();
 
@@ -265,9 +297,9 @@ pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comp
 
 /// The Comparison rows of the merged keys, in DevTools' default order. `bg`/`ag` map each
 /// snapshot's groups to internal classes.
-fn rows(
-    before: &Loaded,
-    after: &Loaded,
+fn class_rows(
+    before: compare::Counted,
+    after: compare::Counted,
     merged: Vec<compare::Merged>,
     bg: &[u32],
     ag: &[u32],
@@ -294,7 +326,7 @@ fn rows(
             }
             .cloned()
             .unwrap_or_default();
-            let location = after.scripts.class_location(&after.snapshot, &m.key);
+            let location = after.scripts.class_location(after.snapshot, &m.key);
             ClassDiff {
                 class_key: m.key,
                 name,

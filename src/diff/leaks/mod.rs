@@ -364,9 +364,7 @@ fn is_synthetic(loaded: &Loaded, node: u32) -> bool {
 }
 
 fn is_new(inp: &Inputs, node: u32) -> bool {
-    inp.flags
-        .get(node as usize)
-        .is_some_and(|&f| f & NEW != 0)
+    inp.flags.get(node as usize).is_some_and(|&f| f & NEW != 0)
 }
 
 /// An edge's name for grouping: indexes (element, hidden, numbered slots) fold to one.
