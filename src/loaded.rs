@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::analysis::scripts::ScriptNames;
 use crate::analysis::summary::{self, SummaryRow};
-use crate::analysis::{self, Analysis};
+use crate::analysis::{self, Analysis, PendingDistances};
 use crate::snapshot::class::{self, Classes, InterfaceDefinition};
 use crate::snapshot::{self, LoadError, LoadErrorKind, Snapshot};
 use crate::task::Hooks;
@@ -50,6 +50,42 @@ impl Named {
     }
 }
 
+/// A snapshot loaded and analysed but for its distances ([`Loaded::analyze_named_beside`]).
+pub struct Undistanced {
+    /// Its `analysis.distance` is empty until [`Undistanced::finish`].
+    loaded: Loaded,
+    pending: PendingDistances,
+}
+
+impl Undistanced {
+    /// Computes the distances (one sequential BFS) while `beside` runs on the other core with
+    /// the rest of the snapshot: `beside` must not read `analysis.distance`, still empty.
+    pub fn finish<T: Send>(
+        self,
+        hooks: &Hooks,
+        beside: impl FnOnce(&Loaded) -> T + Send,
+    ) -> Result<(Loaded, T), LoadError> {
+        let Undistanced {
+            mut loaded,
+            pending,
+        } = self;
+        let (distance, other) = rayon::join(
+            || pending.compute(&loaded.snapshot, hooks),
+            || beside(&loaded),
+        );
+        match distance {
+            Some(distance) => {
+                loaded.analysis.distance = distance;
+                Ok((loaded, other))
+            }
+            None => Err(LoadError::new(
+                loaded.snapshot.file_name.clone(),
+                LoadErrorKind::Cancelled,
+            )),
+        }
+    }
+}
+
 /// The file's DOM states are read only to name classes and move sizes; what DevTools shows
 /// after its propagation is `Classes::dom_state`. A byte per node less once classes are named.
 fn release_detachedness(snapshot: &mut Snapshot) {
@@ -81,7 +117,7 @@ impl Loaded {
         // Classes are named beside the distances, after the dominator tree: its temporaries are
         // the peak of the whole pipeline, and the class of every node need not be held beside
         // them.
-        let (analysis, named) = analysis::analyze_beside(&snapshot, &shallow, &hooks, || {
+        let (analysis, named) = analysis::analyze_beside(&snapshot, &shallow, &hooks, |_| {
             Named::new(&snapshot, definitions)
         })
         .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;
@@ -96,22 +132,24 @@ impl Loaded {
     /// builds the Comparison's rows, filling the dominator tree's sequential tail instead of
     /// waiting for it. `beside` gets the snapshot and its shallow sizes, and returns its own
     /// result beside the classes (None: not named, which fails the analysis as cancelled).
+    /// The distances are left to [`Undistanced::finish`], to run beside the caller's next step.
     pub fn analyze_named_beside<T: Send>(
         mut snapshot: Snapshot,
         hooks: Hooks,
         beside: impl FnOnce(&Snapshot, &[u32]) -> (T, Option<Named>) + Send,
-    ) -> (Result<Loaded, LoadError>, T) {
+    ) -> (Result<Undistanced, LoadError>, T) {
         let (mut shallow, total_size) = take_self_sizes(&mut snapshot);
         class::shallow_sizes_in_place(&snapshot, &mut shallow);
         let (snap, sizes) = (&snapshot, &shallow[..]);
         let (analysis, (other, named)) = rayon::join(
-            || analysis::analyze(snap, sizes, &hooks),
+            || analysis::analyze_but_distances(snap, sizes, &hooks),
             || beside(snap, sizes),
         );
         let loaded = match (analysis, named) {
-            (Some(analysis), Some(named)) => Ok(Loaded::assemble(
-                snapshot, shallow, total_size, analysis, named,
-            )),
+            (Some((analysis, pending)), Some(named)) => Ok(Undistanced {
+                loaded: Loaded::assemble(snapshot, shallow, total_size, analysis, named),
+                pending,
+            }),
             _ => Err(LoadError::new(
                 snapshot.file_name.clone(),
                 LoadErrorKind::Cancelled,

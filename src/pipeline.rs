@@ -5,9 +5,10 @@
 //! ```text
 //! open_one(FILE)              load → analyse                      → Loaded (Summary, Retainers)
 //! open_pair(BEFORE, AFTER[, FINAL])
-//!   AFTER:  load → analyse ──────────────────────────────────────────────────┐
-//!             └ beside: definitions → BEFORE load → classify → AFTER's classes ┴→ Opened
-//!   FINAL:  load → analyse (beside)  ──┘                     Opened ─ compare → Compared
+//!   AFTER:  load → analyse (but distances) ─────────────────────────────────┐  ┌ distances ┐
+//!             └ beside: definitions → BEFORE load → classify → AFTER's classes → rows ┴─┤           ├→ Opened
+//!   FINAL:  load → analyse (beside the two above) ──────────────────────────────┘  └ walk ────┘
+//!                                                              Opened ─ compare → Compared
 //! ```
 //!
 //! Each side reports its own progress ([`PairHooks`]); one cancel flag stops them all.
@@ -16,7 +17,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use crate::diff::{self, Comparison};
-use crate::loaded::{Loaded, Named};
+use crate::loaded::{Loaded, Named, Undistanced};
 use crate::snapshot::{self, LoadError, LoadErrorKind};
 use crate::task::{Hooks, Progress};
 
@@ -59,16 +60,16 @@ pub struct Opened {
     pub before: Loaded,
     pub after: Loaded,
     pub final_: Option<Loaded>,
-    /// The Comparison's rows, built while AFTER was analysed ([`Opened::compare`] finishes
-    /// them).
-    pub rows: diff::Rows,
+    /// The Comparison's rows, built while AFTER was analysed, and the walk of AFTER's
+    /// dominator tree from their new objects, done beside AFTER's distances
+    /// ([`Opened::compare`] finishes the Comparison).
+    pub walked: diff::Walked,
 }
 
 impl Opened {
     /// The pair's Comparison.
     pub fn compare(self) -> Compared {
-        let comparison =
-            diff::compare_rows(&self.before, &self.after, self.final_.as_ref(), self.rows);
+        let comparison = diff::finish(&self.before, &self.after, self.final_.as_ref(), self.walked);
         Compared {
             before: self.before,
             after: self.after,
@@ -115,7 +116,7 @@ pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError
     let before_hooks = hooks.side(&before_progress);
     let after_hooks = hooks.side(&after_progress);
     let final_hooks = hooks.side(&final_progress);
-    let pair = || -> Result<(Loaded, Loaded, diff::Rows), LoadError> {
+    let pair = || -> Result<(Loaded, Undistanced, diff::Rows), LoadError> {
         let after_snapshot = snapshot::load(paths.after, &after_hooks)?;
         let (after, before) =
             Loaded::analyze_named_beside(after_snapshot, after_hooks, |after, shallow| {
@@ -147,12 +148,19 @@ pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError
         paths.final_.map(|f| Loaded::open(f, final_hooks, None))
     });
     match (pair, final_.transpose()) {
-        (Ok((before, after, rows)), Ok(final_)) => Ok(Opened {
-            before,
-            after,
-            final_,
-            rows,
-        }),
+        (Ok((before, after, rows)), Ok(final_)) => {
+            // AFTER's distances (one sequential BFS) and the walk of its dominator tree (which
+            // needs FINAL, when given, and not the distances) on one core each.
+            let (after, walked) = after.finish(&after_hooks, |after| {
+                diff::walk(&before, after, final_.as_ref(), rows)
+            })?;
+            Ok(Opened {
+                before,
+                after,
+                final_,
+                walked,
+            })
+        }
         (pair, final_) => Err(first_failure([pair.err(), final_.err()])),
     }
 }

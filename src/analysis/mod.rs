@@ -135,18 +135,79 @@ pub fn check_consistent(snap: &Snapshot) -> Result<(), String> {
 /// Returns `None` when `cancel` is set (checked between phases and every million nodes) or when
 /// the snapshot breaks the invariants of [`check_consistent`] (the loader never produces one).
 pub fn analyze(snap: &Snapshot, self_sizes: &[u32], hooks: &Hooks) -> Option<Analysis> {
-    analyze_beside(snap, self_sizes, hooks, || ()).map(|(analysis, ())| analysis)
+    analyze_beside(snap, self_sizes, hooks, |_| ()).map(|(analysis, ())| analysis)
 }
 
-/// [`analyze`], with `beside` run on a second thread while the distances are computed: that
-/// last phase is one sequential BFS, and by then the memory peak (the dominator tree) is over,
-/// so work that only needs the snapshot (naming classes) costs no extra peak there.
+/// [`analyze`], with `beside` run on a second thread while the retained sizes and the distances
+/// are computed: those last phases are sequential walks, and by then the memory peak (the
+/// dominator tree's temporaries) is over, so work that needs only the snapshot (naming classes)
+/// or the immediate dominators `beside` is given costs no extra peak there.
 pub fn analyze_beside<T: Send>(
     snap: &Snapshot,
     self_sizes: &[u32],
     hooks: &Hooks,
-    beside: impl FnOnce() -> T + Send,
+    beside: impl FnOnce(&[u32]) -> T + Send,
 ) -> Option<(Analysis, T)> {
+    let mut graph = graph(snap, hooks)?;
+    let preorder = std::mem::take(&mut graph.preorder);
+    let (dominator, weakmaps) = (&graph.dominator, &graph.weakmaps);
+    let ((retained_size, distance), beside) = rayon::join(
+        || {
+            let retained_size = retained_sizes(dominator, preorder, self_sizes, hooks);
+            if hooks.is_cancelled() {
+                return (retained_size, None);
+            }
+            let distance = distance_of(snap, weakmaps, hooks);
+            (retained_size, distance)
+        },
+        || beside(dominator),
+    );
+    let distance = distance?;
+    let (analysis, _) = graph.assemble(retained_size, distance);
+    Some((analysis, beside))
+}
+
+/// [`analyze`] but for the distances, which [`PendingDistances::compute`] adds later: the
+/// distance BFS is one sequential walk that nothing before it needs, so a caller with work
+/// of its own for the other core (a Comparison's dominance walk) runs it beside that.
+/// `distance` is empty in the result until then.
+pub fn analyze_but_distances(
+    snap: &Snapshot,
+    self_sizes: &[u32],
+    hooks: &Hooks,
+) -> Option<(Analysis, PendingDistances)> {
+    let mut graph = graph(snap, hooks)?;
+    let preorder = std::mem::take(&mut graph.preorder);
+    let retained_size = retained_sizes(&graph.dominator, preorder, self_sizes, hooks);
+    if hooks.is_cancelled() {
+        return None;
+    }
+    Some(graph.assemble(retained_size, Vec::new()))
+}
+
+/// What the distances of an [`analyze_but_distances`] still need (the WeakMap edge names).
+pub struct PendingDistances {
+    weakmaps: weakmap::WeakMapNames,
+}
+
+impl PendingDistances {
+    /// The distances (None when cancelled).
+    pub fn compute(self, snap: &Snapshot, hooks: &Hooks) -> Option<Vec<i32>> {
+        distance_of(snap, &self.weakmaps, hooks)
+    }
+}
+
+/// The phases every analysis shares: the retainer index, the essential edges and the dominator
+/// tree, whose temporaries are the peak (so it comes first, while the least else is held).
+struct Graph {
+    index: retainers::RetainerIndex,
+    weakmaps: weakmap::WeakMapNames,
+    /// Immediate dominators, and the DFS preorder the retained sizes are summed in.
+    dominator: Vec<u32>,
+    preorder: Vec<u32>,
+}
+
+fn graph(snap: &Snapshot, hooks: &Hooks) -> Option<Graph> {
     let cancelled = || hooks.is_cancelled();
     if let Err(why) = check_consistent(snap) {
         debug_assert!(false, "inconsistent snapshot: {why}");
@@ -177,46 +238,77 @@ pub fn analyze_beside<T: Send>(
         return None;
     }
 
-    // The dominator tree first, while the least else is held: its temporaries are the peak.
     let view = Retainers {
         offsets: &index.offsets,
         lists: &index.lists,
         sources: &index.sources,
         first_edge: &snap.first_edge,
     };
-    let doms = dominators::compute(snap, view, &essential, hooks)?;
+    let dominators::Dominators {
+        dominator,
+        preorder,
+    } = dominators::compute(snap, view, &essential, hooks)?;
     drop(essential);
     if cancelled() {
         return None;
     }
-
-    hooks.report("calculating retained sizes", 0.0);
-    let retained_size = retained::compute(&doms.dominator, &doms.preorder, self_sizes);
-    let dominator = doms.dominator;
-    drop(doms.preorder);
-    hooks.report("calculating retained sizes", 1.0);
-    if cancelled() {
-        return None;
-    }
-
-    hooks.report("calculating distances", 0.0);
-    let (distance, beside) = rayon::join(|| distance::compute(snap, &weakmaps, hooks), beside);
-    let distance = distance?;
-    drop(weakmaps);
-    hooks.report("calculating distances", 1.0);
-
-    let retainers::RetainerIndex {
-        offsets,
-        lists,
-        sources,
-    } = index;
-    let analysis = Analysis {
-        retainer_offsets: offsets,
-        retainer_lists: lists,
-        edge_sources: sources,
-        distance,
+    Some(Graph {
+        index,
+        weakmaps,
         dominator,
-        retained_size,
-    };
-    Some((analysis, beside))
+        preorder,
+    })
+}
+
+/// The retained sizes; the preorder is freed once they are summed.
+fn retained_sizes(
+    dominator: &[u32],
+    preorder: Vec<u32>,
+    self_sizes: &[u32],
+    hooks: &Hooks,
+) -> RetainedSizes {
+    hooks.report("calculating retained sizes", 0.0);
+    let retained_size = retained::compute(dominator, &preorder, self_sizes);
+    drop(preorder);
+    hooks.report("calculating retained sizes", 1.0);
+    retained_size
+}
+
+fn distance_of(
+    snap: &Snapshot,
+    weakmaps: &weakmap::WeakMapNames,
+    hooks: &Hooks,
+) -> Option<Vec<i32>> {
+    hooks.report("calculating distances", 0.0);
+    let distance = distance::compute(snap, weakmaps, hooks)?;
+    hooks.report("calculating distances", 1.0);
+    Some(distance)
+}
+
+impl Graph {
+    fn assemble(
+        self,
+        retained_size: RetainedSizes,
+        distance: Vec<i32>,
+    ) -> (Analysis, PendingDistances) {
+        let retainers::RetainerIndex {
+            offsets,
+            lists,
+            sources,
+        } = self.index;
+        let analysis = Analysis {
+            retainer_offsets: offsets,
+            retainer_lists: lists,
+            edge_sources: sources,
+            distance,
+            dominator: self.dominator,
+            retained_size,
+        };
+        (
+            analysis,
+            PendingDistances {
+                weakmaps: self.weakmaps,
+            },
+        )
+    }
 }

@@ -123,7 +123,7 @@ pub struct Comparison {
 
 /// The Comparison's rows (DevTools' six numbers per class key, the new and deleted objects of
 /// each) before what AFTER's analysis adds to them: [`rows`] builds them from the two
-/// snapshots' classes, ids and shallow sizes alone, [`compare_rows`] finishes the Comparison.
+/// snapshots' classes, ids and shallow sizes alone; [`walk`] and [`finish`] complete the Comparison.
 pub struct Rows {
     classes: Vec<ClassDiff>,
     /// BEFORE's counted nodes (for the id-overlap warning).
@@ -147,27 +147,35 @@ pub fn rows(before: compare::Counted, after: compare::Counted) -> Rows {
 /// Compares `before` and `after` (`before` classified with `after`'s interface definitions; see
 /// [`crate::pipeline::open_pair`]). With `final_`, suspects only count new objects still alive in it.
 pub fn compare(before: &Loaded, after: &Loaded, final_: Option<&Loaded>) -> Comparison {
-    compare_rows(
-        before,
-        after,
-        final_,
-        rows(before.counted(), after.counted()),
-    )
+    let rows = rows(before.counted(), after.counted());
+    finish(before, after, final_, walk(before, after, final_, rows))
 }
 
-/// [`compare`] with the rows already built (by [`rows`], from the same snapshots).
-pub fn compare_rows(
-    before: &Loaded,
-    after: &Loaded,
-    final_: Option<&Loaded>,
-    rows: Rows,
-) -> Comparison {
+/// The Comparison up to its leak groups and merged paths: the rows with what their new objects
+/// keep alive, and the walk of AFTER's dominator tree that both start from. It needs AFTER's
+/// dominators and retained sizes but not its distances, so [`crate::pipeline::open_pair`]
+/// walks beside the distance BFS; [`finish`] completes the Comparison.
+pub struct Walked {
+    classes: Vec<ClassDiff>,
+    totals: Totals,
+    warnings: Vec<String>,
+    tiers: Vec<Tier>,
+    /// With FINAL: each row's new objects still alive there (without, the rows' own lists).
+    alive: Option<Vec<Vec<u32>>>,
+    flags: Vec<u8>,
+    members: dominance::Members,
+    /// (entry's index, its headline) where the two differ (see `leaks::headline`).
+    headlines: Vec<(u32, u32)>,
+}
+
+/// Walks AFTER's dominator tree from the rows' new objects (see [`Walked`]). AFTER's
+/// `analysis.distance` is not read.
+pub fn walk(before: &Loaded, after: &Loaded, final_: Option<&Loaded>, rows: Rows) -> Walked {
     let Rows {
         mut classes,
         before_counted,
     } = rows;
     let tree = DominatorTree::new(&after.analysis.dominator, after.snapshot.root);
-
     let after_total = after.total_size();
 
     let mut totals = Totals::default();
@@ -216,31 +224,25 @@ pub fn compare_rows(
     });
 
     // Leak candidates: all new objects, or with FINAL only those still alive there.
-    let alive: Option<Vec<u32>> = final_.map(|f| {
+    let alive: Option<Vec<Vec<u32>>> = final_.map(|f| {
         let mut ids = f.snapshot.node_id.clone();
         ids.par_sort_unstable();
-        ids
+        let survives = |node: u32| {
+            ids.binary_search(&after.snapshot.node_id[node as usize])
+                .is_ok()
+        };
+        classes
+            .par_iter()
+            .map(|c| c.added.iter().copied().filter(|&n| survives(n)).collect())
+            .collect()
     });
-    let survives = |node: u32| match &alive {
-        Some(ids) => ids
-            .binary_search(&after.snapshot.node_id[node as usize])
-            .is_ok(),
-        None => true,
-    };
-    // Without FINAL every new object is a candidate: the rows' own lists, not a copy.
-    let candidates: Vec<Cow<[u32]>> = classes
-        .par_iter()
-        .map(|c| match alive {
-            Some(_) => Cow::Owned(c.added.iter().copied().filter(|&n| survives(n)).collect()),
-            None => Cow::Borrowed(&c.added[..]),
-        })
-        .collect();
-    let walk = if alive.is_some() {
-        drop(walk_all);
-        let new = dominance::new_flags(node_count, candidates.iter().map(|c| &c[..]));
-        dominance::walk(&tree, new, row_of, &tier_rank)
-    } else {
-        walk_all
+    let walk = match &alive {
+        Some(alive) => {
+            drop(walk_all);
+            let new = dominance::new_flags(node_count, alive.iter().map(|c| &c[..]));
+            dominance::walk(&tree, new, row_of, &tier_rank)
+        }
+        None => walk_all,
     };
     // The leak groups need the tree only for each entry's headline; the tree (eight bytes a
     // node) goes before they and the suspects start. Most entries head their own finding, so
@@ -255,14 +257,51 @@ pub fn compare_rows(
             (h != e).then_some((i as u32, h))
         })
         .collect();
-    drop(tree);
+    Walked {
+        classes,
+        totals,
+        warnings,
+        tiers,
+        alive,
+        flags,
+        members,
+        headlines,
+    }
+}
+
+/// The Comparison of a [`walk`] (from the same snapshots): the leak groups and the suspects'
+/// merged paths, which need AFTER's distances.
+pub fn finish(
+    before: &Loaded,
+    after: &Loaded,
+    final_: Option<&Loaded>,
+    walked: Walked,
+) -> Comparison {
+    let Walked {
+        classes,
+        totals,
+        warnings,
+        tiers,
+        alive,
+        flags,
+        members,
+        headlines,
+    } = walked;
+    // Without FINAL every new object is a candidate: the rows' own lists, not a copy.
+    let candidates: Vec<Cow<[u32]>> = match &alive {
+        Some(alive) => alive.iter().map(|c| Cow::Borrowed(&c[..])).collect(),
+        None => classes
+            .iter()
+            .map(|c| Cow::Borrowed(&c.added[..]))
+            .collect(),
+    };
     // The leak groups run beside the suspects' merged paths (see `suspects::rank_beside`): their
     // sequential parts (sub-grouping, composition, the findings' details) no longer leave a
     // core idle. Each holds tables per new object, though: when new objects are most of the
     // heap (an out-of-memory snapshot beside an early one) holding both at once would be the
     // comparison's peak, so there they run one after the other. The groups own the members
     // (four bytes a new object) and free them before the merges need the room.
-    let side_by_side = members.len() * 2 < node_count;
+    let side_by_side = members.len() * 2 < after.snapshot.node_count();
     let (suspects, leaks) = suspects::rank_beside(
         after,
         &classes,
@@ -284,6 +323,7 @@ pub fn compare_rows(
             groups
         },
     );
+    drop(candidates);
 
     Comparison {
         totals,
