@@ -374,3 +374,67 @@ fn location_values_past_u32_do_not_wrap() {
         (u32::MAX, u32::MAX, u32::MAX)
     );
 }
+
+/// The values of a top-level number array of a snapshot's text, read the plain way.
+fn numbers_of(bytes: &[u8], key: &str) -> (std::ops::Range<usize>, Vec<u64>) {
+    let text = std::str::from_utf8(bytes).expect("utf-8");
+    let open = text.find(&format!("\"{key}\":[")).expect(key) + key.len() + 4;
+    let close = open + text[open..].find(']').expect("]");
+    let values = text[open..close]
+        .split(',')
+        .map(|v| v.trim().parse().expect("number"))
+        .collect();
+    (open..close, values)
+}
+
+/// A file of several of the loader's 16 MiB windows, each read while the one before is parsed:
+/// every node id and edge target lands where the text has it, across the block boundaries, and
+/// a bad number in a later block is placed at its exact byte.
+#[test]
+fn files_of_many_blocks_load_every_value_and_place_errors() {
+    let c = Config::with_nodes(1_100_000, 11);
+    let mut bytes = Vec::new();
+    testkit::write(&c, &mut bytes).expect("write");
+    assert!(bytes.len() > 48 << 20, "{} bytes", bytes.len());
+
+    let s = snapshot::load_bytes("blocks", &bytes, &Hooks::default()).unwrap_or_else(|e| {
+        panic!("{e}");
+    });
+    let fields = testkit::NODE_FIELDS.len();
+    let (_, nodes) = numbers_of(&bytes, "nodes");
+    let ids: Vec<u64> = nodes.iter().skip(2).step_by(fields).copied().collect();
+    assert_eq!(s.node_id.len(), ids.len());
+    assert!(s.node_id.iter().zip(&ids).all(|(&a, &b)| u64::from(a) == b));
+    let (edges_span, edges) = numbers_of(&bytes, "edges");
+    let to: Vec<u64> = edges
+        .iter()
+        .skip(2)
+        .step_by(3)
+        .map(|&t| t / fields as u64)
+        .collect();
+    assert_eq!(s.edge_to.len(), to.len());
+    assert!(s.edge_to.iter().zip(&to).all(|(&a, &b)| u64::from(a) == b));
+
+    // A value of the edges past the first two windows, made not a number.
+    let mut bad = bytes.clone();
+    let mut at = edges_span.end - 1000;
+    assert!(at > 2 * (16 << 20), "edges end at {}", edges_span.end);
+    while bad[at - 1] != b',' {
+        at += 1;
+    }
+    bad[at] = b'x';
+    match snapshot::load_bytes("blocks", &bad, &Hooks::default()) {
+        Err(e) => match e.kind {
+            LoadErrorKind::BadNumber {
+                ref section,
+                offset,
+                ..
+            } => {
+                assert_eq!(section, "edges");
+                assert_eq!(offset, at as u64, "{e}");
+            }
+            ref other => panic!("{other}"),
+        },
+        Ok(_) => panic!("a bad number loaded"),
+    }
+}

@@ -352,7 +352,7 @@ impl Builder<'_> {
     }
 
     /// Reads a number array block by block into `columns`; returns how many values it held.
-    fn read_number_array<C: Columns>(
+    fn read_number_array<C: Columns + Send>(
         &self,
         r: &mut Reader,
         section: &'static str,
@@ -384,13 +384,15 @@ impl Builder<'_> {
                 },
             };
             let base = r.offset();
-            let (parsed, used) = numbers::parse_block(&window[..text_len], last, columns).map_err(
-                |PieceError { at, what }| LoadErrorKind::BadNumber {
+            let (parsed, used) = r
+                .parse_reading_ahead(|window| {
+                    numbers::parse_block(&window[..text_len], last, columns)
+                })?
+                .map_err(|PieceError { at, what }| LoadErrorKind::BadNumber {
                     section: section.to_string(),
                     offset: base + at as u64,
                     what,
-                },
-            )?;
+                })?;
             values += parsed;
             if last {
                 r.pos += used + 1;
