@@ -58,21 +58,34 @@ pub struct Undistanced {
 }
 
 impl Undistanced {
+    /// Nodes in the snapshot.
+    pub fn node_count(&self) -> usize {
+        self.loaded.snapshot.node_count()
+    }
+
     /// Computes the distances (one sequential BFS) while `beside` runs on the other core with
-    /// the rest of the snapshot: `beside` must not read `analysis.distance`, still empty.
+    /// the rest of the snapshot: `beside` must not read `analysis.distance`, still empty. Unless
+    /// `side_by_side`, the distances come first and `beside` after them, so that the BFS's
+    /// queue is not held beside what `beside` allocates.
     pub fn finish<T: Send>(
         self,
         hooks: &Hooks,
+        side_by_side: bool,
         beside: impl FnOnce(&Loaded) -> T + Send,
     ) -> Result<(Loaded, T), LoadError> {
         let Undistanced {
             mut loaded,
             pending,
         } = self;
-        let (distance, other) = rayon::join(
-            || pending.compute(&loaded.snapshot, hooks),
-            || beside(&loaded),
-        );
+        let (distance, other) = if side_by_side {
+            rayon::join(
+                || pending.compute(&loaded.snapshot, hooks),
+                || beside(&loaded),
+            )
+        } else {
+            let distance = pending.compute(&loaded.snapshot, hooks);
+            (distance, beside(&loaded))
+        };
         match distance {
             Some(distance) => {
                 loaded.analysis.distance = distance;

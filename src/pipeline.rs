@@ -150,8 +150,10 @@ pub fn open_pair(paths: PairPaths, hooks: PairHooks) -> Result<Opened, LoadError
     match (pair, final_.transpose()) {
         (Ok((before, after, rows)), Ok(final_)) => {
             // AFTER's distances (one sequential BFS) and the walk of its dominator tree (which
-            // needs FINAL, when given, and not the distances) on one core each.
-            let (after, walked) = after.finish(&after_hooks, |after| {
+            // needs FINAL, when given, and not the distances) on one core each, unless the new
+            // objects are most of AFTER (the walk's tables are then as large as the BFS's).
+            let side_by_side = rows.new_objects_are_few(after.node_count());
+            let (after, walked) = after.finish(&after_hooks, side_by_side, |after| {
                 diff::walk(&before, after, final_.as_ref(), rows)
             })?;
             Ok(Opened {

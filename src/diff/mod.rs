@@ -130,6 +130,17 @@ pub struct Rows {
     before_counted: u64,
 }
 
+impl Rows {
+    /// Whether the new objects are few enough, next to AFTER's `nodes`, for the Comparison to
+    /// hold what it keeps per new object beside another step's tables: when they are most of
+    /// the heap (an out-of-memory snapshot beside an early one) that would be the peak, and the
+    /// steps run one after the other instead.
+    pub fn new_objects_are_few(&self, nodes: usize) -> bool {
+        let new: u64 = self.classes.iter().map(|c| c.added_count).sum();
+        new.saturating_mul(2) < nodes as u64
+    }
+}
+
 /// The rows of `before` and `after` (`before` classified with `after`'s interface definitions).
 pub fn rows(before: compare::Counted, after: compare::Counted) -> Rows {
     let (bg, ag) = rayon::join(|| compare::groups(before), || compare::groups(after));

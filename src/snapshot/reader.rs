@@ -87,6 +87,9 @@ impl Reader {
         if let Some(ahead) = self.ahead.take() {
             return Ok(self.install(ahead));
         }
+        // Past the number arrays (strings, locations): the buffer that blocks were read ahead
+        // into is not needed, and loading BEFORE runs beside AFTER's peak.
+        self.spare = Vec::new();
         if self.eof {
             return Ok(false);
         }
