@@ -387,7 +387,7 @@ fn numbers_of(bytes: &[u8], key: &str) -> (std::ops::Range<usize>, Vec<u64>) {
     (open..close, values)
 }
 
-/// A file of several of the loader's 16 MiB windows, each read while the one before is parsed:
+/// A file of many of the loader's 8 MiB blocks, each read while the one before is parsed:
 /// every node id and edge target lands where the text has it, across the block boundaries, and
 /// a bad number in a later block is placed at its exact byte.
 #[test]

@@ -12,7 +12,7 @@ use super::error::LoadErrorKind;
 
 /// Bytes read per refill. Large enough that the parallel number parser has work for every core,
 /// small enough to stay a rounding error next to the parsed columns.
-pub const BLOCK: usize = 16 << 20;
+pub const BLOCK: usize = 8 << 20;
 
 pub struct Reader {
     source: Box<dyn Read + Send>,

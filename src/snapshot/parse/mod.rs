@@ -89,7 +89,7 @@ pub fn load_bytes(name: &str, bytes: &[u8], hooks: &Hooks) -> Result<Snapshot, L
 }
 
 /// The first `byte` of `text`, searched on all cores in a large window (a number array's
-/// closing bracket is looked for in every 16 MB block: one core scanning while the others
+/// closing bracket is looked for in every block of the window: one core scanning while the others
 /// waited).
 fn first_in(text: &[u8], byte: u8) -> Option<usize> {
     use rayon::prelude::*;
