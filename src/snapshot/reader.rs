@@ -103,25 +103,17 @@ impl Reader {
             let grown = self.buf.len() * 2;
             self.buf.resize(grown, 0);
         }
-        let before = self.end;
-        while self.end < self.buf.len() {
-            match self.source.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(n) => self.end += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(LoadErrorKind::Io(e)),
-            }
-        }
-        Ok(self.end > before)
+        let (n, eof) =
+            read_full(&mut self.source, &mut self.buf[self.end..]).map_err(LoadErrorKind::Io)?;
+        self.end += n;
+        self.eof = eof;
+        Ok(n > 0)
     }
 
     /// Runs `parse` on the unread window while the next block of the input is read on another
     /// core; the next [`Reader::fill`] takes that block instead of reading. A plain read copies
     /// the file's pages into the window on one core while the other, having parsed its share,
-    /// waits for the next window: about a sixth of the loader's time on two cores. `parse`
+    /// waits for the next window (under `perf`, the copy was a sixth of a two-core load). `parse`
     /// should not need bytes past the window (it would wait for the block in any case).
     pub fn parse_reading_ahead<T: Send>(
         &mut self,
@@ -214,7 +206,7 @@ impl Reader {
 }
 
 /// Reads until `out` is full or the input ends: (bytes read, whether it ended).
-fn read_full(source: &mut Box<dyn Read + Send>, out: &mut [u8]) -> io::Result<(usize, bool)> {
+fn read_full(source: &mut (impl Read + ?Sized), out: &mut [u8]) -> io::Result<(usize, bool)> {
     let mut filled = 0;
     while filled < out.len() {
         match source.read(&mut out[filled..]) {
@@ -248,23 +240,11 @@ impl ReadAhead {
         std::thread::spawn(move || {
             loop {
                 let mut chunk = vec![0u8; ReadAhead::CHUNK];
-                let mut filled = 0;
-                let result = loop {
-                    match source.read(&mut chunk[filled..]) {
-                        Ok(0) => break Ok(()),
-                        Ok(n) => {
-                            filled += n;
-                            if filled == chunk.len() {
-                                break Ok(());
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break Err(e),
-                    }
-                };
-                chunk.truncate(filled);
-                let end = filled == 0 || result.is_err();
-                let message = result.map(|_| chunk);
+                let message = read_full(&mut source, &mut chunk).map(|(filled, _)| {
+                    chunk.truncate(filled);
+                    chunk
+                });
+                let end = message.as_ref().map_or(true, Vec::is_empty);
                 // The reader was dropped (load failed or was cancelled): stop inflating.
                 if send.send(message).is_err() || end {
                     return;
