@@ -130,7 +130,7 @@ impl Loaded {
         // Classes are named beside the distances, after the dominator tree: its temporaries are
         // the peak of the whole pipeline, and the class of every node need not be held beside
         // them.
-        let (analysis, named) = analysis::analyze_beside(&snapshot, &shallow, &hooks, |_| {
+        let (analysis, named) = analysis::analyze_beside(&snapshot, &shallow, &hooks, || {
             Named::new(&snapshot, definitions)
         })
         .ok_or_else(|| LoadError::new(snapshot.file_name.clone(), LoadErrorKind::Cancelled))?;

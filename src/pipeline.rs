@@ -5,10 +5,12 @@
 //! ```text
 //! open_one(FILE)              load → analyse                      → Loaded (Summary, Retainers)
 //! open_pair(BEFORE, AFTER[, FINAL])
-//!   AFTER:  load → analyse (but distances) ─────────────────────────────────┐  ┌ distances ┐
-//!             └ beside: definitions → BEFORE load → classify → AFTER's classes → rows ┴─┤           ├→ Opened
-//!   FINAL:  load → analyse (beside the two above) ──────────────────────────────┘  └ walk ────┘
-//!                                                              Opened ─ compare → Compared
+//!   AFTER:  load → analyse, but the distances ────────────────────────┐
+//!             └ beside: definitions → BEFORE load → classify          │
+//!                       → AFTER's classes → the Comparison's rows ────┤
+//!   FINAL:  load → analyse (beside both) ─────────────────────────────┤
+//!                 AFTER's distances ∥ dominator-tree walk of the rows ┴→ Opened
+//!   Opened ─ compare (leak groups ∥ merged paths) → Compared
 //! ```
 //!
 //! Each side reports its own progress ([`PairHooks`]); one cancel flag stops them all.

@@ -135,18 +135,18 @@ pub fn check_consistent(snap: &Snapshot) -> Result<(), String> {
 /// Returns `None` when `cancel` is set (checked between phases and every million nodes) or when
 /// the snapshot breaks the invariants of [`check_consistent`] (the loader never produces one).
 pub fn analyze(snap: &Snapshot, self_sizes: &[u32], hooks: &Hooks) -> Option<Analysis> {
-    analyze_beside(snap, self_sizes, hooks, |_| ()).map(|(analysis, ())| analysis)
+    analyze_beside(snap, self_sizes, hooks, || ()).map(|(analysis, ())| analysis)
 }
 
 /// [`analyze`], with `beside` run on a second thread while the retained sizes and the distances
 /// are computed: those last phases are sequential walks, and by then the memory peak (the
 /// dominator tree's temporaries) is over, so work that needs only the snapshot (naming classes)
-/// or the immediate dominators `beside` is given costs no extra peak there.
+/// costs no extra peak there.
 pub fn analyze_beside<T: Send>(
     snap: &Snapshot,
     self_sizes: &[u32],
     hooks: &Hooks,
-    beside: impl FnOnce(&[u32]) -> T + Send,
+    beside: impl FnOnce() -> T + Send,
 ) -> Option<(Analysis, T)> {
     let mut graph = graph(snap, hooks)?;
     let preorder = std::mem::take(&mut graph.preorder);
@@ -160,7 +160,7 @@ pub fn analyze_beside<T: Send>(
             let distance = distance_of(snap, weakmaps, hooks);
             (retained_size, distance)
         },
-        || beside(dominator),
+        beside,
     );
     let distance = distance?;
     let (analysis, _) = graph.assemble(retained_size, distance);

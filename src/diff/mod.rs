@@ -20,8 +20,6 @@ pub mod paths;
 pub mod suspects;
 mod warnings;
 
-use std::borrow::Cow;
-
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -299,12 +297,9 @@ pub fn finish(
         headlines,
     } = walked;
     // Without FINAL every new object is a candidate: the rows' own lists, not a copy.
-    let candidates: Vec<Cow<[u32]>> = match &alive {
-        Some(alive) => alive.iter().map(|c| Cow::Borrowed(&c[..])).collect(),
-        None => classes
-            .iter()
-            .map(|c| Cow::Borrowed(&c.added[..]))
-            .collect(),
+    let candidates: Vec<&[u32]> = match &alive {
+        Some(alive) => alive.iter().map(|c| &c[..]).collect(),
+        None => classes.iter().map(|c| &c.added[..]).collect(),
     };
     // The leak groups run beside the suspects' merged paths (see `suspects::rank_beside`): their
     // sequential parts (sub-grouping, composition, the findings' details) no longer leave a

@@ -179,7 +179,7 @@ pub(crate) fn rank_beside<T: Send>(
     after: &Loaded,
     classes: &[ClassDiff],
     tiers: &[Tier],
-    candidates: &[std::borrow::Cow<[u32]>],
+    candidates: &[&[u32]],
     flags: &[u8],
     side_by_side: bool,
     beside: impl FnOnce() -> T + Send,

@@ -157,7 +157,7 @@ pub(crate) struct Inputs<'a> {
     pub after: &'a Loaded,
     pub classes: &'a [ClassDiff],
     /// Each row's leak candidates (new objects).
-    pub candidates: &'a [std::borrow::Cow<'a, [u32]>],
+    pub candidates: &'a [&'a [u32]],
     /// Flags ([`NEW`] on candidates) from the dominator walk over them.
     pub flags: &'a [u8],
     /// The entries and their members (from the same walk).
