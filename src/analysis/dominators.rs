@@ -15,6 +15,7 @@ use crate::snapshot::{EdgeKind, Snapshot};
 use crate::task::Hooks;
 
 use super::distance::{is_document_dom_trees_root, is_user_root};
+use super::lookahead;
 use super::retainers::{Gathered, Retainers};
 use super::weakmap::WeakMapNames;
 
@@ -244,10 +245,13 @@ pub fn compute(
             let mut next = if v == start { NONE } else { slots[vi].ancestor };
             let end = first_edge[vi + 1];
             let mut cursor = slots[vi].label;
-            // The next few children's slots, asked for together (each is a miss of its own
-            // on a graph without locality).
+            // The next few children's slots and edge offsets, asked for together (each is a
+            // miss of its own on a graph without locality), so that descending into one waits
+            // only for its edges.
             for e in cursor..end.min(cursor + 8) {
-                crate::mem::prefetch(slots, edge_to[e as usize] as usize);
+                let w = edge_to[e as usize] as usize;
+                crate::mem::prefetch(slots, w);
+                crate::mem::prefetch(first_edge, w);
             }
             while cursor < end {
                 let e = cursor;
@@ -268,7 +272,14 @@ pub fn compute(
     };
 
     hooks.report(PHASE, 0.0);
-    dfs_from(root, NONE, &mut slots, &mut vertex);
+    // The DFS is one core's walk: the other faults in the second phase's bucket meanwhile
+    // (zeroing fresh memory is a fifth of the time on a VM whose freed pages go back to the host).
+    // `bucket[v]`: v's bucket head until v is processed, then v's link in its semidominator's
+    // bucket, then (once out of it) v's dominator.
+    let ((), mut bucket) = rayon::join(
+        || dfs_from(root, NONE, &mut slots, &mut vertex),
+        || crate::mem::huge_vec(n, NONE),
+    );
     if hooks.is_cancelled() {
         return None;
     }
@@ -301,79 +312,66 @@ pub fn compute(
     }
     hooks.report(PHASE, 0.3);
 
-    for s in slots.iter_mut() {
-        s.label = NONE;
-    }
-    // `bucket[v]`: v's bucket head until v is processed, then v's link in its semidominator's
-    // bucket, then (once out of it) v's dominator.
-    let mut bucket = crate::mem::huge_vec(n, NONE);
+    slots
+        .par_iter_mut()
+        .with_min_len(1 << 16)
+        .for_each(|s| s.label = NONE);
     let mut stack: Vec<u32> = Vec::new();
     let root_semi = slots[root as usize].semi;
 
     // The essential retainers of a batch of nodes are gathered before the batch is processed
     // (they do not depend on the forest, so their cache misses overlap instead of queueing
-    // behind each EVAL), the next batch's on another core while this one is processed when a
-    // core is free (a summary's Lengauer-Tarjan leaves one idle), and each retainer's slot is
-    // prefetched shortly before its EVAL.
+    // behind each EVAL), a few batches ahead on another core when one is free (a summary's
+    // Lengauer-Tarjan leaves one idle), and each retainer's slot is prefetched shortly before
+    // its EVAL. Batch b holds the nodes numbered `hi - BATCH + 1..=hi`, from `hi` down, for
+    // `hi = reached - b * BATCH` (never the root, number 1).
     const BATCH: usize = 4096;
+    let batches = reached.saturating_sub(1).div_ceil(BATCH);
     let keep = |e: u32| essential.get(e);
     let prefetch_keep = |e: u32| essential.prefetch(e);
-    let batch_nodes = |hi: usize, nodes: &mut Vec<u32>| {
+    let fill = |b: usize, (nodes, gathered): &mut (Vec<u32>, Gathered)| {
+        let hi = reached - b * BATCH;
         let lo = hi.saturating_sub(BATCH).max(1);
         nodes.clear();
         nodes.extend((lo + 1..=hi).rev().map(|i| vertex[i - 1]));
-        lo
+        retainers.gather(nodes, keep, prefetch_keep, gathered);
     };
-    let (mut current, mut next) = (Gathered::default(), Gathered::default());
-    let (mut current_nodes, mut next_nodes) = (Vec::new(), Vec::new());
-    let mut hi = reached;
-    if hi >= 2 {
-        batch_nodes(hi, &mut current_nodes);
-        retainers.gather(&current_nodes, keep, prefetch_keep, &mut current);
-    }
-    while hi >= 2 {
-        let lo = hi.saturating_sub(BATCH).max(1);
+    let mut state = Forest {
+        slots: &mut slots,
+        bucket: &mut bucket,
+        stack: &mut stack,
+    };
+    let done = lookahead::pipelined(batches, fill, |b, (nodes, gathered)| {
         if hooks.is_cancelled() {
-            return None;
+            return false;
         }
-        if hi / (1 << 20) != lo / (1 << 20) {
-            hooks.report(PHASE, 0.3 + 0.6 * (1.0 - hi as f32 / reached as f32));
+        if b % 256 == 0 {
+            hooks.report(PHASE, 0.3 + 0.6 * b as f32 / batches as f32);
         }
-        let more = lo >= 2;
-        if more {
-            batch_nodes(lo, &mut next_nodes);
-        }
-        let mut state = Forest {
-            slots: &mut slots,
-            bucket: &mut bucket,
-            stack: &mut stack,
-        };
-        rayon::join(
-            || {
-                if more {
-                    retainers.gather(&next_nodes, keep, prefetch_keep, &mut next);
-                }
-            },
-            || {
-                state.process(
-                    &current_nodes,
-                    &current,
-                    retainers,
-                    essential,
-                    &vertex,
-                    root_semi,
-                )
-            },
-        );
-        std::mem::swap(&mut current, &mut next);
-        std::mem::swap(&mut current_nodes, &mut next_nodes);
-        hi = lo;
+        state.process(nodes, gathered, retainers, essential, &vertex, root_semi);
+        true
+    });
+    if !done {
+        return None;
     }
     drop(stack);
 
     let dom = &mut bucket;
     dom[root as usize] = root;
+    // Each step reads four scattered places (w's slot and dominator, its semidominator's vertex,
+    // its dominator's dominator): those of the steps a little ahead are asked for in two
+    // stages, the second once the first has arrived.
+    const AHEAD: usize = 16;
     for i in 2..=reached {
+        if let Some(&w) = vertex.get(i - 1 + 2 * AHEAD) {
+            crate::mem::prefetch(&slots, w as usize);
+            crate::mem::prefetch(dom, w as usize);
+        }
+        if let Some(&w) = vertex.get(i - 1 + AHEAD) {
+            let w = w as usize;
+            crate::mem::prefetch(&vertex, (slots[w].semi as usize).wrapping_sub(1));
+            crate::mem::prefetch(dom, dom[w] as usize);
+        }
         let w = vertex[i - 1] as usize;
         let s = vertex[slots[w].semi as usize - 1];
         if dom[w] != s {
@@ -413,6 +411,8 @@ impl Forest<'_> {
     ) {
         /// Retainers whose slots are asked for at a time, just before their EVALs.
         const PREFETCH: usize = 256;
+        /// How far ahead the processed nodes' own slots are asked for (their parents' at half).
+        const AHEAD: usize = 16;
         let Forest {
             slots,
             bucket,
@@ -421,6 +421,17 @@ impl Forest<'_> {
         let (preds, ends) = (&gathered.sources, &gathered.ends);
         let mut at = 0;
         for (k, &w) in nodes.iter().enumerate() {
+            // The slots of the nodes a little ahead, then (once those have arrived) their
+            // parents' slots and buckets: a node's DFS parent is its `ancestor` until the node
+            // itself is linked, which is after it is processed.
+            if let Some(&ahead) = nodes.get(k + 2 * AHEAD) {
+                crate::mem::prefetch(slots, ahead as usize);
+            }
+            if let Some(&ahead) = nodes.get(k + AHEAD) {
+                let parent = slots[ahead as usize].ancestor as usize;
+                crate::mem::prefetch(slots, parent);
+                crate::mem::prefetch(bucket, parent);
+            }
             if k % PREFETCH == 0 {
                 let from = if k == 0 { 0 } else { ends[k - 1] };
                 let to = ends[(k + PREFETCH).min(nodes.len()) - 1];

@@ -10,6 +10,7 @@ pub mod contexts;
 pub mod distance;
 pub mod dominator_tree;
 pub mod dominators;
+mod lookahead;
 pub mod paths;
 pub mod retained;
 pub mod retainers;

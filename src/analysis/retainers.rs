@@ -52,6 +52,14 @@ impl EdgeSources {
         self.block.capacity() * 4
     }
 
+    /// Asks for the first of the nodes [`EdgeSources::source`] searches for `edge`'s source.
+    #[inline]
+    fn prefetch(&self, first_edge: &[u32], edge: u32) {
+        if let Some(&lo) = self.block.get(edge as usize / BLOCK) {
+            crate::mem::prefetch(first_edge, lo as usize);
+        }
+    }
+
     /// The nodes [`EdgeSources::source`] searches for `edge`'s source: `first_edge[lo..hi]`.
     #[inline]
     fn window(&self, first_edge: &[u32], edge: u32) -> (usize, usize) {
@@ -139,6 +147,14 @@ impl RetainerOffsets {
         let i = self.large.partition_point(|&(n, _)| (n as usize) < node);
         debug_assert_eq!(self.large.get(i).map(|l| l.0 as usize), Some(node));
         self.large.get(i).map_or(0, |l| l.1 as usize)
+    }
+
+    /// Asks for what [`RetainerOffsets::range`] reads for `node`.
+    #[inline]
+    fn prefetch(&self, node: u32) {
+        let node = node as usize;
+        crate::mem::prefetch(&self.len, node);
+        crate::mem::prefetch(&self.sample, node / NODES_PER_SAMPLE);
     }
 
     /// The bytes of `node`'s list.
@@ -504,6 +520,9 @@ impl<'a> Retainers<'a> {
         ends.clear();
         sources.clear();
         for &node in nodes {
+            self.offsets.prefetch(node);
+        }
+        for &node in nodes {
             let range = self.offsets.range(node);
             prefetch(self.lists, range.start);
             prefetch(self.first_edge, node as usize);
@@ -527,6 +546,9 @@ impl<'a> Retainers<'a> {
                 edges.push(e);
             }
             ends.push(edges.len());
+        }
+        for &e in edges.iter() {
+            self.sources.prefetch(self.first_edge, e);
         }
         let mut from = 0;
         for end in ends.iter_mut() {
