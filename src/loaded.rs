@@ -232,6 +232,16 @@ impl Loaded {
         rows
     }
 
+    /// Frees the edges and the retainer index, which the Summary's rows do not read: a caller
+    /// that only summarizes (`heapdiff summary`) lets them go before the rows' dominator tree
+    /// is built, so that the rows add nothing to the analysis' memory peak.
+    pub fn release_graph(&mut self) {
+        self.snapshot.release_edges();
+        self.analysis.retainer_offsets = Default::default();
+        self.analysis.retainer_lists = Vec::new();
+        self.analysis.edge_sources = Default::default();
+    }
+
     /// What the loader read differently from a plain V8 snapshot (runtime quirks it corrected
     /// or kept as DevTools keeps them), one sentence each, naming the file; shown on stderr, in
     /// every JSON output and in the window.

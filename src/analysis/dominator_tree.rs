@@ -21,25 +21,42 @@ pub enum Visit {
 impl DominatorTree {
     /// `dominator[n]` is `n`'s immediate dominator; the root, entries out of range and entries
     /// naming the node itself are left out of the tree (their subtrees are unreachable).
+    ///
+    /// Both passes land on scattered parents: the parents a little ahead are prefetched, and the
+    /// child array is faulted in on the other core while the first pass counts (fresh pages
+    /// cost as much as the misses on this VM: 1.8 s for the 4.66 GB snapshot's tree, before).
     pub fn new(dominator: &[u32], root: u32) -> DominatorTree {
+        const AHEAD: usize = 32;
         let n = dominator.len();
         let parent = |node: usize| -> Option<usize> {
             let d = dominator[node] as usize;
             (node != root as usize && d < n && d != node).then_some(d)
         };
-        let mut first = vec![0u32; n + 1];
-        for node in 0..n {
-            if let Some(d) = parent(node) {
-                first[d + 1] += 1;
+        let ahead = |first: &[u32], node: usize| {
+            if let Some(&d) = dominator.get(node) {
+                crate::mem::prefetch(first, d as usize + 1);
             }
-        }
-        for i in 0..n {
-            first[i + 1] += first[i];
-        }
+        };
+        let count = || {
+            let mut first = crate::mem::huge_vec(n + 1, 0u32);
+            for node in 0..n {
+                ahead(&first, node + AHEAD);
+                if let Some(d) = parent(node) {
+                    first[d + 1] += 1;
+                }
+            }
+            for i in 0..n {
+                first[i + 1] += first[i];
+            }
+            first
+        };
+        // Every node but the root has a parent where the snapshot is whole; any slack is cut.
+        let (mut first, mut children) = rayon::join(count, || crate::mem::huge_vec(n, 0u32));
+        children.truncate(first[n] as usize);
         // `first[d + 1]` is the end of d's children: place them backwards from there, so that
         // each list stays ascending and `first[d + 1]` ends at d's start; then shift by one.
-        let mut children = vec![0u32; first[n] as usize];
         for node in (0..n).rev() {
+            ahead(&first, node.wrapping_sub(AHEAD));
             if let Some(d) = parent(node) {
                 first[d + 1] -= 1;
                 children[first[d + 1] as usize] = node as u32;
@@ -71,7 +88,15 @@ impl DominatorTree {
     /// is a tree of depth 10 million). The stack holds one frame per level, where the walk is in
     /// that node's children, not every pending child: a node dominating a million others (the
     /// array of an out-of-memory snapshot's leak) costs one frame, not a million.
-    pub fn walk(&self, mut visit: impl FnMut(Visit) -> bool) {
+    pub fn walk(&self, visit: impl FnMut(Visit) -> bool) {
+        self.walk_prefetching(|_| {}, visit);
+    }
+
+    /// [`DominatorTree::walk`], calling `prefetch` with the siblings a few ahead of each node
+    /// entered: `visit` reads per-node arrays at scattered places, and asking for the next ones
+    /// early overlaps those misses instead of queueing them.
+    pub fn walk_prefetching(&self, prefetch: impl Fn(u32), mut visit: impl FnMut(Visit) -> bool) {
+        const AHEAD: u32 = 8;
         struct Frame {
             node: u32,
             /// Index into `children` of the next child to enter.
@@ -91,6 +116,11 @@ impl DominatorTree {
         while let Some(top) = stack.last_mut() {
             let end = self.first[top.node as usize + 1];
             if top.next < end {
+                if top.next + AHEAD < end {
+                    let later = self.children[(top.next + AHEAD) as usize];
+                    crate::mem::prefetch(&self.first, later as usize);
+                    prefetch(later);
+                }
                 let child = self.children[top.next as usize];
                 top.next += 1;
                 let leave = visit(Visit::Enter(child));

@@ -58,6 +58,12 @@ impl RetainedSizes {
         Some(self.overflow[i].1)
     }
 
+    /// Asks for `node`'s size ahead of a read ([`crate::mem::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, node: u32) {
+        crate::mem::prefetch(&self.small, node as usize);
+    }
+
     /// The retained size of `node` (0 past the last node).
     #[inline]
     pub fn of(&self, node: u32) -> u64 {

@@ -155,7 +155,12 @@ fn classes_retained_size(
     let tree = DominatorTree::new(analysis.dominator, root);
     let mut inside = vec![false; classes.class_count()];
     let class_of = |node: u32| classes.class_of.get(node as usize).unwrap_or(u32::MAX) as usize;
-    tree.walk(|visit| match visit {
+    let prefetch = |node: u32| {
+        classes.class_of.prefetch(node as usize);
+        crate::mem::prefetch(shallow, node as usize);
+        analysis.retained_size.prefetch(node);
+    };
+    tree.walk_prefetching(prefetch, |visit| match visit {
         Visit::Enter(node) => {
             let class = class_of(node);
             let counted = class < inside.len()

@@ -36,7 +36,8 @@ struct SummaryJson<'a> {
 }
 
 pub fn run(args: &SummaryArgs) -> Result<i32, String> {
-    let loaded = open(&args.file)?;
+    let mut loaded = open(&args.file)?;
+    loaded.release_graph();
     output::warn(loaded.warnings());
     let rows = loaded.summary();
     let text = match args.format {
@@ -44,7 +45,7 @@ pub fn run(args: &SummaryArgs) -> Result<i32, String> {
             let json = SummaryJson {
                 file: &loaded.snapshot.file_name,
                 node_count: loaded.snapshot.node_count(),
-                edge_count: loaded.snapshot.edge_count(),
+                edge_count: loaded.edge_count(),
                 total_size: loaded.total_size(),
                 extra_native_bytes: loaded.snapshot.extra_native_bytes,
                 warnings: loaded.warnings(),
@@ -91,7 +92,7 @@ fn table(loaded: &Loaded, rows: &[SummaryRow]) -> String {
         "{}: {} nodes, {} edges, {} total{native}",
         s.file_name,
         format::thousands(s.node_count() as u64),
-        format::thousands(s.edge_count() as u64),
+        format::thousands(loaded.edge_count() as u64),
         format::bytes(loaded.total_size())
     );
     let _ = writeln!(

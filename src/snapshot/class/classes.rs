@@ -56,6 +56,16 @@ impl ClassOf {
         }
     }
 
+    /// Asks for `node`'s class ahead of a read ([`crate::mem::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, node: usize) {
+        match self {
+            ClassOf::U8(v) => crate::mem::prefetch(v, node),
+            ClassOf::U16(v) => crate::mem::prefetch(v, node),
+            ClassOf::U32(v) => crate::mem::prefetch(v, node),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
             ClassOf::U8(v) => v.len(),
