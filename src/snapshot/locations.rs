@@ -35,17 +35,13 @@ fn number_distinct(locations: &[Location]) -> (Vec<[u32; 3]>, Vec<u32>) {
         })
         .collect();
     order.par_sort_unstable();
-    let key_of = |v: u128| v >> 32;
+    let runs = || order.chunk_by(|a, b| a >> 32 == b >> 32);
     // `(first position, run)` of every run, runs counted in key order; sorted, the runs in
     // order of first appearance.
-    let mut firsts: Vec<u64> = Vec::new();
-    let mut previous = None;
-    for &v in &order {
-        if previous != Some(key_of(v)) {
-            previous = Some(key_of(v));
-            firsts.push((v as u32 as u64) << 32 | firsts.len() as u64);
-        }
-    }
+    let mut firsts: Vec<u64> = runs()
+        .enumerate()
+        .map(|(run, r)| u64::from(r[0] as u32) << 32 | run as u64)
+        .collect();
     firsts.par_sort_unstable();
     let mut number_of_run = vec![0u32; firsts.len()];
     let mut distinct = Vec::with_capacity(firsts.len());
@@ -56,13 +52,10 @@ fn number_distinct(locations: &[Location]) -> (Vec<[u32; 3]>, Vec<u32>) {
     }
     drop(firsts);
     let mut which = vec![0u32; locations.len()];
-    let (mut run, mut previous) = (0usize, None);
-    for &v in &order {
-        if previous.is_some_and(|p| p != key_of(v)) {
-            run += 1;
+    for (r, &number) in runs().zip(&number_of_run) {
+        for &v in r {
+            which[v as u32 as usize] = number;
         }
-        previous = Some(key_of(v));
-        which[v as u32 as usize] = number_of_run[run];
     }
     (distinct, which)
 }
