@@ -237,9 +237,7 @@ impl Loaded {
     /// is built, so that the rows add nothing to the analysis' memory peak.
     pub fn release_graph(&mut self) {
         self.snapshot.release_edges();
-        self.analysis.retainer_offsets = Default::default();
-        self.analysis.retainer_lists = Vec::new();
-        self.analysis.edge_sources = Default::default();
+        self.analysis.release_retainers();
     }
 
     /// What the loader read differently from a plain V8 snapshot (runtime quirks it corrected

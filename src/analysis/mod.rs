@@ -47,6 +47,14 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Frees the reverse-edge index (offsets, lists, edge sources): what reads only sizes,
+    /// distances and dominators (the Summary's rows) lets it go first.
+    pub fn release_retainers(&mut self) {
+        self.retainer_offsets = RetainerOffsets::default();
+        self.retainer_lists = Vec::new();
+        self.edge_sources = EdgeSources::default();
+    }
+
     /// The reverse-edge index as a borrowed view.
     pub fn retainers<'a>(&'a self, snap: &'a Snapshot) -> Retainers<'a> {
         Retainers {

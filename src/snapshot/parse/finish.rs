@@ -15,6 +15,8 @@ use crate::snapshot::{Location, Locations, Snapshot};
 impl Builder<'_> {
     /// Checks counts and every index, and turns edge counts into CSR offsets.
     pub(super) fn finish(mut self) -> Result<Snapshot, LoadErrorKind> {
+        // The checks and the location index take a second or two on a multi-gigabyte file.
+        self.hooks.report("checking the graph", 1.0);
         let Some((header, layout, _)) = self.header.take() else {
             if self.jsc_keys {
                 return Err(super::jsc_format());
