@@ -176,20 +176,11 @@ fn bfs(
 ) -> Option<()> {
     let n = snap.node_count();
     while let Some(node) = queue.pop_front() {
-        // The queue is the future: what the nodes a little ahead will read is asked for in
-        // stages (their edges' start, then the edges, then their targets' distances), so that
-        // on a graph without locality the misses overlap.
-        if let Some(&far) = queue.get(24) {
-            snap.prefetch_node(far);
-        }
-        if let Some(&near) = queue.get(12) {
-            snap.prefetch_edges(near);
-        }
-        if let Some(&next) = queue.get(4) {
-            for e in snap.edges(next).take(8) {
-                crate::mem::prefetch(distance, snap.edge_to[e as usize] as usize);
-            }
-        }
+        // The queue is the future: on a graph without locality the misses of the nodes a
+        // little ahead overlap.
+        snap.prefetch_queued(queue, |child| {
+            crate::mem::prefetch(distance, child as usize)
+        });
         *visited += 1;
         if (*visited).is_multiple_of(1 << 20) {
             if hooks.is_cancelled() {

@@ -7,6 +7,7 @@
 //! Arrays are indexed by node ordinal; DFS preorder numbers start at 1 so that 0 means "not
 //! visited", and [`NONE`] stands for "no node".
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
@@ -56,7 +57,12 @@ impl BitSet {
 pub fn page_owned(snap: &Snapshot) -> BitSet {
     let n = snap.node_count();
     let mut flags = BitSet::new(n);
-    let mut stack: Vec<u32> = Vec::new();
+    // Reachability does not depend on the visiting order, so the walk takes nodes first in,
+    // first out: the queue is then the future, and what the nodes a little ahead will read is
+    // asked for in stages (their edges' start, their edges, their targets' marks), as the
+    // distances' BFS does. A depth-first walk knows only its next node, one miss after another
+    // on a graph without locality (3.3 s of the 4.66 GB synthetic snapshot's 78 M nodes).
+    let mut queue: VecDeque<u32> = VecDeque::new();
     for e in snap.edges(snap.root) {
         let child = snap.edge_to[e as usize];
         let entry = match snap.edge_kind(e) {
@@ -64,24 +70,20 @@ pub fn page_owned(snap: &Snapshot) -> BitSet {
             EdgeKind::Shortcut => true,
             _ => false,
         };
-        if entry {
-            stack.push(child);
+        if entry && !flags.get(child) {
             flags.set(child);
+            queue.push_back(child);
         }
     }
-    while let Some(node) = stack.pop() {
-        // The next nodes to pop are the top of the stack: their edges are asked for early.
-        if let Some(&next) = stack.last() {
-            snap.prefetch_edges(next);
-        }
+    while let Some(node) = queue.pop_front() {
+        snap.prefetch_queued(&queue, |child| flags.prefetch(child));
         for e in snap.edges(node) {
             let child = snap.edge_to[e as usize];
             if flags.get(child) || snap.edge_kind(e) == EdgeKind::Weak {
                 continue;
             }
             flags.set(child);
-            snap.prefetch_node(child);
-            stack.push(child);
+            queue.push_back(child);
         }
     }
     flags
@@ -225,10 +227,16 @@ pub fn compute(
     let edge_to = &snap.edge_to;
     const PHASE: &str = "building dominator tree";
 
-    let mut slots = crate::mem::huge_vec(n, Slot::default());
-    // `vertex[k - 1]` is the node with DFS number k.
-    let mut vertex: Vec<u32> = Vec::with_capacity(n);
-    crate::mem::advise_huge(vertex.spare_capacity_mut());
+    // `vertex[k - 1]` is the node with DFS number k. Its pages are faulted in here, on both
+    // cores, and then emptied (they stay mapped): the DFS pushes to it on one core, where each
+    // fresh page would otherwise be a fault of its own in the walk (313 MB on the 4.66 GB
+    // synthetic snapshot, which one core of this VM faults in at about 0.45 GB/s when the host
+    // has taken the pages back).
+    let (mut slots, mut vertex) = rayon::join(
+        || crate::mem::huge_vec(n, Slot::default()),
+        || crate::mem::huge_vec(n, 0u32),
+    );
+    vertex.clear();
 
     // Iterative DFS (DevTools' order): `label` is v's next edge to examine, `ancestor` the way
     // back up; the walk ends when it climbs past the start's parent.

@@ -14,6 +14,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 /// Marks a node whose retained size is in [`RetainedSizes::overflow`].
 const BIG: u32 = u32::MAX;
 
@@ -104,12 +106,22 @@ fn narrow(node: u32, size: u64, big: &mut HashMap<u32, u64>) -> u32 {
 /// `self_sizes` shorter than the node count counts missing entries as 0.
 pub fn compute(dominator: &[u32], preorder: &[u32], self_sizes: &[u32]) -> RetainedSizes {
     let n = dominator.len();
-    let mut big: HashMap<u32, u64> = HashMap::new();
+    // The shallow sizes, copied on every core into memory that may have huge pages (faulting
+    // it in is most of the copy's time); the rare u32::MAX among them is `BIG` itself and goes
+    // to the table.
     let mut small: Vec<u32> = Vec::with_capacity(n);
-    small.extend((0..n).map(|i| {
-        let size = self_sizes.get(i).copied().unwrap_or(0);
-        narrow(i as u32, u64::from(size), &mut big)
-    }));
+    crate::mem::advise_huge(small.spare_capacity_mut());
+    small.par_extend(
+        (0..n)
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .map(|i| self_sizes.get(i).copied().unwrap_or(0)),
+    );
+    let mut big: HashMap<u32, u64> = small
+        .par_iter()
+        .positions(|&s| s == BIG)
+        .map(|node| (node as u32, u64::from(BIG)))
+        .collect();
     // preorder[0] is the root, which has no dominator to add to. The preorder is the future:
     // the dominators and sizes of the nodes a little ahead are asked for early.
     for (i, &node) in preorder.iter().enumerate().skip(1).rev() {

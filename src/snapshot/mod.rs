@@ -149,6 +149,29 @@ impl Snapshot {
         }
     }
 
+    /// Asks for what a breadth-first walk will read for the nodes `queue` holds a little ahead
+    /// of the one it takes now, in stages so that each stage's addresses have arrived when the
+    /// next needs them: the 24th node's edge offsets, the 12th's edges, the state the walk keeps
+    /// for the 4th's first targets (`prefetch_target`).
+    #[inline(always)]
+    pub fn prefetch_queued(
+        &self,
+        queue: &std::collections::VecDeque<u32>,
+        prefetch_target: impl Fn(u32),
+    ) {
+        if let Some(&far) = queue.get(24) {
+            self.prefetch_node(far);
+        }
+        if let Some(&near) = queue.get(12) {
+            self.prefetch_edges(near);
+        }
+        if let Some(&next) = queue.get(4) {
+            for e in self.edges(next).take(8) {
+                prefetch_target(self.edge_to[e as usize]);
+            }
+        }
+    }
+
     /// The node's name from the string table.
     pub fn node_name(&self, node: u32) -> &str {
         self.strings.get(self.node_name[node as usize])
