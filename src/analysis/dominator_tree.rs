@@ -23,8 +23,8 @@ impl DominatorTree {
     /// naming the node itself are left out of the tree (their subtrees are unreachable).
     ///
     /// Both passes land on scattered parents: the parents a little ahead are prefetched, and the
-    /// child array is faulted in on the other core while the first pass counts (fresh pages
-    /// cost as much as the misses on this VM: 1.8 s for the 4.66 GB snapshot's tree, before).
+    /// child array is faulted in on the other core while the first pass counts (on a VM whose
+    /// freed memory goes back to the host, fresh pages cost as much as the misses).
     pub fn new(dominator: &[u32], root: u32) -> DominatorTree {
         const AHEAD: usize = 32;
         let n = dominator.len();

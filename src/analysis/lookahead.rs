@@ -74,10 +74,9 @@ pub fn pipelined<S: Default + Send>(
             } else {
                 // The filler has claimed it, so it is filling it now. Rather than wait, this
                 // side fills the batches after it while there is room: where filling is the
-                // slower half, both cores fill (on the 4.66 GB synthetic snapshot the
-                // dominator tree's consumer waited 0.6-3.8 s for its filler, and its second
-                // phase took 8.4 s on average where it now takes 7.5 s). The waits are for a
-                // batch being filled now, tens of microseconds: too short to park a thread.
+                // slower half (the dominator tree's gathering on a graph without locality),
+                // both cores fill. The waits are for a batch being filled now, tens of
+                // microseconds: too short to park a thread.
                 let mut spins = 0u32;
                 while !filled() {
                     if filler_gone.load(Ordering::Acquire) {
