@@ -448,14 +448,17 @@ impl Forest<'_> {
                 }
             }
             let wi = w as usize;
-            let mut semi_w = slots[wi].semi;
+            // The minimal semi so far and, when a retainer not yet processed gave it (its own
+            // number: the common case of a retainer that is the DFS parent), that vertex, so
+            // that `vertex` need not be read for it.
+            let (mut semi_w, mut semi_vertex) = (slots[wi].semi, w);
             let mine = &preds[at..ends[k]];
             at = ends[k];
             let mut orphan = mine.is_empty();
             for &v in mine {
-                let s = eval(v, slots, stack);
+                let (s, who) = eval(v, slots, stack);
                 if s < semi_w {
-                    semi_w = s;
+                    (semi_w, semi_vertex) = (s, who);
                 }
             }
             if gathered.skipped(k) {
@@ -465,19 +468,23 @@ impl Forest<'_> {
                     }
                     orphan = false;
                     let v = retainers.source(e);
-                    let s = eval(v, slots, stack);
+                    let (s, who) = eval(v, slots, stack);
                     if s < semi_w {
-                        semi_w = s;
+                        (semi_w, semi_vertex) = (s, who);
                     }
                 }
             }
             if orphan {
                 // A node with no essential retainer hangs directly off the root.
-                semi_w = root_semi;
+                (semi_w, semi_vertex) = (root_semi, NONE);
             }
             slots[wi].semi = semi_w;
             slots[wi].label = w;
-            let s = vertex[semi_w as usize - 1] as usize;
+            let s = if semi_vertex == NONE {
+                vertex[semi_w as usize - 1] as usize
+            } else {
+                semi_vertex as usize
+            };
             bucket[wi] = bucket[s];
             bucket[s] = w;
             let p = slots[wi].ancestor;
@@ -502,16 +509,17 @@ fn only_inessential_retainers(retainers: Retainers<'_>, essential: &BitSet, v: u
     retainers.edges_of(v).all(|e| !essential.get(e))
 }
 
-/// `semi[EVAL(v)]`: v's own number when v is not yet linked, else the minimal semi on the path up
-/// to (not including) its forest root, after compressing that path.
+/// `semi[EVAL(v)]`, and the vertex with that number where it is known without a look-up: v's
+/// own number and v when v is not yet linked, else the minimal semi on the path up to (not
+/// including) its forest root, after compressing that path, and [`NONE`].
 #[inline]
-fn eval(v: u32, slots: &mut [Slot], stack: &mut Vec<u32>) -> u32 {
+fn eval(v: u32, slots: &mut [Slot], stack: &mut Vec<u32>) -> (u32, u32) {
     let vi = v as usize;
     if slots[vi].label == NONE {
-        return slots[vi].semi;
+        return (slots[vi].semi, v);
     }
     let label = eval_linked(v, slots, stack);
-    slots[label as usize].semi
+    (slots[label as usize].semi, NONE)
 }
 
 /// EVAL of the paper: `v` itself when it is not linked, else the vertex of minimal semi on the

@@ -284,7 +284,8 @@ const NONE: u32 = u32::MAX;
 ///
 /// Each node's state (its last retaining edge so far, and its list's length, then where its
 /// next entry goes) is one 8-byte slot, so an edge costs one cache miss where targets are
-/// scattered, and the slots of the edges a little ahead are prefetched. Lists or parts of
+/// scattered, and the slots of the edges a little ahead are prefetched, with their targets'
+/// first edges (a list's first entry is coded against its node's first edge). Lists or parts of
 /// 4 GiB and more (hundreds of millions of retainers) take [`build_wide`].
 pub fn build(snap: &Snapshot) -> RetainerIndex {
     let n = snap.node_count();
@@ -316,6 +317,7 @@ pub fn build(snap: &Snapshot) -> RetainerIndex {
                     let k = ahead.wrapping_sub(lo);
                     if k < len {
                         crate::mem::prefetch(state, k as usize);
+                        crate::mem::prefetch(first_edge, ahead as usize);
                     }
                 }
                 let k = t.wrapping_sub(lo);
@@ -369,6 +371,7 @@ pub fn build(snap: &Snapshot) -> RetainerIndex {
                     let k = ahead.wrapping_sub(lo);
                     if k < len {
                         crate::mem::prefetch(state, k as usize);
+                        crate::mem::prefetch(first_edge, ahead as usize);
                     }
                 }
                 let k = t.wrapping_sub(lo);

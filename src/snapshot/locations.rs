@@ -141,6 +141,17 @@ impl Locations {
             .map(|(node, &which)| self.at(node, which))
     }
 
+    /// Every node's location or `None`, for nodes 0, 1, 2, … in turn (one bit test per node:
+    /// what a walk over every node reads, where [`Locations::iter`] would be peeked at each).
+    pub fn by_node(&self) -> impl Iterator<Item = Option<Location>> + '_ {
+        let mut which = self.which.iter();
+        (0..self.located.len() as u64 * 64).map(move |node| {
+            let located = self.located[node as usize / 64] & (1 << (node % 64)) != 0;
+            // Located nodes are `which`'s entries in node order.
+            located.then(|| self.at(node as u32, *which.next().unwrap_or(&0)))
+        })
+    }
+
     /// Number of located nodes.
     pub fn len(&self) -> usize {
         self.which.len()
@@ -205,6 +216,11 @@ mod tests {
         assert_eq!(locations.len(), sorted.len());
         assert!(locations.distinct.len() <= 5 * 11 * 2);
         assert_eq!(locations.iter().collect::<Vec<_>>(), sorted);
+        let by_node: Vec<Location> = locations.by_node().flatten().collect();
+        assert_eq!(by_node, sorted);
+        for (node, l) in locations.by_node().enumerate() {
+            assert_eq!(l, locations.get(node as u32), "node {node}");
+        }
         for node in 0..n + 70 {
             let want = sorted.iter().find(|l| l.node == node).copied();
             assert_eq!(locations.get(node), want, "node {node}");

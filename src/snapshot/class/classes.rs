@@ -409,7 +409,7 @@ pub fn classify(snap: &Snapshot, definitions: Option<&[InterfaceDefinition]>) ->
     };
     let mut interner = Interner::new(snap);
     let mut class_of = ClassOf::with_capacity(n as usize);
-    let mut locations = snap.locations.iter().peekable();
+    let mut locations = snap.locations.by_node();
     for node in 0..n {
         let raw_type = snap.node_type[node as usize];
         let kind = snap.meta.node_kind(raw_type);
@@ -430,13 +430,8 @@ pub fn classify(snap: &Snapshot, definitions: Option<&[InterfaceDefinition]>) ->
             }
             _ => interner.type_class(raw_type, kind),
         };
-        // Locations are sorted by node; DevTools' location map keeps the last one per node.
-        let mut location = None;
-        while let Some(l) = locations.next_if(|l| l.node <= node) {
-            if l.node == node {
-                location = Some(l);
-            }
-        }
+        // The loader keeps one location per node.
+        let location = locations.next().flatten();
         if kind == NodeKind::Object
             && let Some(l) = location
         {
