@@ -13,9 +13,13 @@
 //!
 //! The WeakMap part of the filter keeps state across both passes (a set of half-seen pairs),
 //! so the visiting order has to be DevTools' exactly: queue order, edge order, duplicates
-//! included.
+//! included. Both walks go level by level: a level whose edges give the WeakMap rule nothing
+//! to decide is expanded on every core and its new nodes are then numbered in DevTools' queue
+//! order; any other level is walked node by node as DevTools does.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
+
+use rayon::prelude::*;
 
 use crate::snapshot::{EdgeKind, NodeKind, Snapshot};
 use crate::task::Hooks;
@@ -58,66 +62,114 @@ struct Filter<'a> {
     pending: HashSet<&'a str>,
 }
 
-impl<'a> Filter<'a> {
-    fn source_rule(&self, node: u32) -> SourceRule {
-        match self.snap.node_kind(node) {
-            NodeKind::Hidden if self.snap.node_name(node) == "system / NativeContext" => {
-                SourceRule::NativeContext
-            }
-            NodeKind::Array if self.snap.node_name(node) == "(map descriptors)" => {
-                SourceRule::MapDescriptors
-            }
-            _ => SourceRule::None,
-        }
-    }
+/// What the stateless part of the filter says about an edge.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Skip,
+    Follow,
+    /// One edge of a WeakMap pair: the stateful rule decides.
+    WeakMapPair,
+}
 
+fn source_rule(snap: &Snapshot, node: u32) -> SourceRule {
+    match snap.node_kind(node) {
+        NodeKind::Hidden if snap.node_name(node) == "system / NativeContext" => {
+            SourceRule::NativeContext
+        }
+        NodeKind::Array if snap.node_name(node) == "(map descriptors)" => {
+            SourceRule::MapDescriptors
+        }
+        _ => SourceRule::None,
+    }
+}
+
+/// The filter's rules but the WeakMap pairs' state, for an edge out of a node with `rule`.
+fn verdict(snap: &Snapshot, weakmaps: &WeakMapNames, rule: SourceRule, edge: u32) -> Verdict {
+    let kind = snap.edge_kind(edge);
+    match rule {
+        SourceRule::NativeContext => {
+            if kind.has_string_name()
+                && snap.strings.get(snap.edge_name_index(edge)) == "sloppy_function_map"
+            {
+                return Verdict::Skip;
+            }
+        }
+        SourceRule::MapDescriptors => {
+            // DevTools parses the printed name; NaN (a non-numeric name) keeps the edge.
+            let raw = snap.edge_name_index(edge);
+            let index = if kind.has_string_name() {
+                js_parse_int(snap.strings.get(raw))
+            } else {
+                Some(i64::from(raw))
+            };
+            return match index {
+                Some(i) if i >= 2 && i % 3 == 1 => Verdict::Skip,
+                _ => Verdict::Follow,
+            };
+        }
+        SourceRule::None => {}
+    }
+    if kind == EdgeKind::Internal && weakmaps.edge(snap, edge).is_some() {
+        Verdict::WeakMapPair
+    } else {
+        Verdict::Follow
+    }
+}
+
+impl Filter<'_> {
     /// Whether the BFS may follow `edge` out of a node with `rule`. Called only for edges whose
     /// target is not yet reached, like DevTools' filter, because the WeakMap rule has state.
     fn allows(&mut self, rule: SourceRule, edge: u32) -> bool {
-        let snap = self.snap;
-        let kind = snap.edge_kind(edge);
-        match rule {
-            SourceRule::NativeContext => {
-                if kind.has_string_name()
-                    && snap.strings.get(snap.edge_name_index(edge)) == "sloppy_function_map"
-                {
-                    return false;
+        match verdict(self.snap, self.weakmaps, rule, edge) {
+            Verdict::Skip => false,
+            Verdict::Follow => true,
+            // The first edge of a WeakMap pair is skipped; the second one (seen later in BFS
+            // order, hence at a greater or equal distance) sets the distance (crbug.com/1290800).
+            Verdict::WeakMapPair => {
+                let Some(m) = self.weakmaps.edge(self.snap, edge) else {
+                    return true;
+                };
+                if self.pending.remove(m.duplicated_part) {
+                    true
+                } else {
+                    self.pending.insert(m.duplicated_part);
+                    false
                 }
             }
-            SourceRule::MapDescriptors => {
-                // DevTools parses the printed name; NaN (a non-numeric name) keeps the edge.
-                let raw = snap.edge_name_index(edge);
-                let index = if kind.has_string_name() {
-                    js_parse_int(snap.strings.get(raw))
-                } else {
-                    Some(i64::from(raw))
-                };
-                return match index {
-                    Some(i) => i < 2 || i % 3 != 1,
-                    None => true,
-                };
-            }
-            SourceRule::None => {}
         }
-        // The first edge of a WeakMap pair is skipped; the second one (seen later in BFS order,
-        // hence at a greater or equal distance) sets the distance (crbug.com/1290800).
-        if kind == EdgeKind::Internal
-            && let Some(m) = self.weakmaps.edge(snap, edge)
-            && !self.pending.remove(m.duplicated_part)
-        {
-            self.pending.insert(m.duplicated_part);
-            return false;
-        }
-        true
     }
 }
 
 /// Computes `distance[node]` for every node. Returns `None` when `cancel` is set.
 pub fn compute(snap: &Snapshot, weakmaps: &WeakMapNames, hooks: &Hooks) -> Option<Vec<i32>> {
+    compute_spreading(snap, weakmaps, hooks, SPREAD).map(|(distance, _)| distance)
+}
+
+/// Which levels the walks spread over the cores: those of at least `from` nodes, in chunks of
+/// `chunk` nodes.
+#[derive(Clone, Copy)]
+struct Spread {
+    from: usize,
+    chunk: usize,
+}
+
+/// Smaller levels are walked node by node: spreading them costs more than it saves.
+const SPREAD: Spread = Spread {
+    from: 1 << 14,
+    chunk: 4096,
+};
+
+/// [`compute`], and how many levels were spread over the cores.
+fn compute_spreading(
+    snap: &Snapshot,
+    weakmaps: &WeakMapNames,
+    hooks: &Hooks,
+    spread: Spread,
+) -> Option<(Vec<i32>, usize)> {
     let n = snap.node_count();
     let mut distance = crate::mem::huge_vec(n, NO_DISTANCE);
     if n == 0 {
-        return Some(distance);
+        return Some((distance, 0));
     }
     let root = snap.root;
     let mut filter = Filter {
@@ -125,27 +177,28 @@ pub fn compute(snap: &Snapshot, weakmaps: &WeakMapNames, hooks: &Hooks) -> Optio
         weakmaps,
         pending: HashSet::new(),
     };
-    // Nodes to visit, in order. DevTools pushes a user root once per root edge, so a node the
+    // The first level, in order. DevTools pushes a user root once per root edge, so a node the
     // root references twice is dequeued twice; that matters only for the stateful WeakMap rule,
-    // but we keep it to be exact. A ring buffer holds only the frontier (a node-count vector
-    // would cost 4 bytes per node at the moment the distances are the newest vector).
-    let mut queue: VecDeque<u32> = VecDeque::new();
+    // but we keep it to be exact. Only the frontier is held (a node-count vector would cost 4
+    // bytes per node at the moment the distances are the newest vector).
+    let mut level: Vec<u32> = Vec::new();
     for e in snap.edges(root) {
         let child = snap.edge_to[e as usize];
         if is_user_root(snap, child) {
             distance[child as usize] = 1;
-            queue.push_back(child);
+            level.push(child);
         }
     }
-    let has_user_roots = !queue.is_empty();
+    let has_user_roots = !level.is_empty();
     let mut visited = 0usize;
-    bfs(
+    let mut spread_levels = bfs(
         snap,
         &mut filter,
-        &mut queue,
+        level,
         &mut distance,
         &mut visited,
         hooks,
+        spread,
     )?;
 
     distance[root as usize] = if has_user_roots {
@@ -153,46 +206,76 @@ pub fn compute(snap: &Snapshot, weakmaps: &WeakMapNames, hooks: &Hooks) -> Optio
     } else {
         0
     };
-    queue.clear();
-    queue.push_back(root);
-    bfs(
+    spread_levels += bfs(
         snap,
         &mut filter,
-        &mut queue,
+        vec![root],
         &mut distance,
         &mut visited,
         hooks,
+        spread,
     )?;
-    Some(distance)
+    Some((distance, spread_levels))
 }
 
+/// Breadth-first from `level` (nodes at one distance, in DevTools' queue order), level by level;
+/// returns how many levels were spread over the cores.
 fn bfs(
     snap: &Snapshot,
     filter: &mut Filter<'_>,
-    queue: &mut VecDeque<u32>,
+    mut level: Vec<u32>,
     distance: &mut [i32],
     visited: &mut usize,
     hooks: &Hooks,
-) -> Option<()> {
+    spread: Spread,
+) -> Option<usize> {
     let n = snap.node_count();
-    while let Some(node) = queue.pop_front() {
-        // The queue is the future: on a graph without locality the misses of the nodes a
-        // little ahead overlap.
-        snap.prefetch_queued(queue, |child| {
-            crate::mem::prefetch(distance, child as usize)
-        });
-        *visited += 1;
-        if (*visited).is_multiple_of(1 << 20) {
-            if hooks.is_cancelled() {
-                return None;
+    let mut spread_levels = 0;
+    while let Some(&first) = level.first() {
+        let next_distance = distance[first as usize] + 1;
+        let found = if level.len() >= spread.from {
+            expand_on_every_core(snap, filter.weakmaps, &level, distance, spread.chunk)
+        } else {
+            None
+        };
+        let next = match found {
+            Some(found) => {
+                spread_levels += 1;
+                number_in_order(&found, distance, next_distance)
             }
-            hooks.report(
-                "calculating distances",
-                (*visited as f32 / n as f32).min(1.0),
-            );
+            None => expand_in_order(snap, filter, &level, distance, next_distance),
+        };
+        *visited += level.len();
+        if hooks.is_cancelled() {
+            return None;
         }
-        let next = distance[node as usize] + 1;
-        let rule = filter.source_rule(node);
+        hooks.report(
+            "calculating distances",
+            (*visited as f32 / n as f32).min(1.0),
+        );
+        level = next;
+    }
+    Some(spread_levels)
+}
+
+/// DevTools' walk over one level: each node in turn, each edge in turn, the WeakMap rule's
+/// state carried along. Returns the next level in queue order.
+fn expand_in_order(
+    snap: &Snapshot,
+    filter: &mut Filter<'_>,
+    level: &[u32],
+    distance: &mut [i32],
+    next_distance: i32,
+) -> Vec<u32> {
+    let mut next = Vec::new();
+    for (i, &node) in level.iter().enumerate() {
+        // The level is the future: on a graph without locality the misses of the nodes a
+        // little ahead overlap.
+        snap.prefetch_ahead(
+            |k| level.get(i + k).copied(),
+            |child| crate::mem::prefetch(distance, child as usize),
+        );
+        let rule = source_rule(snap, node);
         for e in snap.edges(node) {
             if snap.edge_kind(e) == EdgeKind::Weak {
                 continue;
@@ -204,9 +287,199 @@ fn bfs(
             if !filter.allows(rule, e) {
                 continue;
             }
-            distance[child as usize] = next;
-            queue.push_back(child);
+            distance[child as usize] = next_distance;
+            next.push(child);
         }
     }
-    Some(())
+    next
+}
+
+/// One level's edges on every core, in chunks: per chunk, in order, the targets not reached
+/// before this level that the filter lets through (repeats included). `None` when an edge of a
+/// WeakMap pair leads to such a target: whether DevTools follows it depends on the pairs seen
+/// before it, so that level is walked in order instead.
+fn expand_on_every_core(
+    snap: &Snapshot,
+    weakmaps: &WeakMapNames,
+    level: &[u32],
+    distance: &[i32],
+    chunk: usize,
+) -> Option<Vec<Vec<u32>>> {
+    level
+        .par_chunks(chunk.max(1))
+        .map(|chunk| {
+            let mut found = Vec::new();
+            for (i, &node) in chunk.iter().enumerate() {
+                snap.prefetch_ahead(
+                    |k| chunk.get(i + k).copied(),
+                    |child| crate::mem::prefetch(distance, child as usize),
+                );
+                let rule = source_rule(snap, node);
+                for e in snap.edges(node) {
+                    if snap.edge_kind(e) == EdgeKind::Weak {
+                        continue;
+                    }
+                    let child = snap.edge_to[e as usize];
+                    if distance[child as usize] != NO_DISTANCE {
+                        continue;
+                    }
+                    match verdict(snap, weakmaps, rule, e) {
+                        Verdict::Skip => {}
+                        Verdict::Follow => found.push(child),
+                        Verdict::WeakMapPair => return None,
+                    }
+                }
+            }
+            Some(found)
+        })
+        .collect()
+}
+
+/// The next level from what [`expand_on_every_core`] found: each target at its first
+/// appearance, chunks in order, which is the order DevTools' queue takes them in.
+fn number_in_order(found: &[Vec<u32>], distance: &mut [i32], next_distance: i32) -> Vec<u32> {
+    const AHEAD: usize = 16;
+    let mut next = Vec::with_capacity(found.iter().map(Vec::len).sum());
+    for targets in found {
+        for (i, &child) in targets.iter().enumerate() {
+            if let Some(&ahead) = targets.get(i + AHEAD) {
+                crate::mem::prefetch(distance, ahead as usize);
+            }
+            if distance[child as usize] == NO_DISTANCE {
+                distance[child as usize] = next_distance;
+                next.push(child);
+            }
+        }
+    }
+    next.shrink_to_fit();
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::graph::GraphBuilder;
+
+    /// The ordinal of the first object of [`wide_graph`].
+    const FIRST: usize = 3;
+
+    /// A graph whose levels are wide enough to spread in chunks of three: objects with three
+    /// scattered references each (repeats and weak edges among them), the filter's stateless
+    /// rules at work (a `(map descriptors)` array, a native context), nodes only the GC roots
+    /// reach, a user root the root names twice, and, when `weakmap`, a WeakMap pair. Also
+    /// returns the ordinal of a node only a weak edge names.
+    fn wide_graph(weakmap: bool) -> (Snapshot, usize) {
+        const N: u32 = 300;
+        let mut b = GraphBuilder::new();
+        let window = b.node("object", "Window", 1);
+        let gc_roots = b.node("synthetic", "(GC roots)", 0);
+        let first = window + 2;
+        assert_eq!(first as usize, FIRST);
+        for i in 0..N {
+            match i {
+                5 => b.node("array", "(map descriptors)", 1),
+                6 => b.node("hidden", "system / NativeContext", 1),
+                _ => b.node("object", "O", 1),
+            };
+        }
+        let o = |i: u32| first + i % N;
+        b.edge(0, "shortcut", "w", window);
+        b.edge(0, "element", "1", gc_roots);
+        b.edge(0, "shortcut", "again", window);
+        for i in 0..20 {
+            b.edge(window, "property", &format!("o{i}"), o(i));
+        }
+        for i in 0..N {
+            let from = o(i);
+            match i {
+                5 => {
+                    for index in [0, 1, 2, 4, 7] {
+                        b.edge(from, "element", &index.to_string(), o(i * 13 + index));
+                    }
+                }
+                6 => {
+                    b.edge(from, "internal", "sloppy_function_map", o(250));
+                    b.edge(from, "internal", "other", o(251));
+                }
+                // Reached only through the GC roots, unless another object names them.
+                250.. => {}
+                _ => {
+                    for k in 0..3 {
+                        let to = o((i * 31 + k * 97 + 7) % 240);
+                        b.edge(from, "property", &format!("p{k}"), to);
+                    }
+                    if i % 10 == 0 {
+                        b.edge(from, "weak", "w", o(i + 101));
+                    }
+                }
+            }
+        }
+        for i in 240..N {
+            b.edge(gc_roots, "element", &i.to_string(), o(i));
+        }
+        let lost = b.node("object", "Lost", 1);
+        b.edge(window, "weak", "lost", lost);
+        if weakmap {
+            // Key and table both at some depth; the value is reached only through the pair.
+            let table_id = 1 + 2 * o(40);
+            let value = b.node("object", "V", 1);
+            let pair = format!(
+                " / part of key (K @{}) -> value (V @{}) pair in WeakMap (table @{table_id})",
+                1 + 2 * o(30),
+                1 + 2 * value
+            );
+            b.edge(o(40), "internal", &format!("1{pair}"), value);
+            b.edge(o(30), "internal", &format!("2{pair}"), value);
+        }
+        (b.build(), lost as usize)
+    }
+
+    fn levels(distance: &[i32]) -> usize {
+        let mut seen: Vec<i32> = distance.iter().copied().filter(|&d| d > 0).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+
+    /// Spread over the cores in chunks of three, the walks give every node the distance the
+    /// node-by-node walk gives it; a level where a WeakMap pair's edge is met is walked in
+    /// order.
+    #[test]
+    fn spreading_levels_over_the_cores_changes_no_distance() {
+        let in_order = Spread {
+            from: usize::MAX,
+            chunk: 1,
+        };
+        let spread = Spread { from: 1, chunk: 3 };
+        for weakmap in [false, true] {
+            let (snap, lost) = wide_graph(weakmap);
+            let weakmaps = WeakMapNames::new(&snap);
+            let hooks = Hooks::default();
+            let (want, none) = compute_spreading(&snap, &weakmaps, &hooks, in_order).unwrap();
+            let (got, spread_levels) = compute_spreading(&snap, &weakmaps, &hooks, spread).unwrap();
+            assert_eq!(none, 0);
+            assert_eq!(got, want, "weakmap: {weakmap}");
+            // Every level of both walks (the second's starts at the root) is expanded once.
+            let expanded = levels(&want);
+            assert!(levels(&want) > 6, "{want:?}");
+            if weakmap {
+                assert!(
+                    spread_levels > 0 && spread_levels < expanded,
+                    "{spread_levels}"
+                );
+                // The value, the last node, is reached by the pair's second edge in BFS order.
+                let (key, table) = (want[FIRST + 30], want[FIRST + 40]);
+                assert_eq!(want[want.len() - 1], key.max(table) + 1);
+            } else {
+                assert_eq!(spread_levels, expanded);
+            }
+            // The filter's rules held: the native context is reached by the first walk, its
+            // sloppy function map only by the GC roots' walk, its other edge by the first; the
+            // node only a weak edge names is never reached.
+            assert!(want[FIRST + 6] < BASE_SYSTEM_DISTANCE, "{want:?}");
+            assert!(want[FIRST + 250] > BASE_SYSTEM_DISTANCE);
+            assert!(want[FIRST + 251] < BASE_SYSTEM_DISTANCE);
+            assert_eq!(want[lost], NO_DISTANCE);
+        }
+    }
 }

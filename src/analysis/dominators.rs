@@ -75,7 +75,7 @@ pub fn page_owned(snap: &Snapshot) -> BitSet {
         }
     }
     while let Some(node) = queue.pop_front() {
-        snap.prefetch_queued(&queue, |child| flags.prefetch(child));
+        snap.prefetch_ahead(|k| queue.get(k).copied(), |child| flags.prefetch(child));
         for e in snap.edges(node) {
             let child = snap.edge_to[e as usize];
             if flags.get(child) || snap.edge_kind(e) == EdgeKind::Weak {

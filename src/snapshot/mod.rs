@@ -149,23 +149,23 @@ impl Snapshot {
         }
     }
 
-    /// Asks for what a breadth-first walk will read for the nodes `queue` holds a little ahead
-    /// of the one it takes now, in stages so that each stage's addresses have arrived when the
-    /// next needs them: the 24th node's edge offsets, the 12th's edges, the state the walk keeps
-    /// for the 4th's first targets (`prefetch_target`).
+    /// Asks for what a breadth-first walk will read for the nodes it takes a little after the
+    /// current one (`ahead(k)`: the k-th next, if any), in stages so that each stage's
+    /// addresses have arrived when the next needs them: the 24th node's edge offsets, the
+    /// 12th's edges, the state the walk keeps for the 4th's first targets (`prefetch_target`).
     #[inline(always)]
-    pub fn prefetch_queued(
+    pub fn prefetch_ahead(
         &self,
-        queue: &std::collections::VecDeque<u32>,
+        ahead: impl Fn(usize) -> Option<u32>,
         prefetch_target: impl Fn(u32),
     ) {
-        if let Some(&far) = queue.get(24) {
+        if let Some(far) = ahead(24) {
             self.prefetch_node(far);
         }
-        if let Some(&near) = queue.get(12) {
+        if let Some(near) = ahead(12) {
             self.prefetch_edges(near);
         }
-        if let Some(&next) = queue.get(4) {
+        if let Some(next) = ahead(4) {
             for e in self.edges(next).take(8) {
                 prefetch_target(self.edge_to[e as usize]);
             }
