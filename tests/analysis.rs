@@ -6,6 +6,7 @@ mod common;
 
 use std::sync::atomic::AtomicBool;
 
+use heapdiff::analysis::distance::{BASE_SYSTEM_DISTANCE, Spread, compute_spreading};
 use heapdiff::analysis::paths;
 use heapdiff::analysis::summary::summarize;
 use heapdiff::analysis::{Analysis, NO_DISTANCE, analyze};
@@ -14,7 +15,7 @@ use heapdiff::report::retainers::{self, RetainerEdge};
 use heapdiff::snapshot::Snapshot;
 use heapdiff::snapshot::class::{classify, display_name, shallow_sizes};
 use heapdiff::task::Hooks;
-use heapdiff::testkit::graph::{empty, graph};
+use heapdiff::testkit::graph::{GraphBuilder, empty, graph};
 use heapdiff::testkit::{edge_type, node_type};
 use serde_json::Value;
 
@@ -335,6 +336,127 @@ fn distances_follow_user_roots_first() {
     assert_eq!(a.dominator, vec![0, 0, 1, 2, 0, 4, 0, 0]);
     assert_eq!(a.retained(1), 30);
     assert_eq!(a.retained(0), 60);
+}
+
+/// The ordinal of the first object of [`wide_graph`].
+const WIDE_FIRST: usize = 3;
+
+/// A graph whose levels are wide enough to spread in chunks of three: objects with three
+/// scattered references each (repeats and weak edges among them), the filter's stateless
+/// rules at work (a `(map descriptors)` array, a native context), nodes only the GC roots
+/// reach, a user root the root names twice, and, when `weakmap`, a WeakMap pair. Also
+/// returns the ordinal of a node only a weak edge names.
+fn wide_graph(weakmap: bool) -> (Snapshot, usize) {
+    const N: u32 = 300;
+    let mut b = GraphBuilder::new();
+    let window = b.node("object", "Window", 1);
+    let gc_roots = b.node("synthetic", "(GC roots)", 0);
+    let first = window + 2;
+    assert_eq!(first as usize, WIDE_FIRST);
+    for i in 0..N {
+        match i {
+            5 => b.node("array", "(map descriptors)", 1),
+            6 => b.node("hidden", "system / NativeContext", 1),
+            _ => b.node("object", "O", 1),
+        };
+    }
+    let o = |i: u32| first + i % N;
+    b.edge(0, "shortcut", "w", window);
+    b.edge(0, "element", "1", gc_roots);
+    b.edge(0, "shortcut", "again", window);
+    for i in 0..20 {
+        b.edge(window, "property", &format!("o{i}"), o(i));
+    }
+    for i in 0..N {
+        let from = o(i);
+        match i {
+            5 => {
+                for index in [0, 1, 2, 4, 7] {
+                    b.edge(from, "element", &index.to_string(), o(i * 13 + index));
+                }
+            }
+            6 => {
+                b.edge(from, "internal", "sloppy_function_map", o(250));
+                b.edge(from, "internal", "other", o(251));
+            }
+            // Reached only through the GC roots, unless another object names them.
+            250.. => {}
+            _ => {
+                for k in 0..3 {
+                    let to = o((i * 31 + k * 97 + 7) % 240);
+                    b.edge(from, "property", &format!("p{k}"), to);
+                }
+                if i % 10 == 0 {
+                    b.edge(from, "weak", "w", o(i + 101));
+                }
+            }
+        }
+    }
+    for i in 240..N {
+        b.edge(gc_roots, "element", &i.to_string(), o(i));
+    }
+    let lost = b.node("object", "Lost", 1);
+    b.edge(window, "weak", "lost", lost);
+    if weakmap {
+        // Key and table both at some depth; the value is reached only through the pair.
+        let table_id = 1 + 2 * o(40);
+        let value = b.node("object", "V", 1);
+        let pair = format!(
+            " / part of key (K @{}) -> value (V @{}) pair in WeakMap (table @{table_id})",
+            1 + 2 * o(30),
+            1 + 2 * value
+        );
+        b.edge(o(40), "internal", &format!("1{pair}"), value);
+        b.edge(o(30), "internal", &format!("2{pair}"), value);
+    }
+    (b.build(), lost as usize)
+}
+
+fn levels(distance: &[i32]) -> usize {
+    let mut seen: Vec<i32> = distance.iter().copied().filter(|&d| d > 0).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+/// Spread over the cores in chunks of three, the walks give every node the distance the
+/// node-by-node walk gives it; a level where a WeakMap pair's edge is met is walked in
+/// order.
+#[test]
+fn spreading_levels_over_the_cores_changes_no_distance() {
+    let in_order = Spread {
+        from: usize::MAX,
+        chunk: 1,
+    };
+    let spread = Spread { from: 1, chunk: 3 };
+    for weakmap in [false, true] {
+        let (snap, lost) = wide_graph(weakmap);
+        let (want, none) = compute_spreading(&snap, in_order).unwrap();
+        let (got, spread_levels) = compute_spreading(&snap, spread).unwrap();
+        assert_eq!(none, 0);
+        assert_eq!(got, want, "weakmap: {weakmap}");
+        // Every level of both walks (the second's starts at the root) is expanded once.
+        let expanded = levels(&want);
+        assert!(levels(&want) > 6, "{want:?}");
+        if weakmap {
+            assert!(
+                spread_levels > 0 && spread_levels < expanded,
+                "{spread_levels}"
+            );
+            // The value, the last node, is reached by the pair's second edge in BFS order.
+            let (key, table) = (want[WIDE_FIRST + 30], want[WIDE_FIRST + 40]);
+            assert_eq!(want[want.len() - 1], key.max(table) + 1);
+        } else {
+            assert_eq!(spread_levels, expanded);
+        }
+        // The filter's rules held: the native context is reached by the first walk, its
+        // sloppy function map only by the GC roots' walk, its other edge by the first; the
+        // node only a weak edge names is never reached.
+        assert!(want[WIDE_FIRST + 6] < BASE_SYSTEM_DISTANCE, "{want:?}");
+        assert!(want[WIDE_FIRST + 250] > BASE_SYSTEM_DISTANCE);
+        assert!(want[WIDE_FIRST + 251] < BASE_SYSTEM_DISTANCE);
+        assert_eq!(want[lost], NO_DISTANCE);
+    }
 }
 
 #[test]
