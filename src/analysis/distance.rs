@@ -64,11 +64,11 @@ struct Filter<'a> {
 
 /// What the stateless part of the filter says about an edge.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Verdict {
+enum Verdict<'a> {
     Skip,
     Follow,
-    /// One edge of a WeakMap pair: the stateful rule decides.
-    WeakMapPair,
+    /// One edge of a WeakMap pair (the part both its edges name): the stateful rule decides.
+    WeakMapPair(&'a str),
 }
 
 fn source_rule(snap: &Snapshot, node: u32) -> SourceRule {
@@ -84,7 +84,12 @@ fn source_rule(snap: &Snapshot, node: u32) -> SourceRule {
 }
 
 /// The filter's rules but the WeakMap pairs' state, for an edge out of a node with `rule`.
-fn verdict(snap: &Snapshot, weakmaps: &WeakMapNames, rule: SourceRule, edge: u32) -> Verdict {
+fn verdict<'a>(
+    snap: &'a Snapshot,
+    weakmaps: &WeakMapNames,
+    rule: SourceRule,
+    edge: u32,
+) -> Verdict<'a> {
     let kind = snap.edge_kind(edge);
     match rule {
         SourceRule::NativeContext => {
@@ -109,14 +114,14 @@ fn verdict(snap: &Snapshot, weakmaps: &WeakMapNames, rule: SourceRule, edge: u32
         }
         SourceRule::None => {}
     }
-    if kind == EdgeKind::Internal && weakmaps.edge(snap, edge).is_some() {
-        Verdict::WeakMapPair
-    } else {
-        Verdict::Follow
+    // Only internal edges are WeakMap pair edges (`WeakMapNames::edge` checks).
+    match weakmaps.edge(snap, edge) {
+        Some(m) => Verdict::WeakMapPair(m.duplicated_part),
+        None => Verdict::Follow,
     }
 }
 
-impl Filter<'_> {
+impl<'a> Filter<'a> {
     /// Whether the BFS may follow `edge` out of a node with `rule`. Called only for edges whose
     /// target is not yet reached, like DevTools' filter, because the WeakMap rule has state.
     fn allows(&mut self, rule: SourceRule, edge: u32) -> bool {
@@ -125,14 +130,11 @@ impl Filter<'_> {
             Verdict::Follow => true,
             // The first edge of a WeakMap pair is skipped; the second one (seen later in BFS
             // order, hence at a greater or equal distance) sets the distance (crbug.com/1290800).
-            Verdict::WeakMapPair => {
-                let Some(m) = self.weakmaps.edge(self.snap, edge) else {
-                    return true;
-                };
-                if self.pending.remove(m.duplicated_part) {
+            Verdict::WeakMapPair(part) => {
+                if self.pending.remove(part) {
                     true
                 } else {
-                    self.pending.insert(m.duplicated_part);
+                    self.pending.insert(part);
                     false
                 }
             }
@@ -248,7 +250,7 @@ fn bfs(
                 spread_levels += 1;
                 number_in_order(&found, distance, next_distance)
             }
-            None => expand_in_order(snap, filter, &level, distance, next_distance),
+            None => expand_in_order(snap, filter, &level, distance, next_distance, hooks)?,
         };
         *visited += level.len();
         if hooks.is_cancelled() {
@@ -264,16 +266,21 @@ fn bfs(
 }
 
 /// DevTools' walk over one level: each node in turn, each edge in turn, the WeakMap rule's
-/// state carried along. Returns the next level in queue order.
+/// state carried along. Returns the next level in queue order (`None` when cancelled: a level
+/// can hold tens of millions of nodes).
 fn expand_in_order(
     snap: &Snapshot,
     filter: &mut Filter<'_>,
     level: &[u32],
     distance: &mut [i32],
     next_distance: i32,
-) -> Vec<u32> {
+    hooks: &Hooks,
+) -> Option<Vec<u32>> {
     let mut next = Vec::new();
     for (i, &node) in level.iter().enumerate() {
+        if i % (1 << 20) == (1 << 20) - 1 && hooks.is_cancelled() {
+            return None;
+        }
         // The level is the future: on a graph without locality the misses of the nodes a
         // little ahead overlap.
         snap.prefetch_ahead(
@@ -296,7 +303,7 @@ fn expand_in_order(
             next.push(child);
         }
     }
-    next
+    Some(next)
 }
 
 /// One level's edges on every core, in chunks: per chunk, in order, the targets not reached
@@ -331,7 +338,7 @@ fn expand_on_every_core(
                     match verdict(snap, weakmaps, rule, e) {
                         Verdict::Skip => {}
                         Verdict::Follow => found.push(child),
-                        Verdict::WeakMapPair => return None,
+                        Verdict::WeakMapPair(_) => return None,
                     }
                 }
             }
