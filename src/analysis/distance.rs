@@ -18,6 +18,7 @@
 //! order; any other level is walked node by node as DevTools does.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 use rayon::prelude::*;
 
@@ -265,27 +266,21 @@ fn bfs(
     Some(spread_levels)
 }
 
-/// DevTools' walk over one level: each node in turn, each edge in turn, the WeakMap rule's
-/// state carried along. Returns the next level in queue order (`None` when cancelled: a level
-/// can hold tens of millions of nodes).
-fn expand_in_order(
+/// The walk over `nodes` that both ways of expanding a level share: each node in turn, each of
+/// its edges in turn; `take` is handed every non-weak edge whose target no level has reached yet
+/// (as `distance` says at that moment), with the rule of the edge's source, and may stop the walk.
+fn expand<D: AsRef<[i32]>>(
     snap: &Snapshot,
-    filter: &mut Filter<'_>,
-    level: &[u32],
-    distance: &mut [i32],
-    next_distance: i32,
-    hooks: &Hooks,
-) -> Option<Vec<u32>> {
-    let mut next = Vec::new();
-    for (i, &node) in level.iter().enumerate() {
-        if i % (1 << 20) == (1 << 20) - 1 && hooks.is_cancelled() {
-            return None;
-        }
+    nodes: &[u32],
+    distance: &mut D,
+    mut take: impl FnMut(&mut D, SourceRule, u32, u32) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    for (i, &node) in nodes.iter().enumerate() {
         // The level is the future: on a graph without locality the misses of the nodes a
         // little ahead overlap.
         snap.prefetch_ahead(
-            |k| level.get(i + k).copied(),
-            |child| crate::mem::prefetch(distance, child as usize),
+            |k| nodes.get(i + k).copied(),
+            |child| crate::mem::prefetch(distance.as_ref(), child as usize),
         );
         let rule = source_rule(snap, node);
         for e in snap.edges(node) {
@@ -293,15 +288,37 @@ fn expand_in_order(
                 continue;
             }
             let child = snap.edge_to[e as usize];
-            if distance[child as usize] != NO_DISTANCE {
+            if distance.as_ref()[child as usize] != NO_DISTANCE {
                 continue;
             }
-            if !filter.allows(rule, e) {
-                continue;
-            }
-            distance[child as usize] = next_distance;
-            next.push(child);
+            take(distance, rule, e, child)?;
         }
+    }
+    ControlFlow::Continue(())
+}
+
+/// DevTools' walk over one level, the WeakMap rule's state carried along. Returns the next
+/// level in queue order (`None` when cancelled: a level can hold tens of millions of nodes).
+fn expand_in_order(
+    snap: &Snapshot,
+    filter: &mut Filter<'_>,
+    level: &[u32],
+    mut distance: &mut [i32],
+    next_distance: i32,
+    hooks: &Hooks,
+) -> Option<Vec<u32>> {
+    let mut next = Vec::new();
+    for part in level.chunks(1 << 20) {
+        if hooks.is_cancelled() {
+            return None;
+        }
+        let _ = expand(snap, part, &mut distance, |distance, rule, e, child| {
+            if filter.allows(rule, e) {
+                distance[child as usize] = next_distance;
+                next.push(child);
+            }
+            ControlFlow::Continue(())
+        });
     }
     Some(next)
 }
@@ -321,28 +338,15 @@ fn expand_on_every_core(
         .par_chunks(chunk.max(1))
         .map(|chunk| {
             let mut found = Vec::new();
-            for (i, &node) in chunk.iter().enumerate() {
-                snap.prefetch_ahead(
-                    |k| chunk.get(i + k).copied(),
-                    |child| crate::mem::prefetch(distance, child as usize),
-                );
-                let rule = source_rule(snap, node);
-                for e in snap.edges(node) {
-                    if snap.edge_kind(e) == EdgeKind::Weak {
-                        continue;
-                    }
-                    let child = snap.edge_to[e as usize];
-                    if distance[child as usize] != NO_DISTANCE {
-                        continue;
-                    }
-                    match verdict(snap, weakmaps, rule, e) {
-                        Verdict::Skip => {}
-                        Verdict::Follow => found.push(child),
-                        Verdict::WeakMapPair(_) => return None,
-                    }
+            let walked = expand(snap, chunk, &mut &*distance, |_, rule, e, child| {
+                match verdict(snap, weakmaps, rule, e) {
+                    Verdict::Skip => {}
+                    Verdict::Follow => found.push(child),
+                    Verdict::WeakMapPair(_) => return ControlFlow::Break(()),
                 }
-            }
-            Some(found)
+                ControlFlow::Continue(())
+            });
+            walked.is_continue().then_some(found)
         })
         .collect()
 }
