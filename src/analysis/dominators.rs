@@ -60,7 +60,7 @@ pub fn page_owned(snap: &Snapshot) -> BitSet {
     // first out: the queue is then the future, and what the nodes a little ahead will read is
     // asked for in stages (their edges' start, their edges, their targets' marks), as the
     // distances' BFS does. A depth-first walk knows only its next node, one miss after another
-    // on a graph without locality (3.3 CPU-seconds on the 4.66 GB synthetic snapshot).
+    // on a graph without locality.
     let mut queue: VecDeque<u32> = VecDeque::new();
     for e in snap.edges(snap.root) {
         let child = snap.edge_to[e as usize];
@@ -236,9 +236,8 @@ pub fn compute(
 
     // `vertex[k - 1]` is the node with DFS number k. Its pages are faulted in here, on both
     // cores, and then emptied (they stay mapped): the DFS pushes to it on one core, where each
-    // fresh page would otherwise be a fault of its own in the walk (313 MB on the 4.66 GB
-    // synthetic snapshot, which one core of this VM faults in at about 0.45 GB/s when the host
-    // has taken the pages back).
+    // fresh page would otherwise be a fault of its own in the walk (on a VM whose freed memory
+    // goes back to the host, a fresh page costs more than a miss).
     let (mut slots, mut vertex) = rayon::join(
         || crate::mem::huge_vec(n, Slot::default()),
         || crate::mem::huge_vec(n, 0u32),
